@@ -1,0 +1,1 @@
+"""Audio in and out. The only package that imports sounddevice (lazily)."""

@@ -1,0 +1,73 @@
+"""The jitter buffer between the model's audio and the output callback.
+
+The service sends audio faster than real time and in bursts. The asyncio side
+writes; the PortAudio callback thread reads exactly one block at a time. After
+the buffer has run dry it waits for a short pre-roll before playing again, so
+network jitter does not turn into stutter. `flush()` empties it at once: the
+next callback plays silence.
+"""
+
+from __future__ import annotations
+
+import threading
+
+
+class JitterBuffer:
+    def __init__(self, preroll_bytes: int):
+        self.preroll_bytes = preroll_bytes
+        self._data = bytearray()
+        self._lock = threading.Lock()
+        self._playing = False
+        self._turn_ended = False
+        self.underruns = 0
+
+    def write(self, pcm: bytes) -> None:
+        with self._lock:
+            self._data += pcm
+            self._turn_ended = False
+
+    def end_of_turn(self) -> None:
+        """No more audio is coming for now: play what is left even if short."""
+        with self._lock:
+            self._turn_ended = True
+
+    def flush(self) -> int:
+        """Drop everything not yet played; returns how many bytes were dropped."""
+        with self._lock:
+            dropped = len(self._data)
+            self._data.clear()
+            self._playing = False
+            return dropped
+
+    @property
+    def buffered_bytes(self) -> int:
+        return len(self._data)
+
+    @property
+    def active(self) -> bool:
+        """True while there is model audio waiting or playing."""
+        return bool(self._data)
+
+    def read_into(self, out) -> int:
+        """Fill `out` (a writable buffer) with audio, padding with silence.
+
+        Returns the number of audio bytes copied (0 = all silence). Called from
+        the audio thread: no allocation beyond the slice, no blocking but the lock.
+        """
+        size = len(out)
+        with self._lock:
+            if not self._playing:
+                if self._data and (len(self._data) >= self.preroll_bytes or self._turn_ended):
+                    self._playing = True
+                else:
+                    out[:] = bytes(size)
+                    return 0
+            n = min(size, len(self._data))
+            out[:n] = self._data[:n]
+            del self._data[:n]
+            if n < size:
+                out[n:] = bytes(size - n)
+                if not self._turn_ended:
+                    self.underruns += 1
+                self._playing = False
+            return n

@@ -1,0 +1,88 @@
+"""What the Live connection reports, in livecli's own terms.
+
+The connection module translates the SDK's messages into these, so the
+session, the UI and (later) storage never see `google.genai` types.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ModelAudio:
+    pcm: bytes  # int16 mono little-endian
+    rate: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ModelText:
+    text: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class InputTranscript:
+    text: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OutputTranscript:
+    text: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Interrupted:
+    pass
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TurnComplete:
+    pass
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Usage:
+    prompt_tokens: int
+    response_tokens: int
+    total_tokens: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GoAway:
+    time_left_s: float | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ResumptionHandle:
+    handle: str | None
+    resumable: bool
+
+
+LiveEvent = (
+    ModelAudio
+    | ModelText
+    | InputTranscript
+    | OutputTranscript
+    | Interrupted
+    | TurnComplete
+    | Usage
+    | GoAway
+    | ResumptionHandle
+)
+
+
+class AssistantState(enum.Enum):
+    CONNECTING = "connecting"
+    LISTENING = "listening"
+    THINKING = "thinking"
+    SPEAKING = "speaking"
+    RUNNING_TOOL = "running a tool"
+    ENDED = "ended"
+
+
+class ConnectionState(enum.Enum):
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+    CLOSED = "closed"

@@ -1,0 +1,192 @@
+"""The talk session: wires microphone, Live connection, speaker and view.
+
+Everything runs on one asyncio loop: the microphone's chunks go out as they
+are captured, the connection's events come in and are dispatched, the view is
+refreshed about ten times a second, and keys arrive as commands. The first
+Ctrl-C (or `q`) ends the session cleanly; a second one exits at once (130).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from livecli import events
+from livecli.errors import ExitCode
+from livecli.events import AssistantState, ConnectionState
+from livecli.state import TalkState
+from livecli.transcript import Speaker
+from livecli.ui.keyboard import Command, InputReader, Quit, SendText, ToggleMute
+
+REFRESH_S = 0.1
+
+
+class View(Protocol):
+    def start(self, state: TalkState) -> None: ...
+    def refresh(self, state: TalkState) -> None: ...
+    def turn_done(self, turn: Any) -> None: ...
+    def notice(self, message: str) -> None: ...
+    def stop(self, state: TalkState) -> None: ...
+
+
+class TalkSession:
+    def __init__(
+        self,
+        *,
+        state: TalkState,
+        connect: Callable[[], Any],
+        microphone: Any,
+        speaker: Any | None,
+        view: View,
+        stdin=None,
+    ):
+        self.state = state
+        self._connect = connect
+        self._mic = microphone
+        self._speaker = speaker
+        self._view = view
+        self._stop = asyncio.Event()
+        self._connection = None
+        self._awaiting_reply = False
+        self._interrupts = 0
+        self._input = InputReader(state, self._on_command, stdin)
+
+    async def run(self) -> ExitCode:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGINT, self._on_sigint)
+        loop.add_signal_handler(signal.SIGTERM, self._stop.set)
+        self._view.start(self.state)
+        try:
+            if self._speaker is not None:
+                self._speaker.start()
+            self._mic.start()
+            async with self._connect() as connection:
+                self._connection = connection
+                self.state.connection = ConnectionState.CONNECTED
+                self.state.assistant = AssistantState.LISTENING
+                self._input.start()
+                await self._run_until_stopped(connection)
+        finally:
+            self._input.stop()
+            loop.remove_signal_handler(signal.SIGINT)
+            loop.remove_signal_handler(signal.SIGTERM)
+            self._mic.close()
+            if self._speaker is not None:
+                self._speaker.close()
+            self.state.connection = ConnectionState.CLOSED
+            self.state.assistant = AssistantState.ENDED
+            self.state.transcript.finish_all()
+            self._view.stop(self.state)
+        return ExitCode.OK
+
+    async def _run_until_stopped(self, connection) -> None:
+        tasks = [
+            asyncio.create_task(self._send_microphone(connection), name="send"),
+            asyncio.create_task(self._receive(connection), name="receive"),
+            asyncio.create_task(self._refresh_view(), name="view"),
+        ]
+        stopper = asyncio.create_task(self._stop.wait(), name="stop")
+        try:
+            done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task is not stopper:
+                    task.result()  # a failed task ends the session with its error
+        finally:
+            for task in [*tasks, stopper]:
+                task.cancel()
+            await asyncio.gather(*tasks, stopper, return_exceptions=True)
+
+    async def _send_microphone(self, connection) -> None:
+        async for chunk, _captured_at in self._mic.chunks():
+            self.state.mic_level_dbfs = self._mic.level_dbfs
+            if not self.state.muted:
+                await connection.send_audio(chunk)
+
+    async def _receive(self, connection) -> None:
+        async for event in connection.events():
+            self._dispatch(event)
+
+    def _dispatch(self, event: events.LiveEvent) -> None:
+        transcript = self.state.transcript
+        match event:
+            case events.ModelAudio(pcm=pcm):
+                self._awaiting_reply = False
+                if self._speaker is not None:
+                    self._speaker.play(pcm)
+            case events.ModelText(text=text) | events.OutputTranscript(text=text):
+                self._awaiting_reply = False
+                transcript.add(Speaker.MODEL, text)
+            case events.InputTranscript(text=text):
+                self._awaiting_reply = True
+                transcript.add(Speaker.USER, text)
+            case events.Interrupted():
+                if self._speaker is not None:
+                    self._speaker.flush()
+                transcript.model_interrupted()
+            case events.TurnComplete():
+                self._awaiting_reply = False
+                if self._speaker is not None:
+                    self._speaker.end_of_turn()
+                transcript.model_turn_complete()
+            case events.Usage(total_tokens=total):
+                self.state.total_tokens += total
+            case events.GoAway(time_left_s=left):
+                when = f" in {left:.0f} s" if left is not None else ""
+                self._notify(f"the service will close this connection{when}")
+            case events.ResumptionHandle():
+                pass  # reconnection with handles comes with session resumption
+
+    async def _refresh_view(self) -> None:
+        while True:
+            self.state.assistant = self._assistant_state()
+            self._view.refresh(self.state)
+            await asyncio.sleep(REFRESH_S)
+
+    def _assistant_state(self) -> AssistantState:
+        if self._speaker is not None and self._speaker.active:
+            return AssistantState.SPEAKING
+        if self.state.transcript.open_turn(Speaker.MODEL) is not None:
+            return AssistantState.SPEAKING
+        if self._awaiting_reply:
+            return AssistantState.THINKING
+        return AssistantState.LISTENING
+
+    def _on_command(self, command: Command) -> None:
+        match command:
+            case Quit():
+                self._stop.set()
+            case ToggleMute():
+                self.state.muted = not self.state.muted
+                if self.state.muted:
+                    self.state.mic_level_dbfs = -96.0
+                    self._spawn(self._connection.end_audio_stream())
+            case SendText(text=text):
+                self.state.transcript.add_user_text(text)
+                self._awaiting_reply = True
+                self._spawn(self._connection.send_text(text))
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.create_task(coro)
+        task.add_done_callback(self._on_side_task_done)
+
+    def _on_side_task_done(self, task: asyncio.Task) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self._notify(str(task.exception()))
+
+    def _notify(self, message: str) -> None:
+        self.state.notice = message
+        self._view.notice(message)
+
+    def _on_sigint(self) -> None:
+        self._interrupts += 1
+        if self._interrupts == 1:
+            self._stop.set()
+            return
+        # Second Ctrl-C: the user wants out now.
+        with contextlib.suppress(Exception):
+            self._input.restore_terminal()
+        os._exit(ExitCode.INTERRUPTED)

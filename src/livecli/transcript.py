@@ -1,0 +1,92 @@
+"""Stitching transcription fragments into turns ("You" / "Gemini").
+
+The service sends transcripts of both sides in small pieces that carry their
+own spacing, and the user's last words often arrive after the model has begun
+to answer. So each side has at most one open turn: user fragments extend the
+open user turn wherever the model is, and both close when the model's turn
+completes or is interrupted (an interrupted model turn is marked as such).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Callable
+
+
+class Speaker(enum.Enum):
+    USER = "You"
+    MODEL = "Gemini"
+
+
+@dataclasses.dataclass
+class Turn:
+    speaker: Speaker
+    text: str = ""
+    done: bool = False
+    interrupted: bool = False
+
+    def line(self) -> str:
+        suffix = " [interrupted]" if self.interrupted else ""
+        return f"{self.speaker.value}: {self.text.strip()}{suffix}"
+
+
+class Transcript:
+    """All turns so far, in the order they began.
+
+    `on_turn_done` is called once per finished turn that has words in it,
+    in order: a user turn is always reported before the answer to it.
+    """
+
+    def __init__(self, on_turn_done: Callable[[Turn], None] | None = None):
+        self.turns: list[Turn] = []
+        self._on_turn_done = on_turn_done
+
+    def open_turn(self, speaker: Speaker) -> Turn | None:
+        for turn in reversed(self.turns):
+            if turn.speaker is speaker and not turn.done:
+                return turn
+        return None
+
+    def add(self, speaker: Speaker, fragment: str) -> None:
+        if not fragment:
+            return
+        turn = self.open_turn(speaker)
+        if turn is None:
+            turn = Turn(speaker)
+            self.turns.append(turn)
+        turn.text += fragment
+
+    def add_user_text(self, text: str) -> None:
+        """A line the user typed is a whole turn on its own."""
+        self._finish(self.open_turn(Speaker.USER))
+        turn = Turn(Speaker.USER, text)
+        self.turns.append(turn)
+        self._finish(turn)
+
+    def model_turn_complete(self) -> None:
+        self._finish_both()
+
+    def model_interrupted(self) -> None:
+        turn = self.open_turn(Speaker.MODEL)
+        if turn is not None:
+            turn.interrupted = True
+        self._finish_both()
+
+    def finish_all(self) -> None:
+        self._finish_both()
+
+    def _finish_both(self) -> None:
+        open_turns = [t for t in self.turns if not t.done]
+        for turn in open_turns:
+            self._finish(turn)
+
+    def _finish(self, turn: Turn | None) -> None:
+        if turn is None or turn.done:
+            return
+        turn.done = True
+        if not turn.text.strip():
+            self.turns.remove(turn)
+            return
+        if self._on_turn_done is not None:
+            self._on_turn_done(turn)

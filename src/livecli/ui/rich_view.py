@@ -1,0 +1,125 @@
+"""The live terminal layout, rendered from `TalkState` by the event loop.
+
+Header (model, voice, connection, elapsed time), the transcript (newest turns
+at the bottom), and a status line (microphone meter, assistant state, typed
+line, key hints). Nothing here runs on audio threads: the session calls
+`refresh()` about ten times a second.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.text import Text
+
+from livecli.events import AssistantState, ConnectionState
+from livecli.state import TalkState
+from livecli.transcript import Speaker, Turn
+
+METER_WIDTH = 16
+METER_FLOOR_DBFS = -60.0
+HINTS = "t type · m mute · q quit"
+SPEAKER_STYLE = {Speaker.USER: "bold cyan", Speaker.MODEL: "bold magenta"}
+STATE_STYLE = {
+    AssistantState.LISTENING: "green",
+    AssistantState.THINKING: "yellow",
+    AssistantState.SPEAKING: "magenta",
+    AssistantState.RUNNING_TOOL: "blue",
+}
+
+
+def render_header(state: TalkState) -> Text:
+    minutes, seconds = divmod(int(state.elapsed_s), 60)
+    connection_style = "green" if state.connection is ConnectionState.CONNECTED else "yellow"
+    header = Text.assemble(
+        ("livecli ", "bold"),
+        (state.model, "cyan"),
+        "  voice ",
+        (state.voice or "default", "cyan"),
+        "  ",
+        (state.connection.value, connection_style),
+        f"  {minutes:02d}:{seconds:02d}",
+    )
+    if state.total_tokens:
+        header.append(f"  {state.total_tokens:,} tokens", style="dim")
+    return header
+
+
+def render_turn(turn: Turn) -> Text:
+    text = Text.assemble((f"{turn.speaker.value}: ", SPEAKER_STYLE[turn.speaker]), turn.text.strip())
+    if turn.interrupted:
+        text.append(" [interrupted]", style="dim italic")
+    elif not turn.done:
+        text.append(" …", style="dim")
+    return text
+
+
+def render_meter(state: TalkState) -> Text:
+    if state.muted:
+        return Text("mic muted".ljust(METER_WIDTH + 4), style="red")
+    fraction = min(1.0, max(0.0, (state.mic_level_dbfs - METER_FLOOR_DBFS) / -METER_FLOOR_DBFS))
+    filled = round(fraction * METER_WIDTH)
+    return Text.assemble(("mic ", "dim"), ("█" * filled, "green"), ("·" * (METER_WIDTH - filled), "dim"))
+
+
+def render_status(state: TalkState) -> Text:
+    status = render_meter(state)
+    status.append("  ")
+    status.append(state.assistant.value, style=STATE_STYLE.get(state.assistant, "dim"))
+    if state.notice:
+        status.append(f"  {state.notice}", style="yellow")
+    return status
+
+
+def render_prompt(state: TalkState) -> Text:
+    if state.typing:
+        return Text.assemble(("> ", "bold"), state.typed, ("▏", "blink"), ("   Enter send · Esc cancel", "dim"))
+    return Text(HINTS, style="dim")
+
+
+def render(state: TalkState, console: Console) -> Group:
+    """The whole screen: the transcript takes what the header and status leave."""
+    width = console.width
+    room = max(1, console.height - 4)
+    lines = []
+    for turn in state.transcript.turns:
+        lines.extend(render_turn(turn).wrap(console, width))
+    body = Text("\n").join(lines[-room:]) if lines else Text("Say something…", style="dim")
+    padding = Text("\n" * max(0, room - max(1, min(len(lines), room))))
+    return Group(render_header(state), Text("─" * width, style="dim"), padding, body, render_status(state), render_prompt(state))
+
+
+class RichView:
+    def __init__(self, console: Console):
+        self._console = console
+        self._live: Live | None = None
+
+    def start(self, state: TalkState) -> None:
+        self._live = Live(
+            render(state, self._console),
+            console=self._console,
+            auto_refresh=False,
+            screen=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+        self._live.start()
+
+    def refresh(self, state: TalkState) -> None:
+        if self._live is not None:
+            self._live.update(render(state, self._console), refresh=True)
+
+    def turn_done(self, turn: Turn) -> None:
+        pass
+
+    def notice(self, message: str) -> None:
+        pass  # shown in the status line through state.notice
+
+    def stop(self, state: TalkState) -> None:
+        """Leave the full screen and keep the conversation in the scrollback."""
+        if self._live is None:
+            return
+        self._live.stop()
+        self._live = None
+        for turn in state.transcript.turns:
+            self._console.print(render_turn(turn))
