@@ -1,0 +1,110 @@
+"""Chunking, resampling and the jitter buffer, on synthetic signals."""
+
+import numpy as np
+import pytest
+
+from livecli.audio.jitter import JitterBuffer
+from livecli.audio.pcm import Chunker, level_dbfs
+from livecli.audio.resample import StreamResampler
+
+
+def sine(freq, rate, seconds, amplitude=0.5):
+    t = np.arange(int(rate * seconds)) / rate
+    return (amplitude * 32767 * np.sin(2 * np.pi * freq * t)).astype(np.int16)
+
+
+def test_chunker_cuts_20ms_blocks_into_exact_100ms_chunks():
+    chunker = Chunker(3200)  # 100 ms at 16 kHz
+    signal = sine(440, 16000, 1.0).tobytes()
+    chunks = []
+    for start in range(0, len(signal), 640):  # 20 ms device blocks
+        chunks += chunker.push(signal[start : start + 640])
+    assert [len(c) for c in chunks] == [3200] * 10
+    assert b"".join(chunks) == signal
+
+
+def test_chunker_keeps_remainder_for_next_chunk():
+    chunker = Chunker(3200)
+    assert chunker.push(bytes(3000)) == []
+    assert len(chunker.push(bytes(400))) == 1
+    assert len(chunker.push(bytes(3000))) == 1  # 200 left + 3000 = one chunk
+
+
+def test_level_meter_tracks_loudness():
+    assert level_dbfs(bytes(640)) == -96.0
+    loud = level_dbfs(sine(440, 16000, 0.02, amplitude=0.5).tobytes())
+    quiet = level_dbfs(sine(440, 16000, 0.02, amplitude=0.005).tobytes())
+    assert loud == pytest.approx(-9.0, abs=0.5)  # 0.5 amplitude sine: -6 dB peak, -9 dB RMS
+    assert quiet == pytest.approx(-49.0, abs=0.5)
+
+
+@pytest.mark.parametrize("in_rate,out_rate", [(48000, 16000), (44100, 16000), (24000, 48000), (24000, 44100)])
+def test_resampler_block_by_block_equals_whole_signal(in_rate, out_rate):
+    signal = sine(440, in_rate, 1.0)
+    whole = np.frombuffer(StreamResampler(in_rate, out_rate).process(signal.tobytes(), last=True), np.int16)
+    streamed = StreamResampler(in_rate, out_rate)
+    block = in_rate // 100  # 10 ms blocks
+    pieces = [streamed.process(signal[i : i + block].tobytes()) for i in range(0, len(signal), block)]
+    pieces.append(streamed.process(b"", last=True))
+    blockwise = np.frombuffer(b"".join(pieces), np.int16)
+    assert len(blockwise) == len(whole) == out_rate
+    assert np.max(np.abs(blockwise.astype(int) - whole.astype(int))) <= 2
+
+
+def test_resampled_sine_has_no_clicks_at_block_edges():
+    streamed = StreamResampler(48000, 16000)
+    signal = sine(440, 48000, 0.5)
+    out = np.frombuffer(
+        b"".join(streamed.process(signal[i : i + 480].tobytes()) for i in range(0, len(signal), 480)), np.int16
+    ).astype(int)
+    steady = out[200:-200]
+    # A 440 Hz sine at 16 kHz moves at most 2*pi*440/16000*A per sample.
+    assert np.max(np.abs(np.diff(steady))) <= 2 * np.pi * 440 / 16000 * 0.5 * 32767 * 1.05
+
+
+def test_same_rate_is_passthrough():
+    data = sine(440, 16000, 0.1).tobytes()
+    assert StreamResampler(16000, 16000).process(data) == data
+
+
+def read_block(buffer, size):
+    out = bytearray(size)
+    n = buffer.read_into(memoryview(out))
+    return n, bytes(out)
+
+
+def test_jitter_buffer_waits_for_preroll_then_plays_in_order():
+    buffer = JitterBuffer(preroll_bytes=960)
+    buffer.write(b"\x01\x00" * 240)  # 480 bytes: under the pre-roll
+    assert read_block(buffer, 480) == (0, bytes(480))
+    buffer.write(b"\x02\x00" * 240)
+    n, data = read_block(buffer, 480)
+    assert n == 480 and data == b"\x01\x00" * 240
+    n, data = read_block(buffer, 480)
+    assert n == 480 and data == b"\x02\x00" * 240
+
+
+def test_jitter_buffer_plays_a_short_tail_at_end_of_turn():
+    buffer = JitterBuffer(preroll_bytes=960)
+    buffer.write(b"\x05\x00" * 100)
+    buffer.end_of_turn()
+    n, data = read_block(buffer, 480)
+    assert n == 200 and data == b"\x05\x00" * 100 + bytes(280)
+    assert buffer.underruns == 0
+
+
+def test_jitter_buffer_counts_underrun_mid_turn():
+    buffer = JitterBuffer(preroll_bytes=0)
+    buffer.write(bytes(100))
+    read_block(buffer, 480)
+    assert buffer.underruns == 1
+
+
+def test_flush_silences_the_very_next_block():
+    buffer = JitterBuffer(preroll_bytes=0)
+    buffer.write(b"\x10\x10" * 24000)  # a second of loud audio
+    assert read_block(buffer, 480)[0] == 480
+    dropped = buffer.flush()
+    assert dropped == 48000 - 480
+    assert read_block(buffer, 480) == (0, bytes(480))
+    assert not buffer.active

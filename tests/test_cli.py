@@ -1,0 +1,99 @@
+"""The CLI as a user meets it: one-line errors, exit codes, config and keys."""
+
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+
+def config_path(env):
+    return Path(env["XDG_CONFIG_HOME"]) / "livecli" / "config.toml"
+
+
+def assert_one_line_error(result, code, text):
+    assert result.returncode == code, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("livecli: error: ") and text in lines[0], lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_help_and_version_do_not_import_heavy_modules(isolated_env):
+    code = (
+        "import sys, runpy\n"
+        "sys.argv = ['livecli', '--help']\n"
+        "try:\n    runpy.run_module('livecli', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "heavy = [m for m in ('google.genai', 'numpy', 'sounddevice') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=isolated_env, capture_output=True, text=True).stdout
+    assert "talk" in out and "HEAVY []" in out
+
+
+def test_version(run_cli):
+    result = run_cli("--version")
+    assert result.returncode == 0 and result.stdout.startswith("livecli ")
+
+
+def test_talk_without_key(run_cli):
+    assert_one_line_error(run_cli("talk"), 4, "no API key: set GEMINI_API_KEY or run `livecli keys set`")
+
+
+def test_talk_with_broken_config_names_file_and_line(run_cli, isolated_env):
+    path = config_path(isolated_env)
+    path.parent.mkdir(parents=True)
+    path.write_text('model = "x"\nchunk_ms = = 3\n')
+    result = run_cli("talk")
+    assert_one_line_error(result, 3, str(path))
+    assert "line 2" in result.stderr
+
+
+def test_talk_with_unknown_config_key(run_cli, isolated_env):
+    path = config_path(isolated_env)
+    path.parent.mkdir(parents=True)
+    path.write_text('speed = 2\n')
+    assert_one_line_error(run_cli("talk"), 3, "unknown key 'speed'")
+
+
+def test_bad_option_value(run_cli):
+    assert_one_line_error(run_cli("talk", "--chunk-ms", "5"), 3, "bad value for 'chunk_ms'")
+
+
+def test_config_set_show_and_path(run_cli, isolated_env):
+    assert run_cli("config", "path").stdout.strip() == str(config_path(isolated_env))
+    assert run_cli("config", "set", "voice", "Kore").returncode == 0
+    assert run_cli("config", "set", "chunk_ms", "40").returncode == 0
+    assert tomllib.loads(config_path(isolated_env).read_text()) == {"voice": "Kore", "chunk_ms": 40}
+    env = dict(isolated_env, LIVECLI_CHUNK_MS="60")
+    shown = run_cli("config", "show", env=env).stdout
+    assert "voice = 'Kore'  (config)" in shown
+    assert "chunk_ms = '60'  (environment)" in shown
+    assert "model = 'gemini-3.8-live'  (default)" in shown
+    assert_one_line_error(run_cli("config", "set", "nope", "1"), 3, "unknown key 'nope'")
+
+
+def test_keys_set_from_stdin_is_private_and_never_printed(run_cli, isolated_env):
+    secret = "AIzaSyTESTKEY0123456789"
+    result = run_cli("keys", "set", input=secret + "\n")
+    assert result.returncode == 0 and secret not in result.stdout + result.stderr
+    key_file = Path(isolated_env["XDG_CONFIG_HOME"]) / "livecli" / "api_key"
+    assert key_file.read_text().strip() == secret
+    assert os.stat(key_file).st_mode & 0o777 == 0o600
+    status = run_cli("keys", "status")
+    assert status.returncode == 0 and "key file" in status.stdout and secret not in status.stdout
+
+
+def test_portaudio_missing_says_which_package(isolated_env, tmp_path):
+    # Make PortAudio unfindable the way a machine without it is: find_library fails.
+    code = (
+        "import ctypes.util, sys\n"
+        "ctypes.util.find_library = lambda name: None\n"
+        "sys.argv = ['livecli', 'talk']\n"
+        "from livecli.cli import main\nmain()\n"
+    )
+    env = dict(isolated_env, GEMINI_API_KEY="k")
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert_one_line_error(result, 6, "PortAudio library not found")
+    assert "libportaudio2" in result.stderr
