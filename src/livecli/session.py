@@ -52,13 +52,14 @@ class TalkSession:
         self._stop = asyncio.Event()
         self._connection = None
         self._awaiting_reply = False
+        self._model_turn_playing = False
         self._interrupts = 0
         self._input = InputReader(state, self._on_command, stdin)
 
     async def run(self) -> ExitCode:
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGINT, self._on_sigint)
-        loop.add_signal_handler(signal.SIGTERM, self._stop.set)
+        loop.add_signal_handler(signal.SIGTERM, self.stop)
         self._view.start(self.state)
         try:
             if self._speaker is not None:
@@ -82,6 +83,10 @@ class TalkSession:
             self.state.transcript.finish_all()
             self._view.stop(self.state)
         return ExitCode.OK
+
+    def stop(self) -> None:
+        """End the session cleanly (what `q` and the first Ctrl-C do)."""
+        self._stop.set()
 
     async def _run_until_stopped(self, connection) -> None:
         tasks = [
@@ -126,12 +131,15 @@ class TalkSession:
             case events.Interrupted():
                 if self._speaker is not None:
                     self._speaker.flush()
+                self._model_turn_playing = False
                 transcript.model_interrupted()
             case events.TurnComplete():
                 self._awaiting_reply = False
+                transcript.finish_user_turn()
                 if self._speaker is not None:
                     self._speaker.end_of_turn()
-                transcript.model_turn_complete()
+                self._model_turn_playing = True
+                self._close_played_turn()
             case events.Usage(total_tokens=total):
                 self.state.total_tokens += total
             case events.GoAway(time_left_s=left):
@@ -140,8 +148,15 @@ class TalkSession:
             case events.ResumptionHandle():
                 pass  # reconnection with handles comes with session resumption
 
+    def _close_played_turn(self) -> None:
+        """A complete model turn ends for the user when its audio has played."""
+        if self._model_turn_playing and not (self._speaker is not None and self._speaker.active):
+            self._model_turn_playing = False
+            self.state.transcript.model_turn_complete()
+
     async def _refresh_view(self) -> None:
         while True:
+            self._close_played_turn()
             self.state.assistant = self._assistant_state()
             self._view.refresh(self.state)
             await asyncio.sleep(REFRESH_S)
@@ -158,7 +173,7 @@ class TalkSession:
     def _on_command(self, command: Command) -> None:
         match command:
             case Quit():
-                self._stop.set()
+                self.stop()
             case ToggleMute():
                 self.state.muted = not self.state.muted
                 if self.state.muted:
@@ -184,7 +199,7 @@ class TalkSession:
     def _on_sigint(self) -> None:
         self._interrupts += 1
         if self._interrupts == 1:
-            self._stop.set()
+            self.stop()
             return
         # Second Ctrl-C: the user wants out now.
         with contextlib.suppress(Exception):

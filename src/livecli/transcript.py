@@ -3,8 +3,9 @@
 The service sends transcripts of both sides in small pieces that carry their
 own spacing, and the user's last words often arrive after the model has begun
 to answer. So each side has at most one open turn: user fragments extend the
-open user turn wherever the model is, and both close when the model's turn
-completes or is interrupted (an interrupted model turn is marked as such).
+open user turn wherever the model is. The user's turn closes when the model's
+turn is complete; the model's turn closes when its audio has been played, or
+when it is interrupted (then it is marked as such).
 """
 
 from __future__ import annotations
@@ -64,21 +65,33 @@ class Transcript:
         self.turns.append(turn)
         self._finish(turn)
 
+    def finish_user_turn(self) -> None:
+        """The model has answered: the user's words so far are a whole turn."""
+        self._finish(self.open_turn(Speaker.USER))
+
     def model_turn_complete(self) -> None:
-        self._finish_both()
+        self._finish_model_turn(interrupted=False)
 
     def model_interrupted(self) -> None:
-        turn = self.open_turn(Speaker.MODEL)
-        if turn is not None:
-            turn.interrupted = True
-        self._finish_both()
+        self._finish_model_turn(interrupted=True)
 
     def finish_all(self) -> None:
-        self._finish_both()
+        for turn in [t for t in self.turns if not t.done]:
+            self._finish(turn)
 
-    def _finish_both(self) -> None:
-        open_turns = [t for t in self.turns if not t.done]
-        for turn in open_turns:
+    def _finish_model_turn(self, *, interrupted: bool) -> None:
+        """Close the model's turn and every turn begun before it.
+
+        A user turn begun after it (barge-in) stays open for its next words.
+        """
+        model = self.open_turn(Speaker.MODEL)
+        if model is None:
+            if not interrupted:
+                self.finish_all()
+            return
+        model.interrupted = interrupted
+        position = self.turns.index(model)
+        for turn in [t for t in self.turns[: position + 1] if not t.done]:
             self._finish(turn)
 
     def _finish(self, turn: Turn | None) -> None:

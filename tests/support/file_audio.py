@@ -1,0 +1,100 @@
+"""File-backed stand-ins for the microphone and speaker, for session tests.
+
+They have the same small interface as `livecli.audio.streams.Microphone` and
+`Speaker`, run in real time on the asyncio loop, and keep what they played.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+
+from livecli.audio.jitter import JitterBuffer
+from livecli.audio.pcm import level_dbfs
+
+
+def tone(seconds: float, rate: int = 16000, freq: float = 300.0, amplitude: float = 0.3) -> np.ndarray:
+    t = np.arange(int(rate * seconds)) / rate
+    return (amplitude * 32767 * np.sin(2 * np.pi * freq * t)).astype(np.int16)
+
+
+def silence(seconds: float, rate: int = 16000) -> np.ndarray:
+    return np.zeros(int(rate * seconds), dtype=np.int16)
+
+
+class FileMicrophone:
+    """Yields a prepared 16 kHz signal in chunks at real-time pace, then silence."""
+
+    def __init__(self, signal: np.ndarray, *, chunk_ms: int = 100, rate: int = 16000):
+        self._signal = signal.astype(np.int16).tobytes()
+        self._chunk_bytes = rate * 2 * chunk_ms // 1000
+        self._chunk_s = chunk_ms / 1000
+        self.level_dbfs = -96.0
+        self.closed = False
+
+    def start(self) -> None:
+        pass
+
+    async def chunks(self):
+        start = time.monotonic()
+        index = 0
+        while True:
+            await asyncio.sleep(max(0.0, start + (index + 1) * self._chunk_s - time.monotonic()))
+            offset = index * self._chunk_bytes
+            chunk = self._signal[offset : offset + self._chunk_bytes]
+            chunk += bytes(self._chunk_bytes - len(chunk))
+            self.level_dbfs = level_dbfs(chunk)
+            index += 1
+            yield chunk, time.monotonic()
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class CollectingSpeaker:
+    """A virtual 24 kHz output device draining a real jitter buffer in 10 ms blocks."""
+
+    def __init__(self, *, rate: int = 24000, preroll_ms: int = 60):
+        self.buffer = JitterBuffer(rate * 2 * preroll_ms // 1000)
+        self._block = bytearray(rate * 2 // 100)
+        self.played = bytearray()  # every block the device "played", silence included
+        self.received = 0
+        self.flushes: list[float] = []
+        self.played_at_flush: list[int] = []  # bytes played when each flush came
+        self._task: asyncio.Task | None = None
+        self.closed = False
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._device())
+
+    async def _device(self):
+        start = time.monotonic()
+        blocks = 0
+        while True:
+            blocks += 1
+            await asyncio.sleep(max(0.0, start + blocks * 0.01 - time.monotonic()))
+            self.buffer.read_into(memoryview(self._block))
+            self.played += self._block
+
+    def play(self, pcm: bytes) -> None:
+        self.received += len(pcm)
+        self.buffer.write(pcm)
+
+    def end_of_turn(self) -> None:
+        self.buffer.end_of_turn()
+
+    def flush(self) -> None:
+        self.flushes.append(time.monotonic())
+        self.played_at_flush.append(len(self.played))
+        self.buffer.flush()
+
+    @property
+    def active(self) -> bool:
+        return self.buffer.active
+
+    def close(self) -> None:
+        self.closed = True
+        if self._task is not None:
+            self._task.cancel()

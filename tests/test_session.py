@@ -1,0 +1,125 @@
+"""A whole talk session against the fake Live server, with file-backed audio.
+
+The connection is the real one (unmodified SDK over TLS to 127.0.0.1); only the
+microphone and speaker are stand-ins that run in real time.
+"""
+
+import asyncio
+import io
+
+import numpy as np
+import pytest
+
+from livecli.errors import AuthError
+from livecli.live import LiveConnection
+from livecli.session import TalkSession
+from livecli.settings import Settings
+from livecli.state import TalkState
+from livecli.transcript import Transcript
+from livecli.ui.keyboard import SendText, ToggleMute
+from livecli.ui.plain import PlainView
+from tests.support.fake_live import FakeLiveServer
+from tests.support.file_audio import CollectingSpeaker, FileMicrophone, silence, tone
+
+
+@pytest.fixture
+def server(monkeypatch):
+    with FakeLiveServer(user_transcripts=["what time is it"], reply_text="It is noon.", reply_seconds=1.0) as fake:
+        fake.patch_env(monkeypatch)
+        yield fake
+
+
+def make_session(settings, microphone, speaker, out, api_key="test-key"):
+    view = PlainView(out=out, err=io.StringIO())
+    state = TalkState(model=settings.model, voice=settings.voice, transcript=Transcript(on_turn_done=view.turn_done))
+    return TalkSession(
+        state=state,
+        connect=lambda: LiveConnection(settings, api_key=api_key),
+        microphone=microphone,
+        speaker=speaker,
+        view=view,
+        stdin=io.StringIO(),
+    )
+
+
+async def run_for(session, seconds, during=None):
+    task = asyncio.create_task(session.run())
+    if during is not None:
+        await during(session)
+    await asyncio.sleep(seconds)
+    session.stop()
+    return await asyncio.wait_for(task, 10)
+
+
+def test_spoken_turn_is_sent_transcribed_answered_and_played(server):
+    settings = Settings(voice="Kore", language="en-US", system="Be brief.")
+    mic = FileMicrophone(np.concatenate([silence(0.3), tone(1.0), silence(3.0)]))
+    speaker = CollectingSpeaker()
+    out = io.StringIO()
+    code = asyncio.run(run_for(make_session(settings, mic, speaker, out), 3.5))
+
+    assert code == 0
+    assert out.getvalue().splitlines() == ["You: what time is it", "Gemini: It is noon."]
+    # Every chunk is 100 ms of 16 kHz int16, with the right MIME type.
+    assert {len(r.data) for r in server.audio_in} == {3200}
+    assert {r.mime_type for r in server.audio_in} == {"audio/pcm;rate=16000"}
+    # The whole 1 s reply reached the speaker and was played.
+    assert speaker.received == 24000 * 2
+    played = np.frombuffer(bytes(speaker.played), np.int16)
+    assert np.count_nonzero(np.abs(played) > 1000) > 0.9 * 24000
+    # The setup asked for transcripts of both sides, the voice, language and system text.
+    setup = server.setups[0]
+    assert "inputAudioTranscription" in setup and "outputAudioTranscription" in setup
+    # (the SDK sends speechConfig's inner keys in snake_case; the service takes both)
+    speech = setup["generationConfig"]["speechConfig"]
+    assert speech["voice_config"]["prebuilt_voice_config"]["voice_name"] == "Kore"
+    assert speech["language_code"] == "en-US"
+    assert setup["systemInstruction"]["parts"][0]["text"] == "Be brief."
+    assert mic.closed and speaker.closed
+
+
+def test_barge_in_flushes_the_speaker_and_marks_the_turn(monkeypatch):
+    with FakeLiveServer(
+        user_transcripts=["tell me a story", "stop"], reply_text="Once upon a time there was", reply_seconds=4.0
+    ) as server:
+        server.patch_env(monkeypatch)
+        # Speak, wait for the answer to start playing, then speak over it.
+        mic = FileMicrophone(np.concatenate([tone(0.8), silence(1.8), tone(0.8), silence(3.0)]))
+        speaker = CollectingSpeaker()
+        out = io.StringIO()
+        asyncio.run(run_for(make_session(Settings(), mic, speaker, out), 5.5))
+
+    assert server.events("interrupted"), "the fake server saw no barge-in"
+    assert len(speaker.flushes) == 1
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "You: tell me a story"
+    assert lines[1].startswith("Gemini: ") and lines[1].endswith("[interrupted]")
+    assert "You: stop" in lines
+    # The very next device block after the flush is silent, until the answer to "stop"
+    # (which cannot come before the user's 0.8 s of speech has ended).
+    after_flush = np.frombuffer(bytes(speaker.played[speaker.played_at_flush[0] :]), np.int16)
+    assert len(after_flush) > 7200 and np.max(np.abs(after_flush[:7200])) < 1000
+    before_flush = np.frombuffer(bytes(speaker.played[: speaker.played_at_flush[0]]), np.int16)
+    assert np.count_nonzero(np.abs(before_flush) > 1000) > 0.5 * 24000  # the story was playing
+
+
+def test_typed_text_and_mute(server):
+    mic = FileMicrophone(silence(10))
+    out = io.StringIO()
+
+    async def type_and_mute(session):
+        await asyncio.sleep(0.5)
+        session._on_command(SendText("hello by keyboard"))
+        await asyncio.sleep(1.5)
+        session._on_command(ToggleMute())
+
+    asyncio.run(run_for(make_session(Settings(), mic, CollectingSpeaker(), out), 1.0, type_and_mute))
+    assert [r.data for r in server.text_in] == ["hello by keyboard"]
+    assert out.getvalue().splitlines()[:2] == ["You: hello by keyboard", "Gemini: You said: hello by keyboard"]
+    assert any("audioStreamEnd" in str(frame.data) or "audio_stream_end" in str(frame.data) for frame in server.client_frames)
+
+
+def test_rejected_key_is_a_clear_error(server):
+    session = make_session(Settings(), FileMicrophone(silence(1)), CollectingSpeaker(), io.StringIO(), api_key="wrong")
+    with pytest.raises(AuthError, match=r"refused the session \(1007\): API key not valid"):
+        asyncio.run(session.run())
