@@ -80,7 +80,7 @@ def render_prompt(state: TalkState) -> Text:
 def render(state: TalkState, console: Console) -> Group:
     """The whole screen: the transcript takes what the header and status leave."""
     width = console.width
-    room = max(1, console.height - 4)
+    room = max(1, console.height - 5)
     lines = []
     for turn in state.transcript.turns:
         lines.extend(render_turn(turn).wrap(console, width))
