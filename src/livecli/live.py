@@ -16,6 +16,7 @@ from typing import Any
 from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
+from websockets.exceptions import InvalidStatus, WebSocketException
 
 from livecli import events
 from livecli.errors import AuthError, ConnectionFailed, LivecliError
@@ -90,7 +91,7 @@ class LiveConnection:
                 async for message in self._session.receive():
                     for event in translate_message(message):
                         yield event
-        except (genai_errors.APIError, OSError, ssl.SSLError) as exc:
+        except (genai_errors.APIError, WebSocketException, OSError) as exc:
             raise translate_error(exc) from None
 
     async def _guard(self, send) -> None:
@@ -146,6 +147,10 @@ def translate_error(exc: BaseException) -> BaseException:
         if exc.code == 1000:
             return ConnectionFailed("the Live service closed the session")
         return ConnectionFailed(f"the Live connection closed ({exc.code}): {reason}")
+    if isinstance(exc, InvalidStatus):
+        return ConnectionFailed(f"the Live service answered HTTP {exc.response.status_code}: check the model name and base URL")
+    if isinstance(exc, WebSocketException):
+        return ConnectionFailed(f"the Live connection failed: {exc}")
     if isinstance(exc, ssl.SSLError):
         return ConnectionFailed(f"TLS failed with the Live service: {exc.reason or exc}")
     if isinstance(exc, OSError):

@@ -28,6 +28,13 @@ STATE_STYLE = {
 }
 
 
+def one_line(text: Text) -> Text:
+    """Header and status never wrap: the layout's height depends on it."""
+    text.no_wrap = True
+    text.overflow = "ellipsis"
+    return text
+
+
 def render_header(state: TalkState) -> Text:
     minutes, seconds = divmod(int(state.elapsed_s), 60)
     connection_style = "green" if state.connection is ConnectionState.CONNECTED else "yellow"
@@ -42,7 +49,7 @@ def render_header(state: TalkState) -> Text:
     )
     if state.total_tokens:
         header.append(f"  {state.total_tokens:,} tokens", style="dim")
-    return header
+    return one_line(header)
 
 
 def render_turn(turn: Turn) -> Text:
@@ -68,13 +75,15 @@ def render_status(state: TalkState) -> Text:
     status.append(state.assistant.value, style=STATE_STYLE.get(state.assistant, "dim"))
     if state.notice:
         status.append(f"  {state.notice}", style="yellow")
-    return status
+    return one_line(status)
 
 
 def render_prompt(state: TalkState) -> Text:
     if state.typing:
-        return Text.assemble(("> ", "bold"), state.typed, ("▏", "blink"), ("   Enter send · Esc cancel", "dim"))
-    return Text(HINTS, style="dim")
+        return one_line(
+            Text.assemble(("> ", "bold"), state.typed, ("▏", "blink"), ("   Enter send · Esc cancel", "dim"))
+        )
+    return one_line(Text(HINTS, style="dim"))
 
 
 def render(state: TalkState, console: Console) -> Group:
