@@ -13,6 +13,7 @@ import dataclasses
 import os
 import sys
 import termios
+import threading
 import tty
 from collections.abc import Callable
 
@@ -64,64 +65,61 @@ def handle_key(state: TalkState, key: str) -> Command | None:
 
 
 class InputReader:
-    """Feeds stdin to `on_command` from the event loop (never blocks it)."""
+    """Feeds stdin to `on_command` on the event loop, never blocking it.
+
+    A terminal is read key by key with `add_reader`; anything else (a pipe, a
+    file, /dev/null, which epoll cannot watch) line by line in a daemon thread.
+    """
 
     def __init__(self, state: TalkState, on_command: Callable[[Command], None], stdin=None):
         self._state = state
         self._on_command = on_command
         self._stdin = stdin or sys.stdin
-        self._fd: int | None = None
+        self._tty_fd: int | None = None
         self._saved_tty = None
-        self._pending = b""
 
     def start(self) -> None:
+        loop = asyncio.get_running_loop()
         try:
             fd = self._stdin.fileno()
         except (ValueError, OSError, AttributeError):
-            return
-        if os.isatty(fd):
+            fd = None
+        if fd is not None and os.isatty(fd):
             self._saved_tty = termios.tcgetattr(fd)
             tty.setcbreak(fd)
-        os.set_blocking(fd, False)
-        self._fd = fd
-        asyncio.get_running_loop().add_reader(fd, self._readable)
+            self._tty_fd = fd
+            loop.add_reader(fd, self._read_keys)
+        else:
+            threading.Thread(target=self._read_lines, args=(loop,), name="stdin-lines", daemon=True).start()
 
-    def _readable(self) -> None:
+    def _read_keys(self) -> None:
+        data = os.read(self._tty_fd, 1024)
+        for key in _split_keys(data.decode("utf-8", "replace")):
+            command = handle_key(self._state, key)
+            if command is not None:
+                self._on_command(command)
+
+    def _read_lines(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Each non-empty line is sent as text; end of input just stops reading."""
         try:
-            data = os.read(self._fd, 4096)
-        except BlockingIOError:
-            return
-        if not data:  # end of input: keep talking, stop reading
-            asyncio.get_running_loop().remove_reader(self._fd)
-            return
-        if self._saved_tty is not None:
-            for key in _split_keys(data.decode("utf-8", "replace")):
-                command = handle_key(self._state, key)
-                if command is not None:
-                    self._on_command(command)
-            return
-        self._pending += data
-        *lines, self._pending = self._pending.split(b"\n")
-        for line in lines:
-            text = line.decode("utf-8", "replace").strip()
-            if text:
-                self._on_command(SendText(text))
+            for line in self._stdin:
+                text = line.strip()
+                if text:
+                    loop.call_soon_threadsafe(self._on_command, SendText(text))
+        except (OSError, ValueError, RuntimeError):
+            pass  # stdin closed, or the loop ended first
 
     def stop(self) -> None:
         """Give the terminal back as it was; safe to call more than once."""
-        if self._fd is None:
+        if self._tty_fd is None:
             return
-        try:
-            asyncio.get_running_loop().remove_reader(self._fd)
-        except RuntimeError:
-            pass
+        asyncio.get_running_loop().remove_reader(self._tty_fd)
         self.restore_terminal()
-        os.set_blocking(self._fd, True)
-        self._fd = None
+        self._tty_fd = None
 
     def restore_terminal(self) -> None:
-        if self._saved_tty is not None and self._fd is not None:
-            termios.tcsetattr(self._fd, termios.TCSADRAIN, self._saved_tty)
+        if self._saved_tty is not None and self._tty_fd is not None:
+            termios.tcsetattr(self._tty_fd, termios.TCSADRAIN, self._saved_tty)
 
 
 def _split_keys(text: str) -> list[str]:
