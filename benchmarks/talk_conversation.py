@@ -1,0 +1,156 @@
+"""A timed conversation with `livecli talk`, measured from the outside.
+
+Runs `livecli talk` in a pseudo-terminal (so the Rich layout renders at ~10 fps)
+against the fake Live server, with real PortAudio devices on a private
+PulseAudio server: espeak-ng speaks a question every few seconds, the fake model
+answers with a few seconds of audio, and one answer is interrupted by speech.
+
+Prints a table and a JSON line with: CPU share of one core (whole run and
+connected-but-silent), peak RSS, microphone chunk pacing and jitter, and the
+time from the server's `interrupted` to a silent speaker (measured on the
+recorded speaker sink).
+
+    .venv/bin/python benchmarks/talk_conversation.py [--seconds 30] [--plain]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pty
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.support.fake_live import FakeLiveServer  # noqa: E402
+from tests.support.pulse_rig import PulseRig, tone_segments  # noqa: E402
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+QUESTIONS = ["What is the weather like?", "Tell me a joke.", "How far away is the moon?", "Thank you."]
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def start_talk(env: dict, plain: bool) -> tuple[subprocess.Popen, int | None]:
+    command = [sys.executable, "-m", "livecli", "talk"] + (["--plain"] if plain else [])
+    if plain:
+        return subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL), None
+    master, slave = pty.openpty()
+    os.set_blocking(master, True)
+    process = subprocess.Popen(command, env=dict(env, COLUMNS="100", LINES="30"), stdin=slave, stdout=slave, stderr=slave)
+    os.close(slave)
+    threading.Thread(target=_drain, args=(master,), daemon=True).start()
+    return process, master
+
+
+def _drain(fd: int) -> None:
+    """Read the terminal output like a terminal emulator would, so it never blocks."""
+    try:
+        while os.read(fd, 65536):
+            pass
+    except OSError:
+        pass
+
+
+def run(seconds: float, plain: bool) -> dict:
+    rig = PulseRig().start()
+    server = FakeLiveServer(
+        user_transcripts=[q.lower().rstrip("?.") for q in QUESTIONS],
+        reply_text="Here is a reply of a few seconds, spoken by the fake model.",
+        reply_seconds=3.0,
+    ).start()
+    workdir = Path(tempfile.mkdtemp(prefix="livecli-bench-"))
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("LIVECLI_", "GOOGLE_API_KEY"))}
+    base.update(XDG_CONFIG_HOME=str(workdir / "config"), XDG_DATA_HOME=str(workdir / "data"))
+    env = rig.subprocess_env(server.subprocess_env(base))
+    recorder = rig.record_speaker()
+    started = time.monotonic()
+    talk, _ = start_talk(env, plain)
+    try:
+        server.wait_for(lambda: len(server.audio_in) >= 5, timeout=20)
+        connected_at = time.monotonic()
+        # Idle: connected, nobody speaking.
+        idle_cpu_start, idle_start = cpu_seconds(talk.pid), time.monotonic()
+        time.sleep(min(5.0, seconds / 6))
+        idle_share = (cpu_seconds(talk.pid) - idle_cpu_start) / (time.monotonic() - idle_start)
+        # Conversation: a question every few seconds; the second answer is interrupted.
+        cpu_start, talk_start = cpu_seconds(talk.pid), time.monotonic()
+        index = 0
+        while time.monotonic() - talk_start < seconds:
+            rig.speak(QUESTIONS[index % len(QUESTIONS)])
+            index += 1
+            if index == 2 and server.wait_event("model_audio_first", count=2, timeout=10):
+                time.sleep(1.0)
+                continue  # speak the next question over the answer
+            server.wait_event("turn_complete", count=index, timeout=10)
+            time.sleep(0.5)
+        conversation_s = time.monotonic() - talk_start
+        conversation_share = (cpu_seconds(talk.pid) - cpu_start) / conversation_s
+        rss = peak_rss_mb(talk.pid)
+    finally:
+        talk.send_signal(signal.SIGINT)
+        code = talk.wait(timeout=20)
+        recording = recorder.stop()
+        server.stop(raise_errors=False)
+        rig.stop()
+
+    arrivals = np.array([c.t for c in server.audio_in if c.t > connected_at])
+    lateness = (arrivals - arrivals[0]) - 0.1 * np.arange(len(arrivals))
+    jitter_ms = np.abs(lateness - np.median(lateness)) * 1000
+    silences = []
+    segments = tone_segments(recording, recorder.rate, 440.0)
+    for event in server.events("interrupted"):
+        ends = [recorder.time_of(end * recorder.rate) for start, end in segments]
+        before = [t for t in ends if t <= event.t + 0.5]
+        if before:
+            silences.append((max(before) - event.t) * 1000)
+    return {
+        "exit_code": code,
+        "ui": "plain" if plain else "rich",
+        "conversation_s": round(conversation_s, 1),
+        "turns": len(server.events("turn_complete")),
+        "cpu_share_conversation_pct": round(conversation_share * 100, 2),
+        "cpu_share_idle_pct": round(idle_share * 100, 2),
+        "peak_rss_mb": round(rss, 1),
+        "chunks_sent": int(len(arrivals)),
+        "chunk_interval_ms": round(float(np.mean(np.diff(arrivals))) * 1000, 2),
+        "chunk_jitter_p99_ms": round(float(np.percentile(jitter_ms, 99)), 1),
+        "interrupted_to_silent_ms": [round(s, 1) for s in silences],
+        "session_s": round(time.monotonic() - started, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--plain", action="store_true", help="plain output instead of the Rich layout")
+    args = parser.parse_args()
+    figures = run(args.seconds, args.plain)
+    width = max(map(len, figures))
+    for key, value in figures.items():
+        print(f"{key:<{width}}  {value}")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
