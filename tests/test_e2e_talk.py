@@ -148,3 +148,27 @@ def test_unknown_device_lists_candidates(pulse_rig, isolated_env):
     assert code == 6, err
     assert err.startswith("livecli: error: no microphone matches 'no such mic'; candidates: ")
     assert "pulse" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.fixture
+def silent_service():
+    """A TCP port that accepts connections and never answers (a hung service)."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    yield f"https://127.0.0.1:{listener.getsockname()[1]}"
+    listener.close()
+
+
+def test_ctrl_c_while_connecting_ends_at_once(pulse_rig, isolated_env, silent_service):
+    env = pulse_rig.subprocess_env(dict(isolated_env, GEMINI_API_KEY="k", GOOGLE_GEMINI_BASE_URL=silent_service))
+    talk = start_talk(env)
+    time.sleep(3)  # started, devices open, stuck in the TLS handshake
+    asked = time.monotonic()
+    talk.send_signal(signal.SIGINT)
+    code, out, err = finish(talk, timeout=10)
+    assert code == 0, err
+    assert time.monotonic() - asked < 2
+    assert err == ""

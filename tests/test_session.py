@@ -123,3 +123,13 @@ def test_rejected_key_is_a_clear_error(server):
     session = make_session(Settings(), FileMicrophone(silence(1)), CollectingSpeaker(), io.StringIO(), api_key="wrong")
     with pytest.raises(AuthError, match=r"refused the session \(1007\): API key not valid"):
         asyncio.run(session.run())
+
+
+def test_text_replies_are_shown_without_a_speaker(server):
+    mic = FileMicrophone(np.concatenate([tone(0.8), silence(3.0)]))
+    out = io.StringIO()
+    code = asyncio.run(run_for(make_session(Settings(text=True), mic, None, out), 2.5))
+    assert code == 0
+    assert server.setups[0]["generationConfig"]["responseModalities"] == ["TEXT"]
+    assert "outputAudioTranscription" not in server.setups[0]
+    assert out.getvalue().splitlines() == ["You: what time is it", "Gemini: It is noon."]

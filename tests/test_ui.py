@@ -1,6 +1,7 @@
 """The views and keys, rendered and pressed as a user would."""
 
 import io
+import re
 
 from rich.console import Console
 
@@ -93,3 +94,19 @@ def test_plain_view_prints_finished_turns_without_escape_codes():
     assert out.getvalue() == "You: Count\nGemini: One, two [interrupted]\n"
     assert "\x1b" not in out.getvalue() + err.getvalue()
     assert err.getvalue() == "livecli: the service will close this connection in 5 s\n"
+
+
+def test_no_color_is_honoured(monkeypatch):
+    state = make_state()
+    state.connection = ConnectionState.CONNECTED
+    state.mic_level_dbfs = -20.0
+
+    def rendered():
+        console = Console(file=io.StringIO(), width=80, height=10, force_terminal=True)
+        console.print(render(state, console))
+        return console.file.getvalue()
+
+    colour = re.compile(r"\x1b\[[0-9;]*(3[0-9]|9[0-7])m")
+    assert colour.search(rendered())  # colours by default...
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert not colour.search(rendered())  # ...none with NO_COLOR

@@ -61,17 +61,14 @@ class TalkSession:
         loop.add_signal_handler(signal.SIGINT, self._on_sigint)
         loop.add_signal_handler(signal.SIGTERM, self.stop)
         self._view.start(self.state)
+        refresher = asyncio.create_task(self._refresh_view(), name="view")
         try:
             if self._speaker is not None:
                 self._speaker.start()
             self._mic.start()
-            async with self._connect() as connection:
-                self._connection = connection
-                self.state.connection = ConnectionState.CONNECTED
-                self.state.assistant = AssistantState.LISTENING
-                self._input.start()
-                await self._run_until_stopped(connection)
+            await self._talk_until_stopped()
         finally:
+            refresher.cancel()
             self._input.stop()
             loop.remove_signal_handler(signal.SIGINT)
             loop.remove_signal_handler(signal.SIGTERM)
@@ -88,22 +85,40 @@ class TalkSession:
         """End the session cleanly (what `q` and the first Ctrl-C do)."""
         self._stop.set()
 
-    async def _run_until_stopped(self, connection) -> None:
-        tasks = [
-            asyncio.create_task(self._send_microphone(connection), name="send"),
-            asyncio.create_task(self._receive(connection), name="receive"),
-            asyncio.create_task(self._refresh_view(), name="view"),
-        ]
+    async def _talk_until_stopped(self) -> None:
+        """Connect and talk; a stop while still connecting gives up at once."""
+        talking = asyncio.create_task(self._connect_and_talk(), name="talk")
         stopper = asyncio.create_task(self._stop.wait(), name="stop")
         try:
-            done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                if task is not stopper:
-                    task.result()  # a failed task ends the session with its error
+            await asyncio.wait([talking, stopper], return_when=asyncio.FIRST_COMPLETED)
+            if not talking.done() and self._connection is None:
+                talking.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await talking
         finally:
-            for task in [*tasks, stopper]:
-                task.cancel()
-            await asyncio.gather(*tasks, stopper, return_exceptions=True)
+            stopper.cancel()
+            talking.cancel()
+
+    async def _connect_and_talk(self) -> None:
+        async with self._connect() as connection:
+            self._connection = connection
+            self.state.connection = ConnectionState.CONNECTED
+            self.state.assistant = AssistantState.LISTENING
+            self._input.start()
+            tasks = [
+                asyncio.create_task(self._send_microphone(connection), name="send"),
+                asyncio.create_task(self._receive(connection), name="receive"),
+            ]
+            stopper = asyncio.create_task(self._stop.wait(), name="stop")
+            try:
+                done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    if task is not stopper:
+                        task.result()  # a failed task ends the session with its error
+            finally:
+                for task in [*tasks, stopper]:
+                    task.cancel()
+                await asyncio.gather(*tasks, stopper, return_exceptions=True)
 
     async def _send_microphone(self, connection) -> None:
         async for chunk, _captured_at in self._mic.chunks():
@@ -162,6 +177,8 @@ class TalkSession:
             await asyncio.sleep(REFRESH_S)
 
     def _assistant_state(self) -> AssistantState:
+        if self._connection is None:
+            return AssistantState.CONNECTING
         if self._speaker is not None and self._speaker.active:
             return AssistantState.SPEAKING
         if self.state.transcript.open_turn(Speaker.MODEL) is not None:
