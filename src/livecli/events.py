@@ -59,6 +59,36 @@ class ResumptionHandle:
     resumable: bool
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class FunctionCall:
+    id: str | None
+    name: str
+    args: dict
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ToolCall:
+    """The model asks for one or more functions; answer them together."""
+
+    calls: tuple[FunctionCall, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ToolCallCancellation:
+    ids: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FunctionResult:
+    """What goes back to the model for one call: `response` is a JSON-able dict
+    ({"result": ...} or {"error": ...}); `scheduling` is for non-blocking tools."""
+
+    id: str | None
+    name: str
+    response: dict
+    scheduling: str | None = None
+
+
 LiveEvent = (
     ModelAudio
     | ModelText
@@ -69,6 +99,8 @@ LiveEvent = (
     | Usage
     | GoAway
     | ResumptionHandle
+    | ToolCall
+    | ToolCallCancellation
 )
 
 

@@ -110,8 +110,13 @@ def parse_value(key: str, raw: Any, *, source: str) -> Any:
         raise ConfigError(f"{source}: bad value for '{key}': {exc}") from None
 
 
+# Tables in config.toml that belong to other parts of livecli (validated there).
+TABLES = frozenset({"tools", "mcp_servers", "history"})
+
+
 def from_mapping(values: Mapping[str, Any], *, source: str) -> dict[str, Any]:
-    return {key: parse_value(key, raw, source=source) for key, raw in values.items()}
+    """Validate the flat keys; tables listed in TABLES are left to their owners."""
+    return {key: parse_value(key, raw, source=source) for key, raw in values.items() if key not in TABLES}
 
 
 def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
