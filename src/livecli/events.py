@@ -10,6 +10,22 @@ import dataclasses
 import enum
 
 
+class AssistantState(enum.Enum):
+    CONNECTING = "connecting"
+    LISTENING = "listening"
+    THINKING = "thinking"
+    SPEAKING = "speaking"
+    RUNNING_TOOL = "running a tool"
+    ENDED = "ended"
+
+
+class ConnectionState(enum.Enum):
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+    CLOSED = "closed"
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class ModelAudio:
     pcm: bytes  # int16 mono little-endian
@@ -89,6 +105,21 @@ class FunctionResult:
     scheduling: str | None = None
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class LinkChange:
+    """The connection to the service changed (reported by the resilient link).
+
+    `gap_s` is how long no connection carried audio (on CONNECTED after a
+    reconnection); `resumed` says whether the server-side session continued.
+    """
+
+    state: ConnectionState
+    reason: str = ""
+    attempt: int = 0
+    gap_s: float | None = None
+    resumed: bool | None = None
+
+
 LiveEvent = (
     ModelAudio
     | ModelText
@@ -101,20 +132,5 @@ LiveEvent = (
     | ResumptionHandle
     | ToolCall
     | ToolCallCancellation
+    | LinkChange
 )
-
-
-class AssistantState(enum.Enum):
-    CONNECTING = "connecting"
-    LISTENING = "listening"
-    THINKING = "thinking"
-    SPEAKING = "speaking"
-    RUNNING_TOOL = "running a tool"
-    ENDED = "ended"
-
-
-class ConnectionState(enum.Enum):
-    CONNECTING = "connecting"
-    CONNECTED = "connected"
-    RECONNECTING = "reconnecting"
-    CLOSED = "closed"

@@ -29,7 +29,14 @@ OUTPUT_RATE = 24000
 _AUTH_CODES = {1007, 1008}
 
 
-def build_config(settings: Settings) -> types.LiveConnectConfig:
+# The service can be slow to answer websocket pings; the default 20 s ping
+# timeout drops healthy sessions. A dead link still shows up within a minute.
+KEEPALIVE = {"ping_interval": 20.0, "ping_timeout": 40.0}
+
+
+def build_config(
+    settings: Settings, *, handle: str | None = None, tools: list[types.Tool] | None = None
+) -> types.LiveConnectConfig:
     speech = None
     if settings.voice or settings.language:
         speech = types.SpeechConfig(
@@ -46,23 +53,43 @@ def build_config(settings: Settings) -> types.LiveConnectConfig:
         system_instruction=settings.system,
         input_audio_transcription=types.AudioTranscriptionConfig(),
         output_audio_transcription=None if settings.text else types.AudioTranscriptionConfig(),
+        # Always ask for handles: a handle is what lets a dropped session resume.
+        session_resumption=types.SessionResumptionConfig(handle=handle),
+        context_window_compression=(
+            types.ContextWindowCompressionConfig(
+                sliding_window=types.SlidingWindow(),
+                trigger_tokens=settings.compression_trigger_tokens or None,
+            )
+            if settings.context_compression
+            else None
+        ),
+        tools=tools or None,
     )
 
 
 class LiveConnection:
     """One Live session: `async with LiveConnection(...) as conn:`."""
 
-    def __init__(self, settings: Settings, *, api_key: str | None):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        api_key: str | None,
+        handle: str | None = None,
+        tools: list[types.Tool] | None = None,
+    ):
         self._settings = settings
         self._api_key = api_key
+        self._config = build_config(settings, handle=handle, tools=tools)
         self._stack = contextlib.AsyncExitStack()
         self._session = None
 
     async def __aenter__(self) -> LiveConnection:
-        client = genai.Client(api_key=self._api_key) if self._api_key else genai.Client()
+        http_options = types.HttpOptions(async_client_args=KEEPALIVE)
+        client = genai.Client(api_key=self._api_key, http_options=http_options)
         try:
             self._session = await self._stack.enter_async_context(
-                client.aio.live.connect(model=self._settings.model, config=build_config(self._settings))
+                client.aio.live.connect(model=self._settings.model, config=self._config)
             )
         except BaseException as exc:
             await self._stack.aclose()
@@ -82,6 +109,23 @@ class LiveConnection:
 
     async def send_text(self, text: str) -> None:
         await self._guard(self._session.send_realtime_input(text=text))
+
+    async def send_history(self, turns: list[tuple[str, str]]) -> None:
+        """Prime a fresh session with earlier turns [(role 'user'|'model', text)]."""
+        contents = [types.Content(role=role, parts=[types.Part(text=text)]) for role, text in turns]
+        await self._guard(self._session.send_client_content(turns=contents, turn_complete=False))
+
+    async def send_tool_results(self, results: list[events.FunctionResult]) -> None:
+        responses = [
+            types.FunctionResponse(
+                id=result.id,
+                name=result.name,
+                response=result.response,
+                scheduling=types.FunctionResponseScheduling(result.scheduling) if result.scheduling else None,
+            )
+            for result in results
+        ]
+        await self._guard(self._session.send_tool_response(function_responses=responses))
 
     async def events(self) -> AsyncIterator[events.LiveEvent]:
         """Every event until the connection closes (then raises a LivecliError)."""
@@ -128,6 +172,17 @@ def translate_message(message: types.LiveServerMessage) -> list[events.LiveEvent
                 total_tokens=usage.total_token_count or 0,
             )
         )
+    if message.tool_call is not None and message.tool_call.function_calls:
+        found.append(
+            events.ToolCall(
+                tuple(
+                    events.FunctionCall(id=call.id, name=call.name or "", args=dict(call.args or {}))
+                    for call in message.tool_call.function_calls
+                )
+            )
+        )
+    if message.tool_call_cancellation is not None:
+        found.append(events.ToolCallCancellation(tuple(message.tool_call_cancellation.ids or ())))
     if message.go_away is not None:
         found.append(events.GoAway(_seconds(message.go_away.time_left)))
     if message.session_resumption_update is not None:

@@ -161,7 +161,20 @@ class TalkSession:
                 when = f" in {left:.0f} s" if left is not None else ""
                 self._notify(f"the service will close this connection{when}")
             case events.ResumptionHandle():
-                pass  # reconnection with handles comes with session resumption
+                pass  # kept by the link
+            case events.LinkChange() as change:
+                self._link_changed(change)
+
+    def _link_changed(self, change: events.LinkChange) -> None:
+        self.state.connection = change.state
+        if change.state is ConnectionState.RECONNECTING:
+            # An answer cut off by the drop will not be completed.
+            self.state.transcript.model_interrupted()
+            self._model_turn_playing = False
+            self._notify(f"reconnecting (attempt {change.attempt}): {change.reason}")
+        elif change.state is ConnectionState.CONNECTED:
+            how = "resumed" if change.resumed else "fresh session"
+            self._notify(f"reconnected in {change.gap_s:.1f} s ({how})")
 
     def _close_played_turn(self) -> None:
         """A complete model turn ends for the user when its audio has played."""

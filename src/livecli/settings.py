@@ -31,6 +31,8 @@ class Settings:
     chunk_ms: int = 100
     preroll_ms: int = 60
     plain: bool = False
+    context_compression: bool = True
+    compression_trigger_tokens: int = 0
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -95,6 +97,8 @@ FIELDS: dict[str, Field] = {
         Field("chunk_ms", _parse_int_range(20, 1000), "Length of each microphone chunk sent to the model, in ms.", 100),
         Field("preroll_ms", _parse_int_range(0, 1000), "Model audio buffered before playback starts, in ms (absorbs network jitter).", 60),
         Field("plain", _parse_bool, "Print one line per finished turn instead of the live layout.", False),
+        Field("context_compression", _parse_bool, "Let the service compress old context (sliding window), so sessions are not capped at 15 minutes.", True),
+        Field("compression_trigger_tokens", _parse_int_range(0, 10_000_000), "Context size in tokens that triggers compression; 0 = the service's default (about 80% of the model's window).", 0),
     )
 }
 

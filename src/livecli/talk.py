@@ -11,29 +11,42 @@ import sys
 from collections.abc import Mapping
 
 from livecli import keys, paths
-from livecli.audio.streams import Microphone, Speaker
+from livecli.audio import streams
 from livecli.errors import ExitCode
+from livecli.link import Link
 from livecli.live import LiveConnection
 from livecli.session import TalkSession
 from livecli.settings import Settings
 from livecli.state import TalkState
-from livecli.transcript import Transcript
+from livecli.transcript import Speaker, Transcript
 
 
 def run_talk(settings: Settings, *, environ: Mapping[str, str]) -> ExitCode:
     api_key = None if keys.uses_vertex(environ) else keys.require_key(environ, paths.key_file())
     view = make_view(settings, environ)
     state = TalkState(model=settings.model, voice=settings.voice, transcript=Transcript(on_turn_done=view.turn_done))
-    microphone = Microphone(settings.input_device, chunk_ms=settings.chunk_ms)
-    speaker = None if settings.text else Speaker(settings.output_device, preroll_ms=settings.preroll_ms)
+    microphone = streams.Microphone(settings.input_device, chunk_ms=settings.chunk_ms)
+    speaker = None if settings.text else streams.Speaker(settings.output_device, preroll_ms=settings.preroll_ms)
+    def connect():
+        return Link(
+            lambda handle: LiveConnection(settings, api_key=api_key, handle=handle),
+            history=lambda: recent_turns(state.transcript),
+        )
+
     session = TalkSession(
         state=state,
-        connect=lambda: LiveConnection(settings, api_key=api_key),
+        connect=connect,
         microphone=microphone,
         speaker=speaker,
         view=view,
     )
     return asyncio.run(session.run())
+
+
+def recent_turns(transcript: Transcript, limit: int = 20) -> list[tuple[str, str]]:
+    """The finished turns a fresh session is primed with when resumption fails."""
+    done = [turn for turn in transcript.turns if turn.done][-limit:]
+    return [("user" if turn.speaker is Speaker.USER else "model", turn.text.strip()) for turn in done]
 
 
 def make_view(settings: Settings, environ: Mapping[str, str]):

@@ -1,0 +1,125 @@
+"""`livecli tools ...`: list, inspect and try the tools the model can call.
+
+For users checking what the model is offered, and for plugin authors trying a
+tool without talking. Imports of the tools machinery stay inside the commands so
+`livecli --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from livecli import config_file, paths
+from livecli.errors import ExitCode, LivecliError
+
+tools_app = typer.Typer(help="List, inspect and try the tools the model can call.", no_args_is_help=True)
+
+_FILES_HELP = "Also load the tools of this Python file (repeatable)."
+
+
+@tools_app.command("list")
+def tools_list(
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per tool, in a list."),
+    files: Optional[list[Path]] = typer.Option(None, "--tools", help=_FILES_HELP),
+) -> None:
+    """Every tool: name, source, approval policy, description."""
+
+    async def collect(registry):
+        return list(registry.tools.values())
+
+    tools = _with_registry(files, collect)
+    if as_json:
+        rows = [
+            dict(
+                name=t.name,
+                source=t.source,
+                approval=t.policy.value,
+                enabled=t.enabled,
+                non_blocking=t.non_blocking,
+                timeout_s=t.timeout_s,
+                description=t.summary,
+            )
+            for t in tools
+        ]
+        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    table = [(t.name, t.source, t.policy.value if t.enabled else "disabled", t.summary) for t in tools]
+    widths = [max([len(row[i]) for row in table] + [len(title)]) for i, title in enumerate(("NAME", "SOURCE", "APPROVAL"))]
+    for row in [("NAME", "SOURCE", "APPROVAL", "DESCRIPTION"), *table]:
+        typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[3])
+
+
+@tools_app.command("show")
+def tools_show(
+    name: str,
+    files: Optional[list[Path]] = typer.Option(None, "--tools", help=_FILES_HELP),
+) -> None:
+    """The declaration of tool NAME as sent to the model, as JSON."""
+
+    async def declaration(registry):
+        return _find(registry, name).declaration.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+    typer.echo(json.dumps(_with_registry(files, declaration), indent=2, ensure_ascii=False))
+
+
+@tools_app.command("call")
+def tools_call(
+    name: str,
+    arguments: str = typer.Argument("{}", help="The arguments as a JSON object."),
+    files: Optional[list[Path]] = typer.Option(None, "--tools", help=_FILES_HELP),
+) -> None:
+    """Run tool NAME here with ARGUMENTS and print its result as JSON (no approval asked)."""
+    try:
+        args = json.loads(arguments)
+    except json.JSONDecodeError as exc:
+        raise LivecliError(f"arguments are not valid JSON: {exc}", ExitCode.USAGE) from None
+    if not isinstance(args, dict):
+        raise LivecliError('arguments must be a JSON object, e.g. \'{"city": "Paris"}\'', ExitCode.USAGE)
+
+    async def call(registry):
+        from livecli.events import FunctionCall
+        from livecli.tools import ToolRunner
+
+        if not _find(registry, name).enabled:
+            raise LivecliError(f"tool '{name}' is disabled in config.toml ([tools] enabled / disabled)")
+        runner = ToolRunner(registry, approve=_never, yolo=True)
+        (result,) = await runner.run([FunctionCall(id="cli", name=name, args=args)])
+        return result.response
+
+    response = _with_registry(files, call)
+    if "error" in response:
+        raise LivecliError(f"{name}: {response['error']}")
+    typer.echo(json.dumps(response["result"], indent=2, ensure_ascii=False))
+
+
+async def _never(call) -> bool:
+    return False
+
+
+def _find(registry, name: str):
+    tool = registry.tools.get(name)
+    if tool is None:
+        known = ", ".join(registry.tools) or "none"
+        raise LivecliError(f"no tool called '{name}' (loaded: {known})", ExitCode.USAGE)
+    return tool
+
+
+def _with_registry(files: list[Path] | None, use):
+    """Open the registry (MCP servers included), print its warnings, return `use(registry)`."""
+    from livecli.tools import open_registry
+
+    path = paths.config_file()
+    config = config_file.read(path)
+
+    async def run():
+        async with open_registry(config, config_source=str(path), extra_files=files or ()) as registry:
+            for warning in registry.warnings:
+                typer.echo(f"livecli: warning: {warning}", err=True)
+            return await use(registry)
+
+    return asyncio.run(run())

@@ -1,0 +1,162 @@
+"""Running the model's function calls: concurrently, each with its timeout and
+approval, every outcome an answer for the model (never a crash).
+
+Every change of a call's state is reported as a ToolCallStatus, for the talk UI
+and the session record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import enum
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+
+import pydantic_core
+
+from livecli.events import FunctionCall, FunctionResult
+from livecli.tools.model import Policy, Tool, ToolError
+from livecli.tools.registry import Registry
+
+SUMMARY_CHARS = 80
+
+
+class CallState(enum.Enum):
+    WAITING_APPROVAL = "waiting for approval"
+    RUNNING = "running"
+    DONE = "done"
+    ERROR = "error"
+    CANCELLED = "cancelled"
+    REFUSED = "refused"
+
+
+@dataclasses.dataclass(frozen=True)
+class ToolCallStatus:
+    id: str | None
+    name: str
+    args: dict
+    state: CallState
+    duration_s: float | None = None  # running time, once the call has run
+    summary: str = ""  # short result or error, for one line of UI
+    response: dict | None = None  # what the model was sent, for the session record
+
+
+class ToolRunner:
+    """Runs calls against a registry; `approve` asks the user about one call (True = yes)."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        *,
+        approve: Callable[[FunctionCall], Awaitable[bool]],
+        yolo: bool = False,
+        on_update: Callable[[ToolCallStatus], None] = lambda status: None,
+    ):
+        self._registry = registry
+        self._approve = approve
+        self._yolo = yolo
+        self._on_update = on_update
+        self._approval_lock = asyncio.Lock()  # one question on screen at a time
+        self._tasks: dict[str, asyncio.Task] = {}
+
+    async def run(self, calls: Iterable[FunctionCall]) -> list[FunctionResult]:
+        """Every call's answer, together (cancelled calls have none)."""
+        return [result async for batch in self.answer(calls) for result in batch]
+
+    async def answer(self, calls: Iterable[FunctionCall]) -> AsyncIterator[list[FunctionResult]]:
+        """The answers to send, in batches: the blocking calls' answers together,
+        then each non-blocking call's answer when it is ready."""
+        tasks = {asyncio.create_task(self._run_one(call)): call for call in calls}
+        for task, call in tasks.items():
+            if call.id is not None:
+                self._tasks[call.id] = task
+        blocking = {t for t, call in tasks.items() if not self._is_non_blocking(call)}
+        pending = set(tasks)
+        try:
+            while pending:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                ready = [t for t in done if t not in blocking]
+                if blocking and not blocking & pending:
+                    ready += [t for t in tasks if t in blocking]  # in the model's order
+                    blocking = set()
+                batch = [t.result() for t in ready if not t.cancelled()]
+                if batch:
+                    yield batch
+        finally:
+            for task, call in tasks.items():
+                task.cancel()
+                self._tasks.pop(call.id, None)
+
+    def cancel(self, ids: Iterable[str]) -> None:
+        """Stop these calls (the model no longer wants them): they get no answer."""
+        for call_id in ids:
+            task = self._tasks.get(call_id)
+            if task is not None:
+                task.cancel()
+
+    def _is_non_blocking(self, call: FunctionCall) -> bool:
+        tool = self._registry.get(call.name)
+        return tool is not None and tool.non_blocking
+
+    async def _run_one(self, call: FunctionCall) -> FunctionResult:
+        tool = self._registry.get(call.name)
+        if tool is None:
+            return self._finish(call, None, CallState.ERROR, {"error": f"there is no tool called '{call.name}'"})
+        policy = Policy.AUTO if self._yolo and tool.policy is Policy.ASK else tool.policy
+        if policy is Policy.DENY:
+            return self._finish(call, tool, CallState.REFUSED, {"error": "the user does not allow this tool"})
+        try:
+            if policy is Policy.ASK and not await self._ask(call):
+                return self._finish(call, tool, CallState.REFUSED, {"error": "the user refused this call"})
+            return await self._invoke(call, tool)
+        except asyncio.CancelledError:
+            self._report(call, CallState.CANCELLED)
+            raise
+
+    async def _ask(self, call: FunctionCall) -> bool:
+        """The user's answer; no answer in time (or a failing prompt) is a no."""
+        async with self._approval_lock:
+            self._report(call, CallState.WAITING_APPROVAL)
+            try:
+                async with asyncio.timeout(self._registry.config.approval_timeout_s):
+                    return bool(await self._approve(call))
+            except Exception:
+                return False
+
+    async def _invoke(self, call: FunctionCall, tool: Tool) -> FunctionResult:
+        self._report(call, CallState.RUNNING)
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(tool.timeout_s) as deadline:
+                value = await tool.invoke(dict(call.args or {}))
+        except ToolError as exc:
+            return self._finish(call, tool, CallState.ERROR, {"error": str(exc)}, started)
+        except Exception as exc:
+            if isinstance(exc, TimeoutError) and deadline.expired():
+                message = f"{tool.name} did not finish within {tool.timeout_s:g} s"
+            else:
+                message = f"{type(exc).__name__}: {exc}"
+            return self._finish(call, tool, CallState.ERROR, {"error": message}, started)
+        result = pydantic_core.to_jsonable_python(value, fallback=str)
+        return self._finish(call, tool, CallState.DONE, {"result": result}, started)
+
+    def _finish(
+        self,
+        call: FunctionCall,
+        tool: Tool | None,
+        state: CallState,
+        response: dict,
+        started: float | None = None,
+    ) -> FunctionResult:
+        duration = time.monotonic() - started if started is not None else None
+        summary = json.dumps(response.get("result", response.get("error")), ensure_ascii=False, default=str)
+        if len(summary) > SUMMARY_CHARS:
+            summary = summary[: SUMMARY_CHARS - 1] + "…"
+        self._report(call, state, duration_s=duration, summary=summary, response=response)
+        scheduling = tool.scheduling.value if tool is not None and tool.scheduling is not None else None
+        return FunctionResult(id=call.id, name=call.name, response=response, scheduling=scheduling)
+
+    def _report(self, call: FunctionCall, state: CallState, **details) -> None:
+        self._on_update(ToolCallStatus(id=call.id, name=call.name, args=dict(call.args or {}), state=state, **details))
