@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import inspect
+import threading
 from collections.abc import Callable
 
 from livecli.tools.docstrings import split_docstring
@@ -88,7 +89,7 @@ def function_tool(fn: Callable, *, source: str, timeout_s: float) -> Tool:
     if inspect.iscoroutinefunction(fn):
         invoke = lambda args: checked(**args)  # noqa: E731
     else:
-        invoke = lambda args: asyncio.to_thread(checked, **args)  # noqa: E731
+        invoke = lambda args: in_daemon_thread(checked, args)  # noqa: E731
     return Tool(
         name=declaration.name,
         source=source,
@@ -98,3 +99,32 @@ def function_tool(fn: Callable, *, source: str, timeout_s: float) -> Tool:
         timeout_s=options.timeout_s or timeout_s,
         scheduling=options.scheduling,
     )
+
+
+async def in_daemon_thread(fn: Callable, args: dict):
+    """Run a sync tool in its own daemon thread: a thread cannot be stopped, so one
+    that outlives its timeout or cancellation must not hold up livecli's exit
+    (asyncio.to_thread's pool is joined at exit)."""
+    loop = asyncio.get_running_loop()
+    future = loop.create_future()
+
+    def deliver(outcome, error):
+        if future.done():  # cancelled or timed out meanwhile
+            return
+        if error is None:
+            future.set_result(outcome)
+        else:
+            future.set_exception(error)
+
+    def work():
+        try:
+            outcome, error = fn(**args), None
+        except BaseException as exc:  # delivered to the caller, like to_thread does
+            outcome, error = None, exc
+        try:
+            loop.call_soon_threadsafe(deliver, outcome, error)
+        except RuntimeError:  # the loop closed meanwhile: nobody waits for this answer
+            pass
+
+    threading.Thread(target=work, name=f"tool {getattr(fn, '__name__', 'call')}", daemon=True).start()
+    return await future
