@@ -14,6 +14,7 @@ from typing import Optional
 import typer
 
 from livecli import __version__, config_file, keys, paths, settings
+from livecli.cli_sessions import replay, sessions_app
 from livecli.cli_tools import tools_app
 from livecli.errors import ConfigError, ExitCode, LivecliError
 
@@ -27,6 +28,8 @@ config_app = typer.Typer(help="Show or change config.toml.", no_args_is_help=Tru
 keys_app = typer.Typer(help="Store the Gemini API key for livecli.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(keys_app, name="keys")
+app.add_typer(sessions_app, name="sessions")
+app.command()(replay)
 app.add_typer(tools_app, name="tools")
 
 

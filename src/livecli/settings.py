@@ -33,6 +33,10 @@ class Settings:
     plain: bool = False
     context_compression: bool = True
     compression_trigger_tokens: int = 0
+    record_audio: bool = True
+    record_history: bool = True
+    keep_days: int = 90
+    max_sessions: int = 0
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -99,6 +103,10 @@ FIELDS: dict[str, Field] = {
         Field("plain", _parse_bool, "Print one line per finished turn instead of the live layout.", False),
         Field("context_compression", _parse_bool, "Let the service compress old context (sliding window), so sessions are not capped at 15 minutes.", True),
         Field("compression_trigger_tokens", _parse_int_range(0, 10_000_000), "Context size in tokens that triggers compression; 0 = the service's default (about 80% of the model's window).", 0),
+        Field("record_audio", _parse_bool, "Store both sides' audio with each session (for replay); false = transcripts only.", True),
+        Field("record_history", _parse_bool, "Store each session's transcript and events; false = nothing said is kept (no audio either).", True),
+        Field("keep_days", _parse_int_range(0, 36500), "Delete stored sessions older than this many days when talk starts; 0 = keep them.", 90),
+        Field("max_sessions", _parse_int_range(0, 1_000_000), "Keep at most this many stored sessions (the newest); 0 = no limit.", 0),
     )
 }
 

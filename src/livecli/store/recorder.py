@@ -130,10 +130,13 @@ class SessionRecorder:
         if self._closed:
             return
         self._closed = True
+        offset = time.monotonic() - self.start
+        last = [_Close(offset, exit_reason)]
         if self.dropped:
-            self._put((time.monotonic() - self.start, "notice", {"message": f"{self.dropped} recordings lost: the disk was too slow"}))
+            last.insert(0, (offset, "notice", {"message": f"{self.dropped} recordings lost: the disk was too slow"}))
         try:
-            self._queue.put(_Close(time.monotonic() - self.start, exit_reason), timeout=CLOSE_TIMEOUT_S)
+            for item in last:
+                self._queue.put(item, timeout=CLOSE_TIMEOUT_S)
         except queue.Full:
             pass
         self._writer.join(CLOSE_TIMEOUT_S)

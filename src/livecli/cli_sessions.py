@@ -1,0 +1,198 @@
+"""`livecli sessions …` and `livecli replay`: the commands over the session store.
+
+cli.py registers `sessions_app` and `replay`. Its error handling and settings
+loader are imported when a command runs (cli.py imports this module, so
+importing it back at the top would be circular); heavy imports (numpy,
+sounddevice, Rich's live display) wait for the commands too.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from livecli import paths
+from livecli.errors import LivecliError
+
+sessions_app = typer.Typer(help="List, show, search, export and delete stored talk sessions.", no_args_is_help=True)
+
+
+class ExportFormat(str, enum.Enum):
+    md = "md"
+    json = "json"
+    wav = "wav"
+
+
+def _store():
+    from livecli.store import SessionStore
+
+    return SessionStore(paths.data_dir())
+
+
+def user_errors(command):
+    """cli.py's `user_errors`: a LivecliError becomes one line on stderr and its exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        from livecli.cli import user_errors as handle
+
+        return handle(command)(*args, **kwargs)
+
+    return wrapper
+
+
+def load_settings(flags: dict):
+    from livecli.cli import load_settings as load
+
+    return load(flags)
+
+
+def _one_line(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@sessions_app.command("list")
+@user_errors
+def list_sessions(
+    as_json: bool = typer.Option(False, "--json", help="One JSON array, for scripts."),
+    limit: Optional[int] = typer.Option(None, min=1, help="Only the newest N."),
+) -> None:
+    """Sessions, newest first: id, start, length, turns, first words."""
+    from livecli.store.export import length, started
+
+    infos = _store().list_sessions(limit)
+    if as_json:
+        typer.echo(json.dumps([info.as_json() for info in infos], indent=2, ensure_ascii=False))
+        return
+    if not infos:
+        typer.echo("no sessions recorded yet")
+        return
+    typer.echo(f"{'ID':<8}  {'STARTED':<16}  {'LENGTH':>7}  {'TURNS':>5}  FIRST WORDS")
+    for info in infos:
+        words = info.first_words if info.status == "ended" else f"[{info.status}] {info.first_words}"
+        typer.echo(f"{info.id:<8}  {started(info):<16}  {length(info.duration_s):>7}  {info.turns:>5}  {_one_line(words, 60)}")
+
+@sessions_app.command("show")
+@user_errors
+def show(session: str = typer.Argument(..., help="Session id or a unique prefix of it.")) -> None:
+    """The transcript with tool calls, reconnections and timings."""
+    from livecli.store.export import show_text
+
+    store = _store()
+    session_id = store.resolve(session)
+    typer.echo(show_text(store.info(session_id), store.events(session_id)))
+
+@sessions_app.command("search")
+@user_errors
+def search(
+    query: str = typer.Argument(..., help='Words to find; "quoted words" as a phrase.'),
+    limit: int = typer.Option(10, min=1, max=50, help="At most this many turns."),
+    as_json: bool = typer.Option(False, "--json", help="JSON, for scripts."),
+) -> None:
+    """Full-text search over every transcript."""
+    found = _store().search_transcripts(query, limit)
+    if as_json:
+        typer.echo(json.dumps(found, indent=2, ensure_ascii=False))
+        return
+    if not found:
+        typer.echo("nothing found")
+    for hit in found:
+        speaker = "You" if hit["speaker"] == "user" else "Gemini"
+        typer.echo(f"{hit['session']}  {hit['date'][:16].replace('T', ' ')}  {speaker}: {_one_line(hit['text'], 100)}")
+
+@sessions_app.command("delete")
+@user_errors
+def delete(sessions: list[str] = typer.Argument(..., help="Session ids or unique prefixes.")) -> None:
+    """Delete sessions: transcript, events and audio."""
+    store = _store()
+    for session_id in [store.resolve(ref) for ref in sessions]:
+        store.delete(session_id)
+        typer.echo(f"deleted {session_id}")
+
+@sessions_app.command("export")
+@user_errors
+def export(
+    session: str = typer.Argument(..., help="Session id or a unique prefix of it."),
+    format: ExportFormat = typer.Option(ExportFormat.md, "--format", "-f", help="md, json, or wav (stereo: you left, Gemini right)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="File to write [default: stdout; for wav livecli-ID.wav]."),
+) -> None:
+    """Write a session as Markdown, JSON or a WAV of both voices on its timeline."""
+    from livecli.store import export as render
+
+    store = _store()
+    session_id = store.resolve(session)
+    if format is ExportFormat.wav:
+        path = output or Path(f"livecli-{session_id}.wav")
+        seconds = _write_wav(store, session_id, path)
+        typer.echo(f"wrote {path} ({seconds:.1f} s, stereo: you left, Gemini right)", err=True)
+        return
+    info, events = store.info(session_id), store.events(session_id)
+    text = render.markdown(info, events) if format is ExportFormat.md else render.as_json(info, events)
+    if output is None:
+        typer.echo(text)
+    else:
+        _write_text(output, text + "\n")
+
+@sessions_app.command("prune")
+@user_errors
+def prune(
+    keep_days: Optional[int] = typer.Option(None, min=0, help="Delete sessions older than this many days (0 = keep) [default: config keep_days]."),
+    max_sessions: Optional[int] = typer.Option(None, min=0, help="Keep only the newest N (0 = all) [default: config max_sessions]."),
+) -> None:
+    """Delete old sessions now, as `talk` does when it starts."""
+    settings = load_settings({})
+    deleted = _store().prune(
+        settings.keep_days if keep_days is None else keep_days,
+        settings.max_sessions if max_sessions is None else max_sessions,
+    )
+    typer.echo(f"deleted {len(deleted)} session{'s' * (len(deleted) != 1)}" + (f": {', '.join(deleted)}" if deleted else ""))
+
+@user_errors
+def replay(
+    session: Optional[str] = typer.Argument(None, help="Session id or a unique prefix of it [default: the latest]."),
+    speed: float = typer.Option(1.0, min=0.0, max=4.0, help="Playback speed; 0 prints the transcript at once."),
+    start: float = typer.Option(0.0, "--from", min=0.0, help="Start this many seconds into the session."),
+    no_audio: bool = typer.Option(False, "--no-audio", help="The transcript only, at the session's pace."),
+    export_to: Optional[Path] = typer.Option(None, "--export", help="Write the mix to this WAV (stereo: you left, Gemini right) instead of playing."),
+    output_device: Optional[str] = typer.Option(None, help="Speaker: index or part of its name."),
+    plain: bool = typer.Option(False, "--plain", help="One line per turn, no live layout."),
+) -> None:
+    """Play a stored session: both voices on their timeline, the transcript in step.
+
+    Keys: space pauses, ←/→ skip 5 s, q quits.
+    """
+    store = _store()
+    session_id = store.resolve(session)
+    if export_to is not None:
+        seconds = _write_wav(store, session_id, export_to)
+        typer.echo(f"wrote {export_to} ({seconds:.1f} s, stereo: you left, Gemini right)", err=True)
+        return
+    from livecli.replay import run_replay
+
+    settings = load_settings(dict(output_device=output_device, plain=plain or None))
+    code = run_replay(store, session_id, settings=settings, speed=speed, start_s=start, audio=not no_audio, plain=settings.plain)
+    raise typer.Exit(int(code))
+
+
+def _write_wav(store, session_id: str, path: Path) -> float:
+    from livecli.store.timeline import Timeline
+
+    timeline = Timeline(store, session_id, store.events(session_id), store.info(session_id).duration_s)
+    try:
+        timeline.write_wav(path)
+    except OSError as exc:
+        raise LivecliError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return timeline.duration_s
+
+
+def _write_text(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise LivecliError(f"cannot write {path}: {exc.strerror or exc}") from None

@@ -1,0 +1,11 @@
+"""Where talk sessions are kept: transcripts, events and both audio streams.
+
+`SessionRecorder` writes a session while it happens; `SessionStore` reads,
+searches and prunes; `Timeline` lays the stored audio on the session's clock.
+"""
+
+from livecli.store.recorder import SessionRecorder
+from livecli.store.schema import DB_NAME, StoreError
+from livecli.store.sessions import Event, SessionInfo, SessionStore
+
+__all__ = ["DB_NAME", "Event", "SessionInfo", "SessionRecorder", "SessionStore", "StoreError"]

@@ -1,0 +1,306 @@
+"""The session store: recording, listing, search, pruning, secrets, damage."""
+
+import json
+import sqlite3
+import threading
+import time
+
+import pytest
+
+from livecli.store import SessionRecorder, SessionStore, StoreError
+from livecli.store import recorder as recorder_module
+from livecli.store.recorder import new_id
+from livecli.store.schema import DB_NAME, SCHEMA_VERSION
+from tests.test_store_helpers import Scripted, conversation, noise, raw_db
+
+API_KEY = "AIzaSyD-not-a-real-key-0123456789abcdef"
+
+
+@pytest.fixture
+def db_dir(tmp_path):
+    return tmp_path / "data"
+
+
+def test_a_session_lists_with_its_turns_length_and_first_words(db_dir):
+    recorded = conversation(db_dir)
+    [info] = SessionStore(db_dir).list_sessions()
+    assert info.id == recorded.id
+    assert info.turns == 4
+    assert info.first_words == "what is the weather like"
+    assert info.duration_s == pytest.approx(8.0, abs=0.01)
+    assert (info.status, info.exit_reason, info.model, info.voice) == ("ended", "user", "gemini-test", "Puck")
+
+
+def test_events_come_back_in_order_with_offsets_and_payloads(db_dir):
+    recorded = conversation(db_dir)
+    events = SessionStore(db_dir).events(recorded.id)
+    assert [e.kind for e in events] == [
+        "interrupted", "user_turn", "model_turn", "usage", "user_turn", "model_turn", "tool_call", "tool_result", "resumption_handle",
+    ]
+    tool_result = events[7]
+    assert tool_result.offset_s == pytest.approx(7.2, abs=0.01)
+    assert tool_result.data == {"id": "call-1", "name": "get_weather", "result": {"temp_c": 21}, "error": None, "approval": "auto", "duration_s": 0.2}
+
+
+def test_both_audio_streams_are_stored_whole(db_dir):
+    recorded = conversation(db_dir)
+    store = SessionStore(db_dir)
+    user = store.audio_index(recorded.id, "user")
+    model = store.audio_index(recorded.id, "model")
+    assert sum(n for *_, n in user) == 2 * (len(recorded.user[0][1]) + len(recorded.user[1][1]))
+    assert {rate for _, _, rate, _ in user} == {16000} and {rate for _, _, rate, _ in model} == {24000}
+    assert sum(n for *_, n in model) == 2 * (3.0 + 1.5) * 24000
+
+
+def test_writes_are_committed_while_the_session_runs(db_dir):
+    """What was said is on disk within half a second, without close()."""
+    recorder = SessionRecorder.open(db_dir, model="m", voice=None, input_device=None, output_device=None, settings={})
+    recorder.event("user_turn", text="hello", typed=False)
+    recorder.audio("user", b"\1\0" * 1600, 16000)
+    time.sleep(0.6)
+    assert raw_db(db_dir, "SELECT kind FROM events") == [("user_turn",)]
+    assert raw_db(db_dir, "SELECT count(*) FROM audio") == [(1,)]
+    assert SessionStore(db_dir).info(recorder.id).status == "recording"
+    recorder.close("user")
+
+
+def test_calls_never_wait_for_a_busy_database(db_dir):
+    """Another process holding the write lock must not slow the loop: items queue up, then land."""
+    recorder = SessionRecorder.open(db_dir, model="m", voice=None, input_device=None, output_device=None, settings={})
+    blocker = sqlite3.connect(db_dir / DB_NAME, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    chunk = noise(0.1, 16000, 1).tobytes()
+    took = []
+    for i in range(300):  # 30 s of microphone audio, ten times faster than real time
+        begun = time.perf_counter()
+        recorder.audio("user", chunk, 16000)
+        recorder.event("notice", message=f"n{i}")
+        took.append(time.perf_counter() - begun)
+        time.sleep(0.01)
+    blocker.execute("COMMIT")
+    blocker.close()
+    recorder.close("user")
+    took.sort()
+    print(f"\nFIGURES recorder_call_us median={took[150] * 1e6:.0f} p99={took[297] * 1e6:.0f} max={took[-1] * 1e6:.0f}")
+    assert took[297] < 0.001, f"99th percentile {took[297] * 1000:.2f} ms"
+    assert raw_db(db_dir, "SELECT count(*) FROM audio") == [(300,)]
+    assert raw_db(db_dir, "SELECT count(*) FROM events WHERE kind = 'notice'") == [(300,)]
+
+
+def test_a_full_queue_drops_and_says_so_instead_of_blocking(db_dir, monkeypatch):
+    monkeypatch.setattr(recorder_module, "QUEUE_LIMIT", 20)
+    recorder = SessionRecorder.open(db_dir, model="m", voice=None, input_device=None, output_device=None, settings={})
+    blocker = sqlite3.connect(db_dir / DB_NAME, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    for _ in range(100):
+        recorder.audio("user", b"\0\0" * 1600, 16000)
+    blocker.execute("COMMIT")
+    blocker.close()
+    recorder.close("user")
+    assert recorder.dropped >= 70
+    [(message,)] = raw_db(db_dir, "SELECT json_extract(payload, '$.message') FROM events WHERE kind = 'notice'")
+    assert message == f"{recorder.dropped} recordings lost: the disk was too slow"
+
+
+def test_a_database_that_stops_taking_writes_is_reported_not_raised(db_dir, monkeypatch):
+    recorder = SessionRecorder.open(db_dir, model="m", voice=None, input_device=None, output_device=None, settings={})
+
+    def disk_full(item):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(recorder, "_insert", disk_full)
+    recorder.event("notice", message="x")
+    time.sleep(0.4)
+    recorder.event("notice", message="ignored now")
+    recorder.close("user")
+    assert "database or disk is full" in recorder.failure
+
+
+def test_secrets_never_reach_the_store(db_dir):
+    settings = {"model": "m", "api_key": API_KEY, "access_token": "tok", "client_secret": "s", "compression_trigger_tokens": 0}
+    s = Scripted(db_dir, settings=settings)
+    s.event(1.0, "tool_call", id="1", name="fetch", args={"url": "https://x.example/?key=" + API_KEY, "Authorization": "Bearer abc"})
+    s.event(2.0, "error", message=f"refused key {API_KEY}")
+    s.event(2.5, "usage", prompt_tokens=1, response_tokens=2, total_tokens=3)
+    session_id = s.close(3.0)
+    store = SessionStore(db_dir)
+    assert store.info(session_id).settings == {"model": "m", "compression_trigger_tokens": 0}
+    events = store.events(session_id)
+    assert events[0].data["args"] == {"url": "https://x.example/?key=[redacted]", "Authorization": "[redacted]"}
+    assert events[1].data["message"] == "refused key [redacted]"
+    assert events[2].data == {"prompt_tokens": 1, "response_tokens": 2, "total_tokens": 3}  # token counts are not tokens
+    for path in db_dir.iterdir():  # the database, its WAL and anything beside it
+        assert API_KEY.encode() not in path.read_bytes()
+
+
+def test_no_record_keeps_audio_out_and_transcripts_in(db_dir):
+    recorded = conversation(db_dir, record_audio=False)
+    store = SessionStore(db_dir)
+    assert raw_db(db_dir, "SELECT count(*) FROM audio") == [(0,)]
+    assert store.info(recorded.id).turns == 4
+    assert store.info(recorded.id).record_audio is False
+
+
+def test_no_history_keeps_what_was_said_out(db_dir):
+    recorded = conversation(db_dir, record_history=False)
+    store = SessionStore(db_dir)
+    assert raw_db(db_dir, "SELECT count(*) FROM audio") == [(0,)]
+    assert {e.kind for e in store.events(recorded.id)} == {"interrupted", "usage", "resumption_handle"}
+    assert store.search_transcripts("weather") == []
+    assert store.info(recorded.id).record_history is False
+
+
+def test_search_finds_words_phrases_and_stems_best_first(db_dir):
+    first = conversation(db_dir).id
+    s = Scripted(db_dir)
+    s.event(1.0, "user_turn", text="Tell me about the breezes in Brittany", typed=False)
+    s.event(2.0, "model_turn", text="Brittany is windy; a light breeze is common on its coast.", interrupted=False)
+    second = s.close(3.0)
+    store = SessionStore(db_dir)
+    hits = store.search_transcripts('"light breeze"')
+    assert [(h["session"], h["speaker"]) for h in hits] == [(first, "model"), (second, "model")] or [
+        (h["session"], h["speaker"]) for h in hits
+    ] == [(second, "model"), (first, "model")]
+    assert hits[0]["at_s"] in (4.0, 2.0) and "light breeze" in hits[0]["text"]
+    assert {h["session"] for h in store.search_transcripts("breezes brittany")} == {second}  # all words, stemmed
+    assert store.search_transcripts("brittany weather nonsense")  # no turn has all: any word, ranked
+    assert [h["session"] for h in store.search_transcripts("light breeze", exclude_session=second)] == [first]
+    assert store.search_transcripts('breeze" OR (NEAR -* ^') != []  # FTS syntax in a query is just text
+    with pytest.raises(StoreError, match="nothing to search for"):
+        store.search_transcripts('" - "')
+    json.dumps(hits)  # the search_memory tool returns it as is
+
+
+def test_ids_are_short_unique_and_sort_by_start():
+    ids = [new_id(1_800_000_000 + second) for second in (0, 0, 1, 3600, 86400 * 365)]
+    assert all(len(i) == 8 and i.isalnum() and i == i.lower() for i in ids)
+    assert [i[:6] for i in ids] == sorted(i[:6] for i in ids)
+    assert len({new_id(1_800_000_000) for _ in range(200)}) > 150
+
+
+def test_an_id_can_be_given_by_a_unique_prefix(db_dir):
+    a = Scripted(db_dir).close(1.0)
+    b = Scripted(db_dir).close(1.0)
+    store = SessionStore(db_dir)
+    assert store.resolve(a) == a and store.resolve(b.upper()) == b
+    assert store.resolve(None) in (a, b)
+    common = next(n for n in range(8, 0, -1) if a[:n] == b[:n]) if a[0] == b[0] else 0
+    if common:
+        with pytest.raises(StoreError, match=f"'{a[:common]}' matches 2 sessions"):
+            store.resolve(a[:common])
+    with pytest.raises(StoreError, match="no session matches 'zzzz'"):
+        store.resolve("zzzz")
+    with pytest.raises(StoreError, match="no session matches '%'"):
+        store.resolve("%")
+
+
+def test_nothing_recorded_yet_reads_as_empty_without_creating_the_file(db_dir):
+    store = SessionStore(db_dir)
+    assert store.list_sessions() == [] and store.search_transcripts("x") == []
+    with pytest.raises(StoreError, match="no sessions recorded yet"):
+        store.resolve(None)
+    assert not db_dir.exists()
+
+
+def test_delete_takes_audio_and_search_text_with_it(db_dir):
+    gone = conversation(db_dir).id
+    kept = conversation(db_dir).id
+    store = SessionStore(db_dir)
+    store.delete(gone)
+    assert [i.id for i in store.list_sessions()] == [kept]
+    assert raw_db(db_dir, "SELECT DISTINCT session_id FROM audio") == [(kept,)]
+    assert raw_db(db_dir, "SELECT count(*) FROM turn_text") == [(4,)]
+    assert {h["session"] for h in store.search_transcripts("weather")} == {kept}
+    with pytest.raises(StoreError, match=f"no session '{gone}'"):
+        store.delete(gone)
+
+
+def test_prune_deletes_only_what_it_should(db_dir):
+    now = time.time()
+    ages = {}
+    for days in (200, 100, 50, 10, 1):
+        session_id = conversation(db_dir).id
+        raw_db(db_dir, "UPDATE sessions SET started_at = ? WHERE id = ?", now - days * 86400, session_id)
+        ages[days] = session_id
+    running = SessionRecorder.open(db_dir, model="m", voice=None, input_device=None, output_device=None, settings={})
+    raw_db(db_dir, "UPDATE sessions SET started_at = ? WHERE id = ?", now - 300 * 86400, running.id)  # old, but still recording
+    store = SessionStore(db_dir)
+
+    assert store.prune(0, 0) == []
+    assert sorted(store.prune(90, 0)) == sorted([ages[200], ages[100]])
+    assert store.prune(90, 0) == []
+    assert store.prune(0, 2) == [ages[50]]  # the two newest stay; the running one (oldest) too
+    left = {i.id for i in store.list_sessions()}
+    assert left == {ages[10], ages[1], running.id}
+    assert {r[0] for r in raw_db(db_dir, "SELECT DISTINCT session_id FROM audio")} == {ages[10], ages[1]}
+    assert raw_db(db_dir, "SELECT count(*) FROM turn_text") == [(8,)]
+    running.close("user")
+
+
+def test_continue_gets_the_latest_handle_and_the_last_turns(db_dir):
+    recorded = conversation(db_dir)
+    store = SessionStore(db_dir)
+    assert store.latest_resumption_handle(recorded.id) == "handle-2"
+    assert store.recent_turns(recorded.id, 2) == [("user", "stop please"), ("model", "Okay, stopping.")]
+    assert store.summary(recorded.id, 3) == (
+        "Gemini: It is sunny and warm today with a light breeze.\nYou: stop please\nGemini: Okay, stopping."
+    )
+    assert store.latest_resumption_handle(Scripted(db_dir).close(1.0)) is None
+
+
+def test_a_session_continuing_another_says_so(db_dir):
+    first = conversation(db_dir).id
+    second = Scripted(db_dir, continues=first).close(1.0)
+    assert SessionStore(db_dir).info(second).continues == first
+
+
+def test_a_database_from_a_newer_livecli_is_refused(db_dir):
+    conversation(db_dir)
+    raw_db(db_dir, f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(StoreError, match=r"written by a newer livecli \(schema 2; this one knows up to 1\): upgrade livecli"):
+        SessionStore(db_dir).list_sessions()
+    with pytest.raises(StoreError, match="newer livecli"):
+        SessionRecorder.open(db_dir, model="m", voice=None, input_device=None, output_device=None, settings={})
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "empty"])
+def test_a_damaged_database_file_is_a_clear_error(db_dir, damage):
+    conversation(db_dir)
+    path = db_dir / DB_NAME
+    SessionStore(db_dir).list_sessions()  # checkpointed and closed
+    for extra in db_dir.glob(DB_NAME + "-*"):
+        extra.unlink()
+    data = path.read_bytes()
+    if damage == "garbage":
+        path.write_bytes(b"this is not a database" * 1000)
+    elif damage == "truncated":
+        path.write_bytes(data[: len(data) // 3])
+    else:
+        path.write_bytes(data[:100] + bytes(len(data) - 100))
+    with pytest.raises(StoreError, match=f"the session database {path} is damaged .*move it away to start a new one"):
+        store = SessionStore(db_dir)
+        store.list_sessions()
+        store.events(store.resolve(None))
+
+
+def test_a_damaged_event_payload_reads_as_unreadable(db_dir):
+    recorded = conversation(db_dir)
+    raw_db(db_dir, "UPDATE events SET payload = '{not json' WHERE kind = 'tool_call'")
+    kinds = [e.kind for e in SessionStore(db_dir).events(recorded.id)]
+    assert kinds[6] == "unreadable" and len(kinds) == 9
+
+
+def test_two_recorders_at_once_share_the_database(db_dir):
+    """Two talk sessions in two terminals."""
+    results = []
+
+    def talk():
+        results.append(conversation(db_dir).id)
+
+    threads = [threading.Thread(target=talk) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert {i.id for i in SessionStore(db_dir).list_sessions()} == set(results)
+    assert all(i.turns == 4 for i in SessionStore(db_dir).list_sessions())
