@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+import tomllib
 from importlib.metadata import EntryPoint
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from google.genai import types
 from livecli.errors import ConfigError, LivecliError
 from livecli.events import FunctionCall
 from livecli.tools import CallState, Policy, ToolRunner, open_registry, sources
+from livecli.tools.config import parse_mcp_servers, parse_tools
 
 try:
     from support.fake_live import FakeLiveServer
@@ -299,16 +301,20 @@ def test_calls_run_concurrently_and_failures_become_error_responses(config_dir):
     assert [s.state for s in statuses if s.id == "b"] == [CallState.RUNNING, CallState.ERROR]
 
 
+CONVERTED = {"result": {"value": 212.0, "unit": "F"}}
+REFUSED = {"error": "the user refused this call"}
+
+
 @pytest.mark.parametrize(
-    "answer, yolo, expected",
+    "answer, yolo, expected, approval",
     [
-        (True, False, {"result": {"value": 212.0, "unit": "F"}}),
-        (False, False, {"error": "the user refused this call"}),
-        (None, False, {"error": "the user refused this call"}),  # no answer in time
-        (False, True, {"result": {"value": 212.0, "unit": "F"}}),  # --yolo: not asked
+        (True, False, CONVERTED, "approved"),
+        (False, False, REFUSED, "refused"),
+        (None, False, REFUSED, "no answer"),  # nothing within approval_timeout_s
+        (False, True, CONVERTED, "yolo"),  # --yolo: not asked
     ],
 )
-def test_ask_approval(config_dir, answer, yolo, expected):
+def test_ask_approval(config_dir, answer, yolo, expected, approval):
     config = {"tools": {"approval": {"convert_temperature": "ask"}, "approval_timeout_s": 0.2}}
     asked = []
 
@@ -325,6 +331,7 @@ def test_ask_approval(config_dir, answer, yolo, expected):
     (result,), statuses = asyncio.run(main())
     assert result.response == expected
     assert asked == ([] if yolo else [("convert_temperature", {"value": 100})])
+    assert statuses[-1].approval == approval and statuses[-1].response == expected
     states = [s.state for s in statuses]
     if yolo:
         assert states == [CallState.RUNNING, CallState.DONE]
@@ -341,7 +348,7 @@ def test_deny_is_refused_even_with_yolo(config_dir):
 
     (result,), statuses = asyncio.run(main())
     assert result.response == {"error": "the user does not allow this tool"}
-    assert [s.state for s in statuses] == [CallState.REFUSED]
+    assert [(s.state, s.approval) for s in statuses] == [(CallState.REFUSED, "denied")]
 
 
 def test_non_blocking_tool_is_declared_and_answered_on_its_own(tmp_path, config_dir):
@@ -532,3 +539,14 @@ def test_mcp_tool_round_trip_through_the_live_api(config_dir, fake):
     assert declared["add"]["description"] == "Add two integers."
     assert schema_of(declared["add"])["properties"]["a"]["type"] == "integer"
     assert srv.tool_responses[0].data[0]["response"] == {"result": 42}
+
+
+def test_config_example_documents_valid_tools_tables():
+    """config.example.toml shows [tools] and [mcp_servers.NAME] commented out; uncommented they are valid."""
+    text = (Path(__file__).resolve().parent.parent / "config.example.toml").read_text()
+    block = text[text.index("# [tools]") :].splitlines()
+    table = tomllib.loads("\n".join(line[2:] if line.startswith("# ") else line.lstrip("#") for line in block))
+    tools = parse_tools(table, source="config.example.toml")
+    assert tools.approval == {"roll_dice": Policy.AUTO, "write_file": Policy.DENY}
+    servers = parse_mcp_servers(table, source="config.example.toml")
+    assert servers["files"].command == "npx" and servers["files"].approval is Policy.ASK

@@ -118,3 +118,9 @@ def test_broken_tools_file_warns_and_the_rest_still_loads(run_cli, tools_file, t
         f"livecli: warning: file {broken}: failed to load: "
         "ModuleNotFoundError: No module named 'no_such_module_for_livecli'"
     )
+
+
+def test_readme_shows_the_example_plugin_as_it_is():
+    readme = (REPO / "README.md").read_text()
+    shown = readme.split("# examples/livecli-dice/livecli_dice.py\n", 1)[1].split("```", 1)[0]
+    assert shown == (REPO / "examples" / "livecli-dice" / "livecli_dice.py").read_text()

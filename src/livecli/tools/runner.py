@@ -41,6 +41,9 @@ class ToolCallStatus:
     duration_s: float | None = None  # running time, once the call has run
     summary: str = ""  # short result or error, for one line of UI
     response: dict | None = None  # what the model was sent, for the session record
+    # how the call was let through: "auto", "approved", "yolo"; or kept out: "refused",
+    # "no answer" (in time), "denied" (by policy)
+    approval: str | None = None
 
 
 class ToolRunner:
@@ -104,43 +107,46 @@ class ToolRunner:
         tool = self._registry.get(call.name)
         if tool is None:
             return self._finish(call, None, CallState.ERROR, {"error": f"there is no tool called '{call.name}'"})
-        policy = Policy.AUTO if self._yolo and tool.policy is Policy.ASK else tool.policy
-        if policy is Policy.DENY:
-            return self._finish(call, tool, CallState.REFUSED, {"error": "the user does not allow this tool"})
+        if tool.policy is Policy.DENY:
+            return self._finish(call, tool, CallState.REFUSED, {"error": "the user does not allow this tool"}, approval="denied")
         try:
-            if policy is Policy.ASK and not await self._ask(call):
-                return self._finish(call, tool, CallState.REFUSED, {"error": "the user refused this call"})
-            return await self._invoke(call, tool)
+            approval = "auto"
+            if tool.policy is Policy.ASK:
+                approval = "yolo" if self._yolo else await self._ask(call)
+            if approval in ("refused", "no answer"):
+                return self._finish(call, tool, CallState.REFUSED, {"error": "the user refused this call"}, approval=approval)
+            return await self._invoke(call, tool, approval)
         except asyncio.CancelledError:
             self._report(call, CallState.CANCELLED)
             raise
 
-    async def _ask(self, call: FunctionCall) -> bool:
-        """The user's answer; no answer in time (or a failing prompt) is a no."""
+    async def _ask(self, call: FunctionCall) -> str:
+        """"approved", "refused" or "no answer" (in time; a failing prompt counts as none)."""
         async with self._approval_lock:
             self._report(call, CallState.WAITING_APPROVAL)
             try:
                 async with asyncio.timeout(self._registry.config.approval_timeout_s):
-                    return bool(await self._approve(call))
+                    return "approved" if await self._approve(call) else "refused"
             except Exception:
-                return False
+                return "no answer"
 
-    async def _invoke(self, call: FunctionCall, tool: Tool) -> FunctionResult:
-        self._report(call, CallState.RUNNING)
+    async def _invoke(self, call: FunctionCall, tool: Tool, approval: str) -> FunctionResult:
+        self._report(call, CallState.RUNNING, approval=approval)
         started = time.monotonic()
+        state = CallState.ERROR
         try:
             async with asyncio.timeout(tool.timeout_s) as deadline:
                 value = await tool.invoke(dict(call.args or {}))
+            response = {"result": pydantic_core.to_jsonable_python(value, fallback=str)}
+            state = CallState.DONE
         except ToolError as exc:
-            return self._finish(call, tool, CallState.ERROR, {"error": str(exc)}, started)
+            response = {"error": str(exc)}
         except Exception as exc:
             if isinstance(exc, TimeoutError) and deadline.expired():
-                message = f"{tool.name} did not finish within {tool.timeout_s:g} s"
+                response = {"error": f"{tool.name} did not finish within {tool.timeout_s:g} s"}
             else:
-                message = f"{type(exc).__name__}: {exc}"
-            return self._finish(call, tool, CallState.ERROR, {"error": message}, started)
-        result = pydantic_core.to_jsonable_python(value, fallback=str)
-        return self._finish(call, tool, CallState.DONE, {"result": result}, started)
+                response = {"error": f"{type(exc).__name__}: {exc}"}
+        return self._finish(call, tool, state, response, started=started, approval=approval)
 
     def _finish(
         self,
@@ -148,13 +154,15 @@ class ToolRunner:
         tool: Tool | None,
         state: CallState,
         response: dict,
+        *,
         started: float | None = None,
+        approval: str | None = None,
     ) -> FunctionResult:
         duration = time.monotonic() - started if started is not None else None
         summary = json.dumps(response.get("result", response.get("error")), ensure_ascii=False, default=str)
         if len(summary) > SUMMARY_CHARS:
             summary = summary[: SUMMARY_CHARS - 1] + "…"
-        self._report(call, state, duration_s=duration, summary=summary, response=response)
+        self._report(call, state, duration_s=duration, summary=summary, response=response, approval=approval)
         scheduling = tool.scheduling.value if tool is not None and tool.scheduling is not None else None
         return FunctionResult(id=call.id, name=call.name, response=response, scheduling=scheduling)
 
