@@ -121,8 +121,18 @@ class Link:
         return self._since_handle.dropped_s + self._backlog.dropped_s
 
     async def __aenter__(self) -> Link:
-        # The first connection's failure is the user's problem to fix: no retries.
-        self._stack, self._conn = await self._open(self.handle)
+        # The first connection's failure is the user's problem to fix: no retries,
+        # except that a stale handle (talk --continue) falls back to a fresh session.
+        try:
+            self._stack, self._conn = await self._open(self.handle)
+        except AuthError as exc:
+            if self.handle is None:
+                raise
+            self.handle = None
+            self._stack, self._conn = await self._open(None)
+            await self._prime(self._conn, resumed=False)
+            reason = f"could not resume: {exc}"
+            self._emit(LinkChange(ConnectionState.CONNECTED, reason=reason, gap_s=0.0, resumed=False))
         self._supervisor = asyncio.create_task(self._supervise(), name="link")
         return self
 
@@ -204,7 +214,7 @@ class Link:
                 if handle is None:
                     raise
                 self.handle = None  # refused or expired: start afresh, said in the UI
-                reason = f"could not resume ({exc}); starting a fresh session"
+                reason = f"could not resume: {exc}"
                 self._emit(LinkChange(ConnectionState.RECONNECTING, reason=reason, attempt=attempt))
                 continue
             except ConnectionFailed as exc:

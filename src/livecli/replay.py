@@ -90,8 +90,11 @@ def build_cues(events: list[Event], model_spans: list[tuple[float, float]]) -> l
         cues.append(Cue(max(0.0, when), len(cues), apply))
 
     turn_began = 0.0  # when the previous model turn ended: the next turn's audio comes after it
+    previous = 0.0
     for event in events:
-        data = event.data
+        # Stored in the order they happened; equal-looking times must keep that order.
+        event = dataclasses.replace(event, offset_s=max(event.offset_s, previous))
+        previous, data = event.offset_s, event.data
         match event.kind:
             case "user_turn" if data.get("typed"):
                 at(event.offset_s, lambda s, text=_text(data): s.state.transcript.add_user_text(text))

@@ -173,8 +173,8 @@ class TalkSession:
             self._model_turn_playing = False
             self._notify(f"reconnecting (attempt {change.attempt}): {change.reason}")
         elif change.state is ConnectionState.CONNECTED:
-            how = "resumed" if change.resumed else "fresh session"
-            self._notify(f"reconnected in {change.gap_s:.1f} s ({how})")
+            how = "resumed" if change.resumed else f"fresh session: {change.reason}"
+            self._notify(f"reconnected in {change.gap_s * 1000:.0f} ms ({how})")
 
     def _close_played_turn(self) -> None:
         """A complete model turn ends for the user when its audio has played."""

@@ -18,7 +18,7 @@ from livecli.live import LiveConnection
 from livecli.session import TalkSession
 from livecli.settings import Settings
 from livecli.state import TalkState
-from livecli.transcript import Speaker, Transcript
+from livecli.transcript import Transcript
 
 
 def run_talk(settings: Settings, *, environ: Mapping[str, str]) -> ExitCode:
@@ -30,7 +30,7 @@ def run_talk(settings: Settings, *, environ: Mapping[str, str]) -> ExitCode:
     def connect():
         return Link(
             lambda handle: LiveConnection(settings, api_key=api_key, handle=handle),
-            history=lambda: recent_turns(state.transcript),
+            history=state.transcript.recent,
         )
 
     session = TalkSession(
@@ -41,12 +41,6 @@ def run_talk(settings: Settings, *, environ: Mapping[str, str]) -> ExitCode:
         view=view,
     )
     return asyncio.run(session.run())
-
-
-def recent_turns(transcript: Transcript, limit: int = 20) -> list[tuple[str, str]]:
-    """The finished turns a fresh session is primed with when resumption fails."""
-    done = [turn for turn in transcript.turns if turn.done][-limit:]
-    return [("user" if turn.speaker is Speaker.USER else "model", turn.text.strip()) for turn in done]
 
 
 def make_view(settings: Settings, environ: Mapping[str, str]):

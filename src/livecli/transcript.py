@@ -49,6 +49,11 @@ class Transcript:
                 return turn
         return None
 
+    def recent(self, limit: int = 20) -> list[tuple[str, str]]:
+        """Finished turns as (role, text), to prime a fresh session with."""
+        done = [turn for turn in self.turns if turn.done][-limit:]
+        return [("user" if turn.speaker is Speaker.USER else "model", turn.text.strip()) for turn in done]
+
     def add(self, speaker: Speaker, fragment: str) -> None:
         if not fragment:
             return

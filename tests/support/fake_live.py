@@ -583,6 +583,11 @@ class FakeLiveServer:
         tl = self.go_away_time_left if time_left is None else time_left
         return self._each_conn(lambda c: c.go_away(tl, close_after))
 
+    def forget_handles(self) -> None:
+        """Make every handle issued so far unknown (as after they expire)."""
+        with self._cond:
+            self._sessions_by_handle.clear()
+
     def drop(self) -> int:
         """Abort the TCP connection(s) without a close frame (client sees 1006)."""
         return self._each_conn(lambda c: c.drop())

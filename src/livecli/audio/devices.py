@@ -5,19 +5,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Literal
 
+from livecli.audio.portaudio import quiet, sounddevice
 from livecli.errors import AudioError
 
 Direction = Literal["input", "output"]
-PORTAUDIO_HINT = "install PortAudio: `sudo apt-get install libportaudio2` (Debian/Ubuntu), `brew install portaudio` (macOS)"
-
-
-def sounddevice():
-    """Import sounddevice on first use; a missing PortAudio is a one-line error."""
-    try:
-        import sounddevice as sd
-    except OSError as exc:
-        raise AudioError(f"PortAudio library not found ({exc}); {PORTAUDIO_HINT}") from None
-    return sd
+# Rates `devices test` asks about: telephony, the Live API's two, and the usual hardware ones.
+COMMON_RATES = (8000, 16000, 22050, 24000, 32000, 44100, 48000, 96000)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +32,15 @@ def list_devices() -> list[Device]:
     return [_device(info, hostapis) for info in sd.query_devices()]
 
 
+def default_index(direction: Direction) -> int | None:
+    """The system default's index, or None when PortAudio has none ("device -1")."""
+    sd = sounddevice()
+    try:
+        return sd.query_devices(kind=direction)["index"]
+    except sd.PortAudioError:
+        return None
+
+
 def _device(info: dict[str, Any], hostapis) -> Device:
     return Device(
         index=info["index"],
@@ -55,8 +57,28 @@ def default_device(direction: Direction) -> Device:
     try:
         info = sd.query_devices(kind=direction)
     except sd.PortAudioError as exc:
-        raise AudioError(f"no default {direction} device ({exc}); list devices with `livecli devices`") from None
+        raise AudioError(
+            f"no default {kind_of(direction)} ({exc}); `livecli devices` lists devices, `livecli devices pick` chooses one"
+        ) from None
     return _device(info, sd.query_hostapis())
+
+
+def supported_rates(device: Device, direction: Direction) -> list[int]:
+    """Which of COMMON_RATES the device accepts, mono or stereo (PortAudio's own check)."""
+    sd = sounddevice()
+    check = sd.check_input_settings if direction == "input" else sd.check_output_settings
+    channel_counts = [c for c in (1, 2) if c <= device.channels(direction)]
+    accepted = []
+    with quiet():
+        for rate in COMMON_RATES:
+            for channels in channel_counts:
+                try:
+                    check(device=device.index, samplerate=rate, channels=channels, dtype="int16")
+                except sd.PortAudioError:
+                    continue
+                accepted.append(rate)
+                break
+    return accepted
 
 
 def resolve(spec: str | None, direction: Direction) -> Device:
@@ -67,9 +89,14 @@ def resolve(spec: str | None, direction: Direction) -> Device:
 
 
 def match(spec: str, devices: list[Device], direction: Direction) -> Device:
-    """Pick one device by index or unique case-insensitive name substring."""
+    """Pick one device by index or unique case-insensitive name substring.
+
+    An exact name wins over substrings. One device seen through several host
+    APIs (Windows lists a microphone under MME, DirectSound and WASAPI) has the
+    same name each time: the first, PortAudio's default host API, is taken.
+    """
     usable = [d for d in devices if d.channels(direction) > 0]
-    kind = "microphone" if direction == "input" else "speaker"
+    kind = kind_of(direction)
     if spec.strip().isdigit():
         index = int(spec)
         for device in usable:
@@ -77,19 +104,23 @@ def match(spec: str, devices: list[Device], direction: Direction) -> Device:
                 return device
         raise AudioError(f"no {kind} with index {index}; {_candidates(usable)}")
     needle = spec.strip().lower()
-    exact = [d for d in usable if d.name.lower() == needle]
-    if len(exact) == 1:
-        return exact[0]
-    found = [d for d in usable if needle in d.name.lower()]
-    if len(found) == 1:
-        return found[0]
-    if not found:
-        raise AudioError(f"no {kind} matches '{spec}'; {_candidates(usable)}")
-    raise AudioError(f"'{spec}' matches several {kind}s; {_candidates(found)}")
+    for found in (
+        [d for d in usable if d.name.lower() == needle],
+        [d for d in usable if needle in d.name.lower()],
+    ):
+        if found and len({d.name for d in found}) == 1:
+            return found[0]
+        if found:
+            raise AudioError(f"'{spec}' matches several {kind}s; {_candidates(found)}")
+    raise AudioError(f"no {kind} matches '{spec}'; {_candidates(usable)}")
+
+
+def kind_of(direction: Direction) -> str:
+    return "microphone" if direction == "input" else "speaker"
 
 
 def _candidates(devices: list[Device]) -> str:
     if not devices:
         return "no devices of that kind were found"
-    listed = ", ".join(f"{d.index}: {d.name}" for d in devices)
+    listed = ", ".join(f"{d.index}: {d.name} ({d.hostapi})" for d in devices)
     return f"candidates: {listed}"

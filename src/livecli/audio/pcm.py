@@ -42,3 +42,18 @@ class Chunker:
 
     def reset(self) -> None:
         self._pending.clear()
+
+
+def to_mono(pcm: bytes, channels: int) -> bytes:
+    """Average interleaved channels into one (stereo-only microphones)."""
+    if channels == 1:
+        return pcm
+    frames = np.frombuffer(pcm, dtype=np.int16).reshape(-1, channels)
+    return frames.mean(axis=1, dtype=np.float32).round().astype(np.int16).tobytes()
+
+
+def from_mono(pcm: bytes, channels: int) -> bytes:
+    """The same sound on every channel (stereo-only speakers)."""
+    if channels == 1:
+        return pcm
+    return np.repeat(np.frombuffer(pcm, dtype=np.int16), channels).tobytes()

@@ -146,7 +146,7 @@ class Timeline:
         self.user = _Stream(store, store.audio_index(session_id, "user"), captured=True, cuts=[])
         self.model = _Stream(store, store.audio_index(session_id, "model"), captured=False, cuts=cuts)
         self.duration_s = max(duration_s, self.user.end_s, self.model.end_s)
-        self.frames = math.ceil(self.duration_s * RATE)
+        self.frames = round(self.duration_s * RATE)
 
     @property
     def has_audio(self) -> bool:

@@ -87,9 +87,15 @@ def function_tool(fn: Callable, *, source: str, timeout_s: float) -> Tool:
     # The model sends JSON: validation turns "3" into 3 and explains bad arguments.
     checked = pydantic.validate_call(fn)
     if inspect.iscoroutinefunction(fn):
-        invoke = lambda args: checked(**args)  # noqa: E731
+
+        async def invoke(args: dict):
+            return await checked(**args)
+
     else:
-        invoke = lambda args: in_daemon_thread(checked, args)  # noqa: E731
+
+        async def invoke(args: dict):
+            return await in_daemon_thread(checked, args)
+
     return Tool(
         name=declaration.name,
         source=source,

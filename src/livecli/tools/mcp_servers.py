@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +16,6 @@ from livecli.tools.config import McpServerConfig
 from livecli.tools.model import Tool, ToolError
 
 START_TIMEOUT_S = 20.0
-# What the Gemini API accepts as a function name.
-_VALID_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]{0,63}")
 
 
 async def start_server(
@@ -52,13 +49,10 @@ async def start_server(
     except BaseException:
         await _close_quietly(server_stack)
         raise
-    stack.push_async_exit(server_stack)
+    stack.push_async_callback(_close_quietly, server_stack)
     tools = []
     for listed_tool in listed:
         if (server.include is not None and listed_tool.name not in server.include) or listed_tool.name in server.exclude:
-            continue
-        if not _VALID_NAME.fullmatch(listed_tool.name):
-            warnings.append(f"{label}: tool '{listed_tool.name}' skipped: not a valid Gemini function name")
             continue
         tools.append(_as_tool(listed_tool, session, source=label, policy=server.approval, timeout_s=timeout_s))
     return tools
@@ -108,7 +102,8 @@ def _result_value(result) -> Any:
 
 
 async def _close_quietly(stack: contextlib.AsyncExitStack) -> None:
-    """Stop a server that failed half-way; its failure is already reported."""
+    """Stop a server; one that failed or died has said so already, and must not
+    turn the end of a talk session into a crash."""
     with contextlib.suppress(Exception):
         await stack.aclose()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import re
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,9 @@ from livecli.tools.config import ToolsConfig, parse_mcp_servers, parse_tools
 from livecli.tools.declare import function_tool
 from livecli.tools.mcp_servers import start_server
 from livecli.tools.model import Tool
+
+# What the Gemini API accepts as a function name.
+_VALID_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]{0,63}")
 
 
 @dataclasses.dataclass
@@ -97,6 +101,9 @@ async def open_registry(
 def _merge(found: list[Tool], config: ToolsConfig, warnings: list[str]) -> dict[str, Tool]:
     tools: dict[str, Tool] = {}
     for tool in found:
+        if not _VALID_NAME.fullmatch(tool.name):
+            warnings.append(f"{tool.source}: tool '{tool.name}' skipped: the Gemini API does not accept that name")
+            continue
         if tool.name in tools:
             warnings.append(f"tool '{tool.name}' from {tool.source} replaces the one from {tools[tool.name].source}")
         tools[tool.name] = tool

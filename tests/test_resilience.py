@@ -1,0 +1,211 @@
+"""Sessions that survive goAway, drops, error closes and stale handles.
+
+The whole talk session runs against the fake Live server through the real SDK;
+the microphone is a file whose every 100 ms chunk carries its own index, so the
+test can prove no chunk the user spoke went missing across a switch.
+"""
+
+import asyncio
+import io
+import json
+
+import numpy as np
+import pytest
+
+from livecli.errors import AuthError
+from livecli.link import Link
+from livecli.live import LiveConnection
+from livecli.session import TalkSession
+from livecli.settings import Settings
+from livecli.state import TalkState
+from livecli.transcript import Transcript
+from livecli.ui.plain import PlainView
+from tests.support.fake_live import FakeLiveServer
+from tests.support.file_audio import CollectingSpeaker, FileMicrophone
+
+CHUNK = 1600  # samples in 100 ms at 16 kHz
+MARK = 999  # chunk index n is written as samples [MARK, n] at the start of the chunk
+
+
+def numbered_speech(pattern):
+    """A signal of (speech_s, silence_s) pairs; every chunk starts with its index."""
+    parts = []
+    for speech_s, silence_s in pattern:
+        t = np.arange(int(16000 * speech_s)) / 16000
+        parts.append((0.3 * 32767 * np.sin(2 * np.pi * 300 * t)).astype(np.int16))
+        parts.append(np.zeros(int(16000 * silence_s), np.int16))
+    signal = np.concatenate(parts)
+    for index in range(len(signal) // CHUNK):
+        signal[index * CHUNK : index * CHUNK + 2] = (MARK, index)
+    return signal
+
+
+def chunk_indices(chunks):
+    found = []
+    for chunk in chunks:
+        samples = np.frombuffer(chunk.data, np.int16)
+        if samples[0] == MARK:
+            found.append(int(samples[1]))
+    return found
+
+
+class Run:
+    def __init__(self, server, signal, seconds, *, during=None, handle=None):
+        self.out, self.err = io.StringIO(), io.StringIO()
+        view = PlainView(out=self.out, err=self.err)
+        self.state = TalkState(model="m", voice=None, transcript=Transcript(on_turn_done=view.turn_done))
+        settings = Settings()
+        self.link = None
+
+        def connect():
+            self.link = Link(
+                lambda h: LiveConnection(settings, api_key=server.api_key, handle=h),
+                handle=handle,
+                history=self.state.transcript.recent,
+            )
+            return self.link
+
+        self.mic = FileMicrophone(signal)
+        self.session = TalkSession(
+            state=self.state, connect=connect, microphone=self.mic, speaker=CollectingSpeaker(), view=view,
+            stdin=io.StringIO(),
+        )
+        self.code = asyncio.run(self._run(seconds, during))
+
+    async def _run(self, seconds, during):
+        task = asyncio.create_task(self.session.run())
+        if during is not None:
+            await during()
+        await asyncio.sleep(seconds)
+        self.session.stop()
+        return await asyncio.wait_for(task, 15)
+
+    @property
+    def notices(self):
+        return self.err.getvalue().splitlines()
+
+
+def figures(name, **values):
+    print(f"\nFIGURES {name} {json.dumps(values)}")
+
+
+def assert_no_chunk_lost(server, upto):
+    received = set(chunk_indices(server.audio_in))
+    missing = sorted(set(range(upto)) - received)
+    assert not missing, f"chunks never received: {missing}"
+
+
+def gaps(run):
+    return [float(line.split(" in ")[1].split(" ms")[0]) / 1000 for line in run.notices if "reconnected in" in line]
+
+
+def test_go_away_mid_conversation_hands_over_without_losing_audio(monkeypatch):
+    with FakeLiveServer(user_transcripts=["first question", "second question"], reply_seconds=1.0) as server:
+        server.patch_env(monkeypatch)
+        signal = numbered_speech([(0.8, 2.2), (0.8, 3.0)])
+
+        async def go_away_after_first_turn():
+            await asyncio.to_thread(server.wait_event, "turn_complete", 1, 10)
+            server.go_away(time_left=3.0)
+
+        run = Run(server, signal, 5.0, during=go_away_after_first_turn)
+
+    assert run.code == 0
+    assert server.events("resumed"), "the new connection did not resume the session"
+    assert len(server.setups) == 2
+    assert run.out.getvalue().splitlines() == [
+        "You: first question", "Gemini: Hi! How can I help?", "You: second question", "Gemini: Hi! How can I help?",
+    ]
+    assert_no_chunk_lost(server, upto=len(signal) // CHUNK - 10)
+    figures("go_away_handover", gap_s=gaps(run), dropped_audio_s=run.link.dropped_audio_s)
+    assert run.link.dropped_audio_s == 0
+
+
+@pytest.mark.parametrize("failure", ["drop", "close_1011"])
+def test_abrupt_drop_and_1011_reconnect_and_resume(monkeypatch, failure):
+    with FakeLiveServer(user_transcripts=["before", "after"], reply_seconds=0.5) as server:
+        server.patch_env(monkeypatch)
+        signal = numbered_speech([(0.6, 2.0), (0.6, 3.0)])
+
+        async def fail_after_first_turn():
+            await asyncio.to_thread(server.wait_event, "turn_complete", 1, 10)
+            await asyncio.sleep(0.3)
+            if failure == "drop":
+                server.drop()
+            else:
+                server.close_connections(1011, "Internal error encountered.")
+
+        run = Run(server, signal, 4.5, during=fail_after_first_turn)
+
+    assert run.code == 0
+    assert server.events("resumed")
+    assert any(line.startswith("livecli: reconnecting (attempt 1)") for line in run.notices), run.notices
+    assert any("reconnected in" in line and "(resumed)" in line for line in run.notices), run.notices
+    assert "You: after" in run.out.getvalue()
+    assert_no_chunk_lost(server, upto=len(signal) // CHUNK - 10)
+    figures(f"reconnect_{failure}", gap_s=gaps(run), dropped_audio_s=run.link.dropped_audio_s)
+    assert gaps(run)[0] < 1.0
+
+
+def test_unknown_handle_falls_back_to_a_fresh_session_and_says_so(monkeypatch):
+    with FakeLiveServer(user_transcripts=["remember the number seven", "what number"], reply_seconds=0.5) as server:
+        server.patch_env(monkeypatch)
+        signal = numbered_speech([(0.6, 2.0), (0.6, 3.0)])
+
+        async def expire_and_drop():
+            await asyncio.to_thread(server.wait_event, "turn_complete", 1, 10)
+            await asyncio.sleep(0.3)
+            server.forget_handles()
+            server.drop()
+
+        run = Run(server, signal, 4.5, during=expire_and_drop)
+
+    assert run.code == 0
+    assert server.events("resume_rejected")
+    assert any("fresh session" in line and "could not resume" in line for line in run.notices), run.notices
+    # The fresh session was primed with what was said before.
+    primed = [f.data for f in server.client_frames if f.kind == "clientContent"]
+    assert primed and "remember the number seven" in str(primed[0])
+    # The conversation went on: the next spoken turn was answered (the fresh fake session
+    # transcribes it with its first scripted line again).
+    assert run.out.getvalue().count("Gemini: ") == 2
+
+
+def test_stale_handle_at_start_starts_fresh(monkeypatch):
+    with FakeLiveServer() as server:
+        server.patch_env(monkeypatch)
+        run = Run(server, numbered_speech([(0.1, 1.0)]), 1.0, handle="expired-handle")
+    assert run.code == 0
+    assert any("fresh session" in line for line in run.notices)
+
+
+def test_key_rejected_mid_session_ends_with_the_reason(monkeypatch):
+    with FakeLiveServer() as server:
+        server.patch_env(monkeypatch)
+
+        async def policy_close():
+            await asyncio.to_thread(server.wait_for, lambda: len(server.audio_in) > 3, 5)
+            server.close_connections(1008, "Policy violation: request blocked.")
+
+        with pytest.raises(AuthError, match=r"\(1008\): Policy violation: request blocked."):
+            Run(server, numbered_speech([(0.1, 5.0)]), 3.0, during=policy_close)
+
+
+def test_twenty_minutes_compressed_many_handovers_all_resumed(monkeypatch):
+    # goAway every 2.5 s stands for the service's ~10 minute connections.
+    pattern = [(0.6, 1.4)] * 9
+    transcripts = [f"question {n}" for n in range(len(pattern))]
+    with FakeLiveServer(
+        user_transcripts=transcripts, reply_seconds=0.4, go_away_every=2.5, go_away_time_left=1.5
+    ) as server:
+        server.patch_env(monkeypatch)
+        signal = numbered_speech(pattern)
+        run = Run(server, signal, len(signal) / 16000 + 1.0)
+
+    handovers = len(server.setups) - 1
+    assert handovers >= 5, f"only {handovers} handovers"
+    assert len(server.events("resumed")) == handovers
+    assert_no_chunk_lost(server, upto=len(signal) // CHUNK - 10)
+    answered = [line for line in run.out.getvalue().splitlines() if line.startswith("Gemini:")]
+    assert len(answered) >= len(pattern) - 1
+    figures("handovers", count=handovers, gaps_s=gaps(run), dropped_audio_s=run.link.dropped_audio_s)
