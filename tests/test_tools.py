@@ -163,7 +163,9 @@ def test_load_failures_are_one_warning_each_and_the_rest_loads(config_dir, tmp_p
     extra.write_text(
         "def no_hints(city):\n    'No type hints.'\n\n"
         "def splat(*names: str) -> str:\n    'Variadic.'\n\n"
-        "def fine(city: str) -> str:\n    'Fine.'\n    return city\n"
+        "def fine(city: str) -> str:\n    'Fine.'\n    return city\n\n"
+        "from livecli.tools import tool\n\n"
+        "@tool(name='say hi!')\ndef hi() -> str:\n    'Bad name.'\n    return 'hi'\n"
     )
     broken_plugin = EntryPoint(name="weather", value="livecli_no_such_plugin:weather", group="livecli.tools")
     monkeypatch.setattr(sources.importlib.metadata, "entry_points", lambda group: [broken_plugin])
@@ -174,11 +176,12 @@ def test_load_failures_are_one_warning_each_and_the_rest_loads(config_dir, tmp_p
 
     registry = asyncio.run(main())
     warnings = registry.warnings
-    assert len(warnings) == 4, warnings
+    assert len(warnings) == 5, warnings
     assert "entry point 'weather' failed to load: ModuleNotFoundError" in warnings[0]
     assert f"file {config_dir / 'tools' / 'broken.py'}: failed to load: SyntaxError" in warnings[1]
     assert "tool 'no_hints' cannot be declared: ValueError: Failed to parse the parameter city" in warnings[2]
     assert "tool 'splat' cannot be declared: ValueError: *args and **kwargs" in warnings[3]
+    assert warnings[4] == f"file {extra}: tool 'say hi!' skipped: the Gemini API does not accept that name"
     assert all("\n" not in w for w in warnings)
     assert {"fine", "convert_temperature", "current_datetime"} <= set(registry.tools)
 
