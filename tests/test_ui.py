@@ -35,11 +35,12 @@ def test_layout_shows_header_transcript_meter_state_and_hints():
     assert len(screen(state, width=40)) <= 12  # a narrow terminal clips, never wraps, the header
     lines = screen(state, width=80)
     assert len(lines) <= 12
-    assert lines[0].startswith("livecli gemini-3.8-live  voice Kore  connected  00:00  1,234 tokens")
+    assert lines[0].startswith("livecli gemini-3.8-live  voice Kore  connected  00:00")
     assert "You: What's the weather?" in lines
     assert "Gemini: Sunny all day. …" in lines  # still speaking
     status = next(line for line in lines if line.startswith("mic "))
     assert "████████" in status and "speaking" in status  # -30 dBFS fills half the meter
+    assert "1,234 tokens" in status
     assert lines[-1] == "t type · m mute · q quit"
 
 

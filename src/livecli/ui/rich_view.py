@@ -47,8 +47,6 @@ def render_header(state: TalkState) -> Text:
         (state.connection.value, connection_style),
         f"  {minutes:02d}:{seconds:02d}",
     )
-    if state.total_tokens:
-        header.append(f"  {state.total_tokens:,} tokens", style="dim")
     return one_line(header)
 
 
@@ -73,6 +71,8 @@ def render_status(state: TalkState) -> Text:
     status = render_meter(state)
     status.append("  ")
     status.append(state.assistant.value, style=STATE_STYLE.get(state.assistant, "dim"))
+    if state.total_tokens:
+        status.append(f"  {state.total_tokens:,} tokens", style="dim")
     if state.notice:
         status.append(f"  {state.notice}", style="yellow")
     return one_line(status)
