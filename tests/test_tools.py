@@ -268,7 +268,7 @@ def test_search_memory_builtin_calls_the_injected_store(config_dir):
 
 
 def test_calls_run_concurrently_and_failures_become_error_responses(config_dir):
-    config = {"tools": {"timeouts": {"nap": 0.3, "blocking_nap": 0.3}}}
+    config = {"tools": {"timeouts": {"nap": 0.5, "blocking_nap": 0.5}}}
 
     async def main():
         async with open_registry(config) as registry:
@@ -279,8 +279,8 @@ def test_calls_run_concurrently_and_failures_become_error_responses(config_dir):
                     call("convert_temperature", "a", value=100),
                     call("explode", "b", reason="kaboom"),
                     call("nap", "c", seconds=5),
-                    call("blocking_nap", "d", seconds=0.25),
-                    call("nap", "e", seconds="0.2"),  # JSON-ish arguments are validated and converted
+                    call("blocking_nap", "d", seconds=0.4),
+                    call("nap", "e", seconds="0.4"),  # JSON-ish arguments are validated and converted
                     call("convert_temperature", "f", value="hot"),
                     call("no_such_tool", "g"),
                 ],
@@ -288,19 +288,19 @@ def test_calls_run_concurrently_and_failures_become_error_responses(config_dir):
             return results, statuses, time.monotonic() - started
 
     results, statuses, elapsed = asyncio.run(main())
-    assert elapsed < 1.0  # concurrently: the slowest call is the 0.3 s timeout
+    assert elapsed < 1.2  # concurrently: the slowest call is the 0.5 s timeout (one after another: 1.3 s)
     by_id = {r.id: r.response for r in results}
     assert [r.id for r in results] == list("abcdefg")
     assert by_id["a"] == {"result": {"value": 212.0, "unit": "F"}}
     assert by_id["b"] == {"error": "RuntimeError: kaboom"}
-    assert by_id["c"] == {"error": "nap did not finish within 0.3 s"}
+    assert by_id["c"] == {"error": "nap did not finish within 0.5 s"}
     assert by_id["d"] == {"result": "rested"} and by_id["e"] == {"result": "rested"}
     assert by_id["f"]["error"].startswith("ValidationError: 1 validation error")
     assert by_id["g"] == {"error": "there is no tool called 'no_such_tool'"}
     final = {s.id: s for s in statuses if s.state not in (CallState.RUNNING, CallState.WAITING_APPROVAL)}
     assert final["a"].state is CallState.DONE and final["a"].summary == '{"value": 212.0, "unit": "F"}'
-    assert final["a"].response == by_id["a"] and final["a"].duration_s < 0.5
-    assert final["c"].state is CallState.ERROR and 0.3 <= final["c"].duration_s < 0.6
+    assert final["a"].response == by_id["a"] and final["a"].duration_s < 1.0
+    assert final["c"].state is CallState.ERROR and 0.5 <= final["c"].duration_s < 1.2
     assert [s.state for s in statuses if s.id == "b"] == [CallState.RUNNING, CallState.ERROR]
 
 
