@@ -31,7 +31,7 @@ _AUTH_CODES = {1007, 1008}
 
 # The service can be slow to answer websocket pings; the default 20 s ping
 # timeout drops healthy sessions. A dead link still shows up within a minute.
-KEEPALIVE = {"ping_interval": 20.0, "ping_timeout": 40.0}
+WEBSOCKET_OPTIONS = {"ping_interval": 20.0, "ping_timeout": 40.0, "compression": None}
 
 
 def build_config(
@@ -85,7 +85,7 @@ class LiveConnection:
         self._session = None
 
     async def __aenter__(self) -> LiveConnection:
-        http_options = types.HttpOptions(async_client_args=KEEPALIVE)
+        http_options = types.HttpOptions(async_client_args=WEBSOCKET_OPTIONS)
         client = genai.Client(api_key=self._api_key, http_options=http_options)
         try:
             self._session = await self._stack.enter_async_context(
