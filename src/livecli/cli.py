@@ -13,7 +13,7 @@ from typing import Optional
 
 import typer
 
-from livecli import __version__, config_file, keys, paths, settings
+from livecli import __version__, cli_devices, config_file, keys, paths, settings
 from livecli.cli_sessions import replay, sessions_app
 from livecli.cli_tools import tools_app
 from livecli.errors import ConfigError, ExitCode, LivecliError
@@ -180,6 +180,18 @@ def keys_status() -> None:
     if found is None:
         raise ConfigError(keys.MISSING_KEY_MESSAGE)
     typer.echo(f"a key is set ({found[1]})")
+
+
+cli_devices.register(app, load_settings, user_errors)
+
+
+@app.command()
+@user_errors
+def doctor() -> None:
+    """Check PortAudio, devices, config, API key and the Live service; a fix for each failure."""
+    from livecli.doctor import run_doctor
+
+    raise typer.Exit(run_doctor(load_settings, os.environ))
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ from typing import Any
 
 from livecli.audio import portaudio
 from livecli.audio.devices import Device, Direction, default_device, kind_of, resolve
-from livecli.audio.opening import StreamFormat, close_quietly, describe_error, open_stream
+from livecli.audio.opening import StreamFormat, discard, describe_error, open_stream
 from livecli.errors import AudioError
 
 WATCH_S = 0.1
@@ -63,6 +63,7 @@ class DeviceStream:
         self.rate = rate
         self.device = resolve(spec, self.direction)  # an unknown name fails now, with candidates
         self.status: str | None = None
+        self.last_format: StreamFormat | None = None  # kept after close, for reports
         self.reopens = 0
         self._opened: _Opened | None = None
         self._proving: _Opened | None = None
@@ -100,6 +101,7 @@ class DeviceStream:
     # Life cycle.
     def start(self) -> None:
         """Open the chosen device; failing here is the user's to fix (one-line AudioError)."""
+        self._stop.clear()
         with portaudio.lock:
             self._use(self._open(self.device))
             portaudio.register(self)
@@ -168,11 +170,12 @@ class DeviceStream:
         opened.live = True
         self._opened = opened
         self.device = opened.device
+        self.last_format = opened.format
 
     def _close_all(self) -> None:
         for opened in (self._opened, self._proving):
             if opened is not None:
-                close_quietly(opened.stream)
+                discard(opened.stream)
         self._opened = self._proving = None
 
     # Watching.
@@ -212,7 +215,7 @@ class DeviceStream:
     def _drop(self, problem: str) -> None:
         opened, self._opened = self._opened, None
         name = opened.device.name
-        close_quietly(opened.stream)
+        discard(opened.stream)
         if not self._on_fallback:
             in_a_row = time.monotonic() - opened.opened_at < STRIKE_WINDOW_S
             self._strikes = self._strikes + 1 if in_a_row else 1
@@ -288,10 +291,10 @@ class DeviceStream:
             if proving is None:  # released for a re-scan meanwhile
                 return
             if proving.callbacks < PROOF_CALLBACKS or proving.ended or self._stop.is_set():
-                close_quietly(proving.stream)
+                discard(proving.stream)
                 return
             if self._opened is not None:
-                close_quietly(self._opened.stream)
+                discard(self._opened.stream)
             self._use(proving)
             self._on_fallback = False
             self._strikes = 0

@@ -57,7 +57,7 @@ def open_stream(
     for fmt in candidate_formats(device, direction, wanted_rate):
         stream = None
         try:
-            with quiet():
+            with quiet():  # not around start(): a start that hangs would keep stderr silenced
                 stream = stream_class(
                     samplerate=fmt.rate,
                     blocksize=int(fmt.rate * block_ms / 1000),
@@ -68,10 +68,10 @@ def open_stream(
                     callback=make_callback(fmt),
                     finished_callback=finished_callback,
                 )
-                stream.start()
+            stream.start()
         except (sd.PortAudioError, ValueError) as exc:  # ValueError: sounddevice's own device check
             if stream is not None:
-                close_quietly(stream)
+                discard(stream)
             first_error = first_error or exc
             if error_code(exc) in DEVICE_GONE:
                 break
@@ -81,13 +81,10 @@ def open_stream(
     raise AudioError(f"cannot open {kind_of(direction)} '{device.name}': {reason}")
 
 
-def close_quietly(stream) -> None:
-    """Abort and close, ignoring errors: the stream may already be dead."""
-    with quiet():
-        try:
-            stream.abort()
-        finally:
-            stream.close()
+def discard(stream) -> None:
+    """Abort and close; sounddevice ignores the errors of a stream that already died."""
+    stream.abort()
+    stream.close()
 
 
 def error_code(exc: Exception) -> int | None:

@@ -1,0 +1,358 @@
+"""`livecli devices`: list, test and choose the microphone and the speaker.
+
+Registered on the main app by `cli.py`; audio modules (numpy, sounddevice)
+are imported inside the commands so `livecli --help` stays light.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import sys
+import termios
+import tty
+from collections.abc import Callable
+from typing import Any, Optional
+
+import typer
+
+from livecli import config_file, paths, settings
+from livecli.errors import AudioError, ConfigError
+
+DIRECTIONS = (("input", "microphone", "input_device"), ("output", "speaker", "output_device"))
+INPUT_HELP = "Microphone: index or part of its name [default: config, else system default]."
+OUTPUT_HELP = "Speaker: index or part of its name [default: config, else system default]."
+
+
+def register(app: typer.Typer, load_settings: Callable[[dict], settings.Settings], user_errors) -> None:
+    """Add `devices`, `devices test` and `devices pick` to the main app."""
+    devices_app = typer.Typer(
+        help="List, test and choose audio devices.", invoke_without_command=True, no_args_is_help=False
+    )
+
+    @devices_app.callback()
+    @user_errors
+    def devices(
+        ctx: typer.Context,
+        as_json: bool = typer.Option(False, "--json", help="Print the same as JSON."),
+        input_device: Optional[str] = typer.Option(None, "--input", "--input-device", help=INPUT_HELP),
+        output_device: Optional[str] = typer.Option(None, "--output", "--output-device", help=OUTPUT_HELP),
+    ) -> None:
+        """Input and output devices, the system defaults, and the ones livecli will use."""
+        if ctx.invoked_subcommand is not None:
+            return
+        flags = dict(input_device=input_device, output_device=output_device)
+        listing = device_listing(load_settings(flags), flags)
+        typer.echo(json.dumps(listing, indent=2) if as_json else render_table(listing))
+        problems = [use["error"] for use in (listing["microphone"], listing["speaker"]) if "error" in use]
+        if not listing["devices"]:
+            raise AudioError("PortAudio finds no audio devices; is a sound server (PulseAudio, PipeWire) running?")
+        if problems:
+            raise AudioError(problems[0])
+
+    @devices_app.command("test")
+    @user_errors
+    def test(
+        input_device: Optional[str] = typer.Option(None, "--input", "--input-device", help=INPUT_HELP),
+        output_device: Optional[str] = typer.Option(None, "--output", "--output-device", help=OUTPUT_HELP),
+        seconds: float = typer.Option(3.0, "--seconds", min=1.0, max=30.0, help="How long to record."),
+        tone: bool = typer.Option(False, "--tone", help="First play a test tone on the speaker."),
+    ) -> None:
+        """Record with a level meter, play it back, and say whether the microphone is fine."""
+        chosen = load_settings(dict(input_device=input_device, output_device=output_device))
+        ok = run_test(chosen.input_device, chosen.output_device, seconds=seconds, tone=tone)
+        raise typer.Exit(0 if ok else 1)
+
+    @devices_app.command("pick")
+    @user_errors
+    def pick() -> None:
+        """Choose the microphone and speaker (arrow keys or a number) and save them in config.toml."""
+        run_pick(load_settings({}))
+
+    app.add_typer(devices_app, name="devices")
+
+
+def _source(key: str, chosen: settings.Settings, flag_given: bool) -> str:
+    if flag_given:
+        return "option"
+    if settings.ENV_PREFIX + key.upper() in os.environ:
+        return "environment"
+    return "config" if getattr(chosen, key) is not None else "system default"
+
+
+# -- livecli devices ---------------------------------------------------------------------------
+
+
+def device_listing(chosen: settings.Settings, flags: dict[str, str | None]) -> dict[str, Any]:
+    """Every device, the system defaults and what livecli would use, as plain data."""
+    from livecli.audio import devices
+
+    found = devices.list_devices()
+    defaults = {direction: devices.default_index(direction) for direction, _, _ in DIRECTIONS}
+    listing: dict[str, Any] = {"devices": []}
+    uses: dict[int, list[str]] = {}
+    for direction, kind, key in DIRECTIONS:
+        spec = getattr(chosen, key)
+        use: dict[str, Any] = {"spec": spec, "source": _source(key, chosen, flags.get(key) is not None)}
+        try:
+            device = devices.match(spec, found, direction) if spec is not None else devices.default_device(direction)
+        except AudioError as exc:
+            use["error"] = str(exc)
+        else:
+            use.update(index=device.index, name=device.name)
+            uses.setdefault(device.index, []).append(kind)
+        listing[kind] = use
+    for device in found:
+        listing["devices"].append(
+            dict(
+                index=device.index,
+                name=device.name,
+                hostapi=device.hostapi,
+                input_channels=device.max_input_channels,
+                output_channels=device.max_output_channels,
+                default_samplerate=device.default_samplerate,
+                default_input=device.index == defaults["input"],
+                default_output=device.index == defaults["output"],
+                livecli_uses=uses.get(device.index, []),
+            )
+        )
+    return listing
+
+
+def render_table(listing: dict[str, Any]) -> str:
+    header = ("#", "name", "host API", "in", "out", "rate", "system default", "livecli uses")
+    rows = [header]
+    for d in listing["devices"]:
+        default = "+".join(k for k, flag in (("input", d["default_input"]), ("output", d["default_output"])) if flag)
+        rows.append(
+            (
+                str(d["index"]),
+                d["name"],
+                d["hostapi"],
+                str(d["input_channels"]),
+                str(d["output_channels"]),
+                f"{d['default_samplerate']:.0f} Hz",
+                default,
+                "+".join(d["livecli_uses"]),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    right = {0, 3, 4, 5}
+    lines = [
+        "  ".join(cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
+        for row in rows
+    ]
+    if len(rows) == 1:
+        lines.append("(no devices)")
+    for kind in ("microphone", "speaker"):
+        use = listing[kind]
+        origin = use["source"] if use["spec"] is None else f"{use['source']}: '{use['spec']}'"
+        what = "not found (see the error)" if "error" in use else f"{use['index']} {use['name']}"
+        lines.append(f"{kind}: {what}  ({origin})")
+    return "\n".join(lines)
+
+
+# -- livecli devices test ----------------------------------------------------------------------
+
+
+def run_test(input_spec: str | None, output_spec: str | None, *, seconds: float, tone: bool) -> bool:
+    import asyncio
+
+    from livecli.audio import devices, selftest, verdict
+    from livecli.audio.streams import Microphone, Speaker
+
+    mic = Microphone(input_spec, chunk_ms=selftest.METER_CHUNK_MS)
+    speaker = Speaker(output_spec)
+    for kind, stream in (("microphone", mic), ("speaker", speaker)):
+        rates = devices.supported_rates(stream.device, stream.direction)
+        accepted = ", ".join(str(r) for r in rates) if rates else "none of the common rates"
+        typer.echo(f"{kind}: {stream.device.index} {stream.device.name} ({stream.device.hostapi}); accepts {accepted} Hz")
+
+    meter = _Meter(sys.stdout)
+
+    async def session() -> tuple[bytes, bool]:
+        if tone:
+            typer.echo(f"playing a {selftest.TONE_S:.0f} s {selftest.TONE_HZ:.0f} Hz tone…")
+            await selftest.play(speaker, selftest.tone())
+            _say_format("speaker", speaker)
+        typer.echo(f"recording {seconds:g} s: speak now…")
+        recording = await selftest.record(mic, seconds, meter.show)
+        meter.done()
+        _say_format("microphone", mic)
+        typer.echo("playing the recording back…")
+        played = await selftest.play(speaker, selftest.to_speaker_rate(recording))
+        _say_format("speaker", speaker)
+        return recording, played
+
+    recording, played = asyncio.run(session())
+    levels = verdict.measure(recording)
+    clipping = f"{levels.clipped_samples} samples clipped" if levels.clipped_samples else "no clipping"
+    typer.echo(
+        f"recorded {levels.seconds:.1f} s: peak {levels.peak_dbfs:.1f} dBFS, RMS {levels.rms_dbfs:.1f} dBFS, "
+        f"noise floor {levels.noise_floor_dbfs:.1f} dBFS, {clipping}"
+    )
+    if not played:
+        typer.echo("speaker: playback did not finish (the device stopped delivering)")
+    result = verdict.judge(levels)
+    typer.echo(f"verdict: {result.text}")
+    return result.ok and played
+
+
+def _say_format(kind: str, stream) -> None:
+    for notice in stream.pop_notices():
+        typer.echo(f"{kind}: {notice}")
+    if stream.last_format is not None:
+        typer.echo(f"{kind}: opened at {stream.last_format}")
+
+
+class _Meter:
+    """A one-line level meter, redrawn in place; nothing when stdout is not a terminal."""
+
+    WIDTH = 30
+    FLOOR_DBFS = -60.0
+
+    def __init__(self, out):
+        self._out = out
+        self._tty = out.isatty()
+
+    def show(self, level_dbfs: float) -> None:
+        if not self._tty:
+            return
+        filled = round(self.WIDTH * min(1.0, max(0.0, 1 - level_dbfs / self.FLOOR_DBFS)))
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        self._out.write(f"\r  [{bar}] {level_dbfs:6.1f} dBFS")
+        self._out.flush()
+
+    def done(self) -> None:
+        if self._tty:
+            self._out.write("\n")
+            self._out.flush()
+
+
+# -- livecli devices pick ----------------------------------------------------------------------
+
+
+class Chooser:
+    """The choice under the cursor; keys move it, digits jump to a device index."""
+
+    def __init__(self, entries: list[tuple[str, str]], position: int = 0):
+        self.entries = entries  # (key shown, label); key "d" is the system default
+        self.position = position
+        self.typed = ""
+
+    def press(self, key: str) -> str | None:
+        """Apply a key; "done" or "cancel" ends the choice."""
+        if key in ("\r", "\n"):
+            return "done"
+        if key in ("\x1b", "q"):
+            return "cancel"
+        if key == "up":
+            self.position, self.typed = max(0, self.position - 1), ""
+        elif key == "down":
+            self.position, self.typed = min(len(self.entries) - 1, self.position + 1), ""
+        elif key.isdigit() or key == "d":
+            keys = [entry_key for entry_key, _ in self.entries]
+            longer = self.typed + key if key.isdigit() and self.typed.isdigit() else key
+            self.typed = longer if longer in keys else key
+            if self.typed in keys:
+                self.position = keys.index(self.typed)
+        elif key in ("\x7f", "\x08"):
+            self.typed = self.typed[:-1]
+        return None
+
+    def lines(self) -> list[str]:
+        return [
+            f"{'>' if i == self.position else ' '} {key:>3}  {label}" for i, (key, label) in enumerate(self.entries)
+        ]
+
+
+def run_pick(current: settings.Settings) -> None:
+    from livecli.audio import devices
+
+    found = devices.list_devices()
+    if not found:
+        raise AudioError("PortAudio finds no audio devices; is a sound server (PulseAudio, PipeWire) running?")
+    path = paths.config_file()
+    chosen_names: dict[str, str | None] = {}
+    for direction, kind, key in DIRECTIONS:
+        usable = [d for d in found if d.channels(direction) > 0]
+        if not usable:
+            raise AudioError(f"no {kind} found; `livecli devices` lists what PortAudio sees")
+        default = devices.default_index(direction)
+        default_name = next((d.name for d in usable if d.index == default), "none")
+        entries = [("d", f"system default ({default_name})")]
+        entries += [(str(d.index), f"{d.name}  ({d.hostapi}, {d.channels(direction)} ch)") for d in usable]
+        position = 0
+        spec = getattr(current, key)
+        if spec is not None:
+            try:
+                position = 1 + usable.index(devices.match(spec, found, direction))
+            except AudioError:
+                position = 0
+        choice = _choose(f"Choose the {kind}", Chooser(entries, position))
+        if choice is None:
+            typer.echo("cancelled: nothing saved")
+            return
+        chosen_names[key] = None if choice == 0 else usable[choice - 1].name
+    for key, name in chosen_names.items():
+        if name is None:
+            config_file.unset_value(path, key)
+        else:
+            config_file.set_value(path, key, json.dumps(name))  # quoted: a TOML string, whatever the name
+        typer.echo(f"{key} = {name!r}" if name is not None else f"{key}: system default")
+        if settings.ENV_PREFIX + key.upper() in os.environ:
+            typer.echo(f"note: {settings.ENV_PREFIX + key.upper()} is set and overrides config.toml")
+    typer.echo(f"saved in {path}")
+
+
+def _choose(title: str, chooser: Chooser) -> int | None:
+    """The chosen entry's position, or None when cancelled."""
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        return _choose_with_keys(title, chooser)
+    typer.echo(f"{title}: type its number, 'd' for the system default, Enter to keep the current one")
+    for line in chooser.lines():
+        typer.echo(line)
+    answer = sys.stdin.readline()
+    if not answer:
+        return None
+    answer = answer.strip()
+    if answer:
+        keys = [key for key, _ in chooser.entries]
+        if answer not in keys:
+            raise ConfigError(f"'{answer}' is not one of the choices ({', '.join(keys)})")
+        chooser.position = keys.index(answer)
+    return chooser.position
+
+
+def _choose_with_keys(title: str, chooser: Chooser) -> int | None:
+    out = sys.stdout
+    out.write(f"{title} (↑/↓ or its number, Enter to choose, Esc to cancel):\n")
+    fd = sys.stdin.fileno()
+    saved = termios.tcgetattr(fd)
+    drawn = 0
+    try:
+        tty.setcbreak(fd)  # keys one by one; Ctrl-C still interrupts
+        while True:
+            if drawn:
+                out.write(f"\x1b[{drawn}F")
+            lines = chooser.lines()
+            out.write("".join(f"\x1b[2K{line}\n" for line in lines))
+            out.flush()
+            drawn = len(lines)
+            outcome = chooser.press(_read_key(fd))
+            if outcome == "done":
+                return chooser.position
+            if outcome == "cancel":
+                return None
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+def _read_key(fd: int) -> str:
+    key = os.read(fd, 1).decode(errors="replace")
+    if key != "\x1b" or not select.select([fd], [], [], 0.05)[0]:
+        return key
+    sequence = os.read(fd, 8).decode(errors="replace")
+    return {"[A": "up", "OA": "up", "[B": "down", "OB": "down"}.get(sequence, "")
+
