@@ -35,7 +35,7 @@ STRIKE_WINDOW_S = 10.0  # a failure sooner than this after opening counts as "in
 RETRY_S = (0.25, 0.5, 1.0, 2.0, 4.0, 5.0)
 RETURN_EVERY_S = 5.0  # on the default: how often to try the chosen device again
 PROOF_CALLBACKS = 5  # blocks a reopened device must deliver before we call it back
-RESCAN_EVERY_S = 10.0
+RESCAN_EVERY_S = 10.0  # doubled after each re-scan that did not help: it interrupts the other stream
 
 
 @dataclasses.dataclass
@@ -77,6 +77,7 @@ class DeviceStream:
         self._back_notice: str | None = None  # said once the reopened stream delivers
         self._return_at = 0.0
         self._last_rescan = time.monotonic()  # PortAudio has just scanned on import
+        self._rescan_wait = RESCAN_EVERY_S
 
     @property
     def kind(self) -> str:
@@ -202,10 +203,10 @@ class DeviceStream:
             return "the stream stopped"
         if opened.callbacks == 0:
             if now - opened.opened_at > FIRST_CALLBACK_S:
-                return f"no audio in {FIRST_CALLBACK_S:.0f} s"
+                return f"no audio in {FIRST_CALLBACK_S:g} s"
             return None
         if now - opened.last_callback > STALL_S:
-            return f"no audio for {STALL_S:.0f} s"
+            return f"no audio for {STALL_S:g} s"
         try:
             active = opened.stream.active
         except portaudio.sounddevice().PortAudioError as exc:
@@ -235,6 +236,7 @@ class DeviceStream:
             opened, fallback = self._open_any()
             if opened is None and self._rescan_if_due():
                 opened, fallback = self._open_any()
+                self._rescan_wait = RESCAN_EVERY_S if opened else min(self._rescan_wait * 2, 60.0)
             if opened is None:
                 self._retry_at = time.monotonic() + RETRY_S[min(self._retries, len(RETRY_S) - 1)]
                 self._retries += 1
@@ -267,7 +269,7 @@ class DeviceStream:
         return None, False
 
     def _rescan_if_due(self) -> bool:
-        if time.monotonic() - self._last_rescan < RESCAN_EVERY_S:
+        if time.monotonic() - self._last_rescan < self._rescan_wait:
             return False
         self._last_rescan = time.monotonic()
         portaudio.rescan()

@@ -94,5 +94,5 @@ def error_code(exc: Exception) -> int | None:
 
 def describe_error(exc: Exception) -> str:
     """PortAudio's message without sounddevice's "Error opening RawInputStream: " prefix."""
-    text = str(exc.args[0]) if exc.args else str(exc)
+    text = str(exc)
     return text.split(": ", 1)[1] if text.startswith("Error ") and ": " in text else text
