@@ -213,3 +213,19 @@ def test_an_empty_session_says_there_is_nothing_to_replay(run_cli, db_dir):
     result = run_cli("replay", "--no-audio")
     assert result.returncode == 1
     assert result.stderr == f"livecli: error: session {session_id} has nothing to replay: no audio and no transcript were recorded\n"
+
+
+def test_keys_from_a_terminal(monkeypatch):
+    import os
+
+    from livecli.replay import keys_from_terminal
+
+    main, secondary = os.openpty()
+    with open(secondary, "r") as terminal:
+        monkeypatch.setattr(sys, "stdin", terminal)
+        with keys_from_terminal() as read:
+            assert read() == []
+            os.write(main, " \x1b[Cl\x1b[Dhxq".encode())
+            time.sleep(0.05)
+            assert read() == ["pause", "forward", "forward", "back", "back", "quit"]
+    os.close(main)

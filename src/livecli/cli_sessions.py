@@ -120,7 +120,7 @@ def delete(sessions: list[str] = typer.Argument(..., help="Session ids or unique
 def export(
     session: str = typer.Argument(..., help="Session id or a unique prefix of it."),
     format: ExportFormat = typer.Option(ExportFormat.md, "--format", "-f", help="md, json, or wav (stereo: you left, Gemini right)."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="File to write [default: stdout; for wav livecli-ID.wav]."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="File to write (default: stdout; for wav, livecli-ID.wav)."),
 ) -> None:
     """Write a session as Markdown, JSON or a WAV of both voices on its timeline."""
     from livecli.store import export as render
@@ -142,10 +142,10 @@ def export(
 @sessions_app.command("prune")
 @user_errors
 def prune(
-    keep_days: Optional[int] = typer.Option(None, min=0, help="Delete sessions older than this many days (0 = keep) [default: config keep_days]."),
-    max_sessions: Optional[int] = typer.Option(None, min=0, help="Keep only the newest N (0 = all) [default: config max_sessions]."),
+    keep_days: Optional[int] = typer.Option(None, min=0, help="Delete sessions older than this many days (0 = keep; default: config keep_days)."),
+    max_sessions: Optional[int] = typer.Option(None, min=0, help="Keep only the newest N (0 = all; default: config max_sessions)."),
 ) -> None:
-    """Delete old sessions now, as `talk` does when it starts."""
+    """Delete old sessions now, as `talk` does (keep_days, max_sessions)."""
     settings = load_settings({})
     deleted = _store().prune(
         settings.keep_days if keep_days is None else keep_days,
@@ -155,7 +155,7 @@ def prune(
 
 @user_errors
 def replay(
-    session: Optional[str] = typer.Argument(None, help="Session id or a unique prefix of it [default: the latest]."),
+    session: Optional[str] = typer.Argument(None, help="Session id or a unique prefix of it (default: the latest)."),
     speed: float = typer.Option(1.0, min=0.0, max=4.0, help="Playback speed; 0 prints the transcript at once."),
     start: float = typer.Option(0.0, "--from", min=0.0, help="Start this many seconds into the session."),
     no_audio: bool = typer.Option(False, "--no-audio", help="The transcript only, at the session's pace."),

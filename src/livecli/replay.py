@@ -149,7 +149,7 @@ class Player:
         self._next = 0
         self._speaker = speaker
         self._fed = self.position  # session time up to which audio has been written
-        self._anchor = (self.position, time.monotonic())  # wall clock, when there is no audio
+        self._ticked = time.monotonic()
         self._ending = False
         self._catch_up(quiet=start_s > 0)  # with --from, what came before shows but is not printed again
 
@@ -160,20 +160,23 @@ class Player:
         return self.position >= self.timeline.duration_s
 
     def tick(self) -> None:
+        now = time.monotonic()
+        elapsed, self._ticked = now - self._ticked, now
         if self.paused:
             return
-        if self._speaker is None:
-            start, wall = self._anchor
-            self.position = min(self.timeline.duration_s, start + (time.monotonic() - wall) * self.speed)
-        else:
+        if self._speaker is None or self._speaker.format is None:  # no audio, or its device is being reopened
+            self.position = min(self.timeline.duration_s, self.position + elapsed * self.speed)
+        if self._speaker is not None:
             self._feed()
         self._catch_up(quiet=False)
 
     def _feed(self) -> None:
-        speaker = self._speaker
-        queued_s = speaker.buffer.buffered_bytes / 2 / speaker.device_rate * self.speed
-        self.position = max(self.position, self._fed - queued_s)
-        start = round(self._fed * RATE)
+        """Keep LEAD_S of audio queued; the clock is what has been written minus what still waits."""
+        speaker, fmt = self._speaker, self._speaker.format
+        if fmt is not None:
+            queued_s = speaker.buffer.buffered_bytes / (2 * fmt.channels * fmt.rate) * self.speed
+            self.position = max(self.position, self._fed - queued_s)
+        start = round(max(self._fed, self.position) * RATE)
         end = min(self.timeline.frames, round((self.position + LEAD_S * self.speed) * RATE))
         if end - start >= RATE // 100:
             speaker.play(self.timeline.mono(start, end - start))
@@ -209,7 +212,6 @@ class Player:
             self._speaker.flush()
         self._fed = position
         self._ending = False
-        self._anchor = (position, time.monotonic())
 
     def finish(self) -> None:
         self.position = self.timeline.duration_s
