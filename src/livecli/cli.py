@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -74,15 +75,27 @@ def load_settings(flags: dict) -> settings.Settings:
 @app.command()
 @user_errors
 def talk(
-    model: Optional[str] = typer.Option(None, help=f"Live model [default: {settings.DEFAULT_MODEL}]."),
+    model: Optional[str] = typer.Option(None, help=f"Live model (default: {settings.DEFAULT_MODEL})."),
     voice: Optional[str] = typer.Option(None, help="Prebuilt voice, e.g. Puck, Kore, Charon."),
     system: Optional[str] = typer.Option(None, help="System instruction: text, or @FILE."),
     language: Optional[str] = typer.Option(None, help="Speech language (BCP-47), e.g. en-US."),
     input_device: Optional[str] = typer.Option(None, help="Microphone: index or part of its name."),
     output_device: Optional[str] = typer.Option(None, help="Speaker: index or part of its name."),
     text: bool = typer.Option(False, "--text", help="Text replies instead of audio."),
-    chunk_ms: Optional[int] = typer.Option(None, help="Microphone chunk length in ms [default: 100]."),
+    chunk_ms: Optional[int] = typer.Option(None, help="Microphone chunk length in ms (default: 100)."),
     plain: bool = typer.Option(False, "--plain", help="One line per turn, no live layout."),
+    tools: list[Path] = typer.Option([], "--tools", help="A Python file of tools for this run (repeatable)."),
+    no_tools: bool = typer.Option(False, "--no-tools", help="Declare no tools to the model."),
+    yolo: bool = typer.Option(False, "--yolo", help="Approve every tool call, this run only."),
+    no_record: bool = typer.Option(False, "--no-record", help="Keep audio out of the session record."),
+    no_history: bool = typer.Option(False, "--no-history", help="Record nothing said (no transcript, no audio)."),
+    continue_: Optional[str] = typer.Option(
+        None,
+        "--continue",
+        flag_value="latest",
+        metavar="[ID]",
+        help="Continue the latest session, or the one whose id starts with ID.",
+    ),
 ) -> None:
     """Talk with Gemini Live through your microphone and speakers."""
     chosen = load_settings(
@@ -96,11 +109,14 @@ def talk(
             text=text or None,
             chunk_ms=chunk_ms,
             plain=plain or None,
+            record_audio=False if no_record or no_history else None,
+            record_history=False if no_history else None,
         )
     )
-    from livecli.talk import run_talk
+    from livecli.talk import TalkOptions, run_talk
 
-    code = run_talk(chosen, environ=os.environ)
+    options = TalkOptions(tool_files=tools, no_tools=no_tools, yolo=yolo, continue_ref=continue_)
+    code = run_talk(chosen, options, environ=os.environ, config=config_file.read(paths.config_file()))
     raise typer.Exit(int(code))
 
 

@@ -88,7 +88,8 @@ class Link:
 
     `connect(handle)` returns an async context manager giving a connection
     (`livecli.live.LiveConnection` in the product). `history()` gives the recent
-    turns [(role, text)] to prime a fresh session when resumption fails.
+    turns [(role, text)] to prime a fresh session when resumption fails, and the
+    first one too when `prime` is set (`talk --continue` without a handle).
     """
 
     def __init__(
@@ -97,6 +98,7 @@ class Link:
         *,
         handle: str | None = None,
         history: Callable[[], list[tuple[str, str]]] = list,
+        prime: bool = False,
         max_attempts: int = 8,
         replay_s: float = 15.0,
         backlog_s: float = 60.0,
@@ -105,6 +107,7 @@ class Link:
         self.handle = handle
         self._connect = connect
         self._history = history
+        self._prime_first = prime  # a continued conversation without a usable handle
         self._max_attempts = max_attempts
         self._max_backoff_s = max_backoff_s
         self._since_handle = AudioQueue(replay_s)
@@ -125,6 +128,8 @@ class Link:
         # except that a stale handle (talk --continue) falls back to a fresh session.
         try:
             self._stack, self._conn = await self._open(self.handle)
+            if self.handle is None and self._prime_first:
+                await self._prime(self._conn, resumed=False)
         except AuthError as exc:
             if self.handle is None:
                 raise

@@ -16,11 +16,15 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from livecli import events
-from livecli.errors import ExitCode
+from livecli.errors import ExitCode, LivecliError
 from livecli.events import AssistantState, ConnectionState
-from livecli.state import TalkState
-from livecli.transcript import Speaker
-from livecli.ui.keyboard import Command, InputReader, Quit, SendText, ToggleMute
+from livecli.state import TalkState, ToolActivity
+from livecli.tools import CallState, ToolCallStatus, ToolRunner
+from livecli.transcript import Speaker, Turn
+from livecli.ui.keyboard import Answer, Command, InputReader, Quit, SendText, ToggleMute
+
+YES = {"y", "yes"}
+NO = {"n", "no"}
 
 REFRESH_S = 0.1
 
@@ -29,6 +33,7 @@ class View(Protocol):
     def start(self, state: TalkState) -> None: ...
     def refresh(self, state: TalkState) -> None: ...
     def turn_done(self, turn: Any) -> None: ...
+    def tool_done(self, activity: ToolActivity) -> None: ...
     def notice(self, message: str) -> None: ...
     def stop(self, state: TalkState) -> None: ...
 
@@ -42,8 +47,12 @@ class TalkSession:
         microphone: Any,
         speaker: Any | None,
         view: View,
+        registry: Any | None = None,
+        yolo: bool = False,
+        recorder: Any | None = None,
         stdin=None,
     ):
+        """`registry` (tools) and `recorder` (the session record) are optional."""
         self.state = state
         self._connect = connect
         self._mic = microphone
@@ -55,6 +64,15 @@ class TalkSession:
         self._model_turn_playing = False
         self._interrupts = 0
         self._input = InputReader(state, self._on_command, stdin)
+        self._recorder = recorder
+        self.exit_reason = "user"
+        state.transcript.on_turn_done = self._turn_done
+        self._runner = (
+            ToolRunner(registry, approve=self._approve, yolo=yolo, on_update=self._tool_update)
+            if registry is not None
+            else None
+        )
+        self._approval: asyncio.Future | None = None
 
     async def run(self) -> ExitCode:
         loop = asyncio.get_running_loop()
@@ -67,6 +85,10 @@ class TalkSession:
                 self._speaker.start()
             self._mic.start()
             await self._talk_until_stopped()
+        except BaseException as exc:
+            self.exit_reason = f"error: {exc}" if isinstance(exc, LivecliError) else f"crash: {type(exc).__name__}"
+            self._record("error", message=str(exc))
+            raise
         finally:
             refresher.cancel()
             self._input.stop()
@@ -79,6 +101,8 @@ class TalkSession:
             self.state.assistant = AssistantState.ENDED
             self.state.transcript.finish_all()
             self._view.stop(self.state)
+            if self._recorder is not None:
+                self._recorder.close(self.exit_reason)
         return ExitCode.OK
 
     def stop(self) -> None:
@@ -121,10 +145,12 @@ class TalkSession:
                 await asyncio.gather(*tasks, stopper, return_exceptions=True)
 
     async def _send_microphone(self, connection) -> None:
-        async for chunk, _captured_at in self._mic.chunks():
+        async for chunk, captured_at in self._mic.chunks():
             self.state.mic_level_dbfs = self._mic.level_dbfs
             if not self.state.muted:
                 await connection.send_audio(chunk)
+                if self._recorder is not None:
+                    self._recorder.audio("user", chunk, 16000, at=captured_at)
 
     async def _receive(self, connection) -> None:
         async for event in connection.events():
@@ -133,10 +159,12 @@ class TalkSession:
     def _dispatch(self, event: events.LiveEvent) -> None:
         transcript = self.state.transcript
         match event:
-            case events.ModelAudio(pcm=pcm):
+            case events.ModelAudio(pcm=pcm, rate=rate):
                 self._awaiting_reply = False
                 if self._speaker is not None:
                     self._speaker.play(pcm)
+                if self._recorder is not None:
+                    self._recorder.audio("model", pcm, rate)
             case events.ModelText(text=text) | events.OutputTranscript(text=text):
                 self._awaiting_reply = False
                 transcript.add(Speaker.MODEL, text)
@@ -148,6 +176,7 @@ class TalkSession:
                     self._speaker.flush()
                 self._model_turn_playing = False
                 transcript.model_interrupted()
+                self._record("interrupted")
             case events.TurnComplete():
                 self._awaiting_reply = False
                 transcript.finish_user_turn()
@@ -155,15 +184,21 @@ class TalkSession:
                     self._speaker.end_of_turn()
                 self._model_turn_playing = True
                 self._close_played_turn()
-            case events.Usage(total_tokens=total):
+            case events.Usage(prompt_tokens=prompt, response_tokens=response, total_tokens=total):
                 self.state.total_tokens += total
+                self._record("usage", prompt_tokens=prompt, response_tokens=response, total_tokens=total)
             case events.GoAway(time_left_s=left):
                 when = f" in {left:.0f} s" if left is not None else ""
                 self._notify(f"the service will close this connection{when}")
-            case events.ResumptionHandle():
-                pass  # kept by the link
+            case events.ResumptionHandle(handle=handle, resumable=True) if handle:
+                self._record("resumption_handle", handle=handle)
             case events.LinkChange() as change:
                 self._link_changed(change)
+            case events.ToolCall(calls=calls):
+                self._spawn(self._answer_tools(calls))
+            case events.ToolCallCancellation(ids=ids):
+                if self._runner is not None:
+                    self._runner.cancel(ids)
 
     def _link_changed(self, change: events.LinkChange) -> None:
         self.state.connection = change.state
@@ -175,6 +210,67 @@ class TalkSession:
         elif change.state is ConnectionState.CONNECTED:
             how = "resumed" if change.resumed else f"fresh session: {change.reason}"
             self._notify(f"reconnected in {change.gap_s * 1000:.0f} ms ({how})")
+            self._record("reconnect", reason=change.reason, gap_s=change.gap_s, resumed=change.resumed)
+
+    def _turn_done(self, turn: Turn) -> None:
+        self._view.turn_done(turn)
+        if turn.speaker is Speaker.USER:
+            self._record("user_turn", text=turn.text.strip(), typed=turn.typed)
+        else:
+            self._record("model_turn", text=turn.text.strip(), interrupted=turn.interrupted)
+
+    def _record(self, kind: str, **payload) -> None:
+        if self._recorder is not None:
+            self._recorder.event(kind, **payload)
+
+    # -- tools ----------------------------------------------------------------------------
+
+    async def _answer_tools(self, calls: tuple[events.FunctionCall, ...]) -> None:
+        if self._runner is None:
+            results = [
+                events.FunctionResult(call.id, call.name, {"error": "no tools are enabled in this session"})
+                for call in calls
+            ]
+            await self._connection.send_tool_results(results)
+            return
+        async for batch in self._runner.answer(calls):
+            await self._connection.send_tool_results(batch)
+
+    async def _approve(self, call: events.FunctionCall) -> bool:
+        """Ask the user about one call; the runner's timeout cancels the question."""
+        self._approval = asyncio.get_running_loop().create_future()
+        self.state.approval = f"allow {call.name}({_arguments(call.args)})?"
+        self._view.notice(f"{self.state.approval} answer y or n")
+        try:
+            return await self._approval
+        finally:
+            self._approval = None
+            self.state.approval = None
+
+    def _tool_update(self, status: ToolCallStatus) -> None:
+        key = status.id or status.name
+        finished = status.state not in (CallState.WAITING_APPROVAL, CallState.RUNNING)
+        activity = ToolActivity(
+            name=status.name,
+            args=_arguments(status.args),
+            state=status.state.value,
+            duration_s=status.duration_s,
+            summary=status.summary,
+            finished=finished,
+        )
+        if key not in self.state.tools:
+            self._record("tool_call", id=status.id, name=status.name, args=status.args)
+        self.state.tools[key] = activity
+        if finished:
+            self._view.tool_done(activity)
+            self._record(
+                "tool_result",
+                id=status.id,
+                name=status.name,
+                **(status.response or {}),
+                approval=status.approval,
+                duration_s=status.duration_s,
+            )
 
     def _close_played_turn(self) -> None:
         """A complete model turn ends for the user when its audio has played."""
@@ -192,6 +288,8 @@ class TalkSession:
     def _assistant_state(self) -> AssistantState:
         if self._connection is None:
             return AssistantState.CONNECTING
+        if any(not activity.finished for activity in self.state.tools.values()):
+            return AssistantState.RUNNING_TOOL
         if self._speaker is not None and self._speaker.active:
             return AssistantState.SPEAKING
         if self.state.transcript.open_turn(Speaker.MODEL) is not None:
@@ -209,6 +307,11 @@ class TalkSession:
                 if self.state.muted:
                     self.state.mic_level_dbfs = -96.0
                     self._spawn(self._connection.end_audio_stream())
+            case Answer(yes=yes):
+                if self._approval is not None and not self._approval.done():
+                    self._approval.set_result(yes)
+            case SendText(text=text) if self._approval is not None and text.lower() in YES | NO:
+                self._on_command(Answer(text.lower() in YES))
             case SendText(text=text):
                 self.state.transcript.add_user_text(text)
                 self._awaiting_reply = True
@@ -235,3 +338,9 @@ class TalkSession:
         with contextlib.suppress(Exception):
             self._input.restore_terminal()
         os._exit(ExitCode.INTERRUPTED)
+
+
+def _arguments(args: dict) -> str:
+    """Call arguments as the user reads them: name=value, shortened."""
+    text = ", ".join(f"{name}={value!r}" for name, value in args.items())
+    return text if len(text) <= 60 else text[:59] + "…"

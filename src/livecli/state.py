@@ -10,6 +10,23 @@ from livecli.transcript import Transcript
 
 
 @dataclasses.dataclass
+class ToolActivity:
+    """One tool call as the user sees it."""
+
+    name: str
+    args: str
+    state: str
+    duration_s: float | None = None
+    summary: str = ""
+    finished: bool = False
+
+    def line(self) -> str:
+        timing = f", {self.duration_s:.1f} s" if self.duration_s is not None else ""
+        result = f" → {self.summary}" if self.summary else ""
+        return f"Tool: {self.name}({self.args}){result} [{self.state}{timing}]"
+
+
+@dataclasses.dataclass
 class TalkState:
     model: str
     voice: str | None
@@ -23,6 +40,8 @@ class TalkState:
     typed: str = ""
     total_tokens: int = 0
     notice: str = ""
+    tools: dict[str, ToolActivity] = dataclasses.field(default_factory=dict)  # by call id
+    approval: str | None = None  # the question while a tool call waits for y/n
 
     @property
     def elapsed_s(self) -> float:

@@ -1,4 +1,4 @@
-"""Wiring for `livecli talk`: picks the key, devices, connection and view.
+"""Wiring for `livecli talk`: key, devices, tools, session record, connection, view.
 
 Imported only when `talk` runs, because it pulls in numpy, sounddevice and
 google.genai.
@@ -7,43 +7,129 @@ google.genai.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 from livecli import keys, paths
 from livecli.audio import streams
-from livecli.errors import ExitCode
+from livecli.errors import ExitCode, LivecliError
 from livecli.link import Link
 from livecli.live import LiveConnection
 from livecli.session import TalkSession
 from livecli.settings import Settings
 from livecli.state import TalkState
-from livecli.transcript import Transcript
+from livecli.store import SessionRecorder, SessionStore
+from livecli.tools import open_registry
+from livecli.transcript import Speaker, Transcript, Turn
+
+LATEST = "latest"
 
 
-def run_talk(settings: Settings, *, environ: Mapping[str, str]) -> ExitCode:
+@dataclasses.dataclass(frozen=True)
+class TalkOptions:
+    """What `talk` takes beyond settings: this run only, never stored."""
+
+    tool_files: Sequence[Path] = ()
+    no_tools: bool = False
+    yolo: bool = False
+    continue_ref: str | None = None  # a session id prefix, or LATEST
+
+
+def run_talk(settings: Settings, options: TalkOptions, *, environ: Mapping[str, str], config: dict) -> ExitCode:
     api_key = None if keys.uses_vertex(environ) else keys.require_key(environ, paths.key_file())
-    view = make_view(settings, environ)
-    state = TalkState(model=settings.model, voice=settings.voice, transcript=Transcript(on_turn_done=view.turn_done))
+    store = SessionStore(paths.data_dir())
+    continued, handle, earlier = resume_point(store, options.continue_ref)
+    view = make_view(settings)
+    transcript = Transcript()
+    transcript.turns.extend(earlier)
+    state = TalkState(model=settings.model, voice=settings.voice, transcript=transcript)
     microphone = streams.Microphone(settings.input_device, chunk_ms=settings.chunk_ms)
     speaker = None if settings.text else streams.Speaker(settings.output_device, preroll_ms=settings.preroll_ms)
-    def connect():
-        return Link(
-            lambda handle: LiveConnection(settings, api_key=api_key, handle=handle),
-            history=state.transcript.recent,
+    recorder = open_recorder(settings, view, continues=continued)
+    exclude = recorder.id if recorder is not None else None
+
+    async def talk() -> ExitCode:
+        async with open_registry(
+            config,
+            config_source=str(paths.config_file()),
+            extra_files=options.tool_files,
+            no_tools=options.no_tools,
+            memory_search=lambda query, limit: store.search_transcripts(query, limit, exclude_session=exclude),
+            log_dir=paths.data_dir() / "logs",
+        ) as registry:
+            for warning in registry.warnings:
+                view.notice(warning)
+            declarations = registry.declarations()
+
+            def connect() -> Link:
+                return Link(
+                    lambda h: LiveConnection(settings, api_key=api_key, handle=h, tools=declarations),
+                    handle=handle,
+                    history=transcript.recent,
+                    prime=bool(earlier),
+                )
+
+            session = TalkSession(
+                state=state,
+                connect=connect,
+                microphone=microphone,
+                speaker=speaker,
+                view=view,
+                registry=registry,
+                yolo=options.yolo,
+                recorder=recorder,
+            )
+            return await session.run()
+
+    try:
+        return asyncio.run(talk())
+    finally:
+        prune(store, settings)
+
+
+def resume_point(store: SessionStore, ref: str | None) -> tuple[str | None, str | None, list[Turn]]:
+    """For `--continue`: (session id, its latest resumption handle, its turns)."""
+    if ref is None:
+        return None, None, []
+    session_id = store.resolve(None if ref == LATEST else ref)
+    turns = [
+        Turn(Speaker.USER if role == "user" else Speaker.MODEL, text, done=True)
+        for role, text in store.recent_turns(session_id)
+    ]
+    return session_id, store.latest_resumption_handle(session_id), turns
+
+
+def open_recorder(settings: Settings, view: Any, *, continues: str | None) -> SessionRecorder | None:
+    """The session record; a store that cannot be written is a warning, not a reason not to talk."""
+    try:
+        return SessionRecorder.open(
+            paths.data_dir(),
+            model=settings.model,
+            voice=settings.voice,
+            input_device=settings.input_device,
+            output_device=settings.output_device,
+            settings=dataclasses.asdict(settings),
+            record_audio=settings.record_audio,
+            record_history=settings.record_history,
+            continues=continues,
         )
-
-    session = TalkSession(
-        state=state,
-        connect=connect,
-        microphone=microphone,
-        speaker=speaker,
-        view=view,
-    )
-    return asyncio.run(session.run())
+    except LivecliError as exc:
+        view.notice(f"this session is not being recorded: {exc}")
+        return None
 
 
-def make_view(settings: Settings, environ: Mapping[str, str]):
+def prune(store: SessionStore, settings: Settings) -> None:
+    if settings.keep_days or settings.max_sessions:
+        try:
+            store.prune(settings.keep_days, settings.max_sessions)
+        except LivecliError as exc:
+            print(f"livecli: could not prune old sessions: {exc}", file=sys.stderr)
+
+
+def make_view(settings: Settings):
     if settings.plain or not sys.stdout.isatty():
         from livecli.ui.plain import PlainView
 

@@ -26,6 +26,7 @@ class Turn:
     text: str = ""
     done: bool = False
     interrupted: bool = False
+    typed: bool = False
 
     def line(self) -> str:
         suffix = " [interrupted]" if self.interrupted else ""
@@ -41,7 +42,7 @@ class Transcript:
 
     def __init__(self, on_turn_done: Callable[[Turn], None] | None = None):
         self.turns: list[Turn] = []
-        self._on_turn_done = on_turn_done
+        self.on_turn_done = on_turn_done
 
     def open_turn(self, speaker: Speaker) -> Turn | None:
         for turn in reversed(self.turns):
@@ -66,7 +67,7 @@ class Transcript:
     def add_user_text(self, text: str) -> None:
         """A line the user typed is a whole turn on its own."""
         self._finish(self.open_turn(Speaker.USER))
-        turn = Turn(Speaker.USER, text)
+        turn = Turn(Speaker.USER, text, typed=True)
         self.turns.append(turn)
         self._finish(turn)
 
@@ -106,5 +107,5 @@ class Transcript:
         if not turn.text.strip():
             self.turns.remove(turn)
             return
-        if self._on_turn_done is not None:
-            self._on_turn_done(turn)
+        if self.on_turn_done is not None:
+            self.on_turn_done(turn)

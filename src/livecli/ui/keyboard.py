@@ -2,8 +2,9 @@
 
 In a terminal, keys are read one at a time (cbreak mode, so Ctrl-C still
 raises SIGINT): `t`, `/` or Enter open a line to type, Enter sends it, Esc
-cancels; `m` mutes or unmutes the microphone; `q` ends the session. When stdin
-is not a terminal, each line read from it is sent as text.
+cancels; `m` mutes or unmutes the microphone; `q` ends the session; `y`/`n` answer
+a tool call waiting for approval. When stdin is not a terminal, each line
+read from it is sent as text (or answers the approval: y, yes, n, no).
 """
 
 from __future__ import annotations
@@ -39,11 +40,20 @@ class Quit:
     pass
 
 
-Command = SendText | ToggleMute | Quit
+@dataclasses.dataclass(frozen=True)
+class Answer:
+    """y or n to the tool call waiting for approval."""
+
+    yes: bool
+
+
+Command = SendText | ToggleMute | Quit | Answer
 
 
 def handle_key(state: TalkState, key: str) -> Command | None:
     """Apply one key to the typing line in `state`; return a command if any."""
+    if state.approval is not None and not state.typing and key.lower() in ("y", "n"):
+        return Answer(key.lower() == "y")
     if state.typing:
         if key in ENTER:
             text, state.typed, state.typing = state.typed.strip(), "", False

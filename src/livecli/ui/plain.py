@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from livecli.state import TalkState
+from livecli.state import TalkState, ToolActivity
 from livecli.transcript import Turn
 
 
@@ -22,6 +22,9 @@ class PlainView:
 
     def turn_done(self, turn: Turn) -> None:
         print(turn.line(), file=self._out, flush=True)
+
+    def tool_done(self, activity: ToolActivity) -> None:
+        print(activity.line(), file=self._out, flush=True)
 
     def notice(self, message: str) -> None:
         print(f"livecli: {message}", file=self._err, flush=True)

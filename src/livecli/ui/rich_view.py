@@ -19,6 +19,7 @@ from livecli.transcript import Speaker, Turn
 METER_WIDTH = 16
 METER_FLOOR_DBFS = -60.0
 HINTS = "t type · m mute · q quit"
+TOOL_LINES = 3
 SPEAKER_STYLE = {Speaker.USER: "bold cyan", Speaker.MODEL: "bold magenta"}
 STATE_STYLE = {
     AssistantState.LISTENING: "green",
@@ -78,7 +79,18 @@ def render_status(state: TalkState) -> Text:
     return one_line(status)
 
 
+def render_tools(state: TalkState) -> list[Text]:
+    """The latest tool calls, running or just finished."""
+    lines = []
+    for activity in list(state.tools.values())[-TOOL_LINES:]:
+        style = "blue" if not activity.finished else "dim"
+        lines.append(one_line(Text(activity.line(), style=style)))
+    return lines
+
+
 def render_prompt(state: TalkState) -> Text:
+    if state.approval is not None:
+        return one_line(Text.assemble(("? ", "bold yellow"), (state.approval, "yellow"), ("  y allow · n refuse", "dim")))
     if state.typing:
         return one_line(
             Text.assemble(("> ", "bold"), state.typed, ("▏", "blink"), ("   Enter send · Esc cancel", "dim"))
@@ -89,13 +101,22 @@ def render_prompt(state: TalkState) -> Text:
 def render(state: TalkState, console: Console) -> Group:
     """The whole screen: the transcript takes what the header and status leave."""
     width = console.width
-    room = max(1, console.height - 5)
+    tools = render_tools(state)
+    room = max(1, console.height - 5 - len(tools))
     lines = []
     for turn in state.transcript.turns:
         lines.extend(render_turn(turn).wrap(console, width))
     body = Text("\n").join(lines[-room:]) if lines else Text("Say something…", style="dim")
     padding = Text("\n" * max(0, room - max(1, min(len(lines), room))))
-    return Group(render_header(state), Text("─" * width, style="dim"), padding, body, render_status(state), render_prompt(state))
+    return Group(
+        render_header(state),
+        Text("─" * width, style="dim"),
+        padding,
+        body,
+        *tools,
+        render_status(state),
+        render_prompt(state),
+    )
 
 
 class RichView:
@@ -123,6 +144,9 @@ class RichView:
 
     def notice(self, message: str) -> None:
         pass  # shown in the status line through state.notice
+
+    def tool_done(self, activity) -> None:
+        pass  # rendered from state.tools
 
     def stop(self, state: TalkState) -> None:
         """Leave the full screen and keep the conversation in the scrollback."""
