@@ -195,6 +195,7 @@ class TalkSession:
             case events.LinkChange() as change:
                 self._link_changed(change)
             case events.ToolCall(calls=calls):
+                transcript.finish_user_turn()  # the model acts on what was said so far
                 self._spawn(self._answer_tools(calls))
             case events.ToolCallCancellation(ids=ids):
                 if self._runner is not None:

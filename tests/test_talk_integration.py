@@ -1,0 +1,149 @@
+"""The talk session with tools and the session record, against the fake Live server.
+
+Real SDK, real tool registry (a tools file in an isolated config folder), real
+SQLite store; only the microphone and speaker are file-backed stand-ins.
+"""
+
+import asyncio
+import io
+import textwrap
+
+import numpy as np
+import pytest
+
+from livecli.link import Link
+from livecli.live import LiveConnection
+from livecli.session import TalkSession
+from livecli.settings import Settings
+from livecli.state import TalkState
+from livecli.store import SessionRecorder, SessionStore
+from livecli.tools import open_registry
+from livecli.transcript import Transcript
+from livecli.ui.keyboard import Answer
+from livecli.ui.plain import PlainView
+from tests.support.fake_live import FakeLiveServer
+from tests.support.file_audio import CollectingSpeaker, FileMicrophone, silence, tone
+
+TOOLS = textwrap.dedent('''
+    from livecli.tools import tool
+
+
+    def get_weather(city: str) -> dict:
+        """The weather in a city.
+
+        Args:
+            city: Name of the city.
+        """
+        return {"city": city, "sky": "sunny", "celsius": 21}
+
+
+    @tool(approval="ask")
+    def delete_file(path: str) -> str:
+        """Delete a file (asks first)."""
+        return f"deleted {path}"
+''')
+
+
+def talk(server, tmp_path, *, seconds, signal, tool_calls_answer=None, recorder=None):
+    tools_file = tmp_path / "my_tools.py"
+    tools_file.write_text(TOOLS)
+    out, err = io.StringIO(), io.StringIO()
+    view = PlainView(out=out, err=err)
+    state = TalkState(model="m", voice=None, transcript=Transcript())
+    settings = Settings()
+
+    async def main():
+        async with open_registry({}, extra_files=[tools_file], tools_dir=tmp_path / "none") as registry:
+            declarations = registry.declarations()
+            session = TalkSession(
+                state=state,
+                connect=lambda: Link(lambda h: LiveConnection(settings, api_key="test-key", handle=h, tools=declarations)),
+                microphone=FileMicrophone(signal),
+                speaker=CollectingSpeaker(),
+                view=view,
+                registry=registry,
+                recorder=recorder,
+                stdin=io.StringIO(),
+            )
+            task = asyncio.create_task(session.run())
+            if tool_calls_answer is not None:
+                for _ in range(100):
+                    await asyncio.sleep(0.05)
+                    if state.approval is not None:
+                        session._on_command(Answer(tool_calls_answer))
+                        break
+            await asyncio.sleep(seconds)
+            session.stop()
+            return await task
+
+    code = asyncio.run(main())
+    return code, out.getvalue().splitlines(), err.getvalue()
+
+
+def test_tool_from_a_file_is_declared_called_and_answered(monkeypatch, tmp_path):
+    with FakeLiveServer(
+        user_transcripts=["what is the weather in paris"],
+        tool_calls={"weather": {"name": "get_weather", "args": {"city": "Paris"}}},
+        reply_text="It is sunny in Paris.",
+        reply_seconds=0.5,
+    ) as server:
+        server.patch_env(monkeypatch)
+        code, lines, err = talk(server, tmp_path, seconds=3.0, signal=np.concatenate([tone(0.6), silence(4)]))
+
+    assert code == 0
+    declared = server.setups[0]["tools"][0]["functionDeclarations"]
+    weather = next(d for d in declared if d["name"] == "get_weather")
+    schema = weather.get("parametersJsonSchema") or weather.get("parameters_json_schema")
+    assert schema["properties"]["city"]["type"] == "string"
+    assert schema["properties"]["city"]["description"] == "Name of the city."
+    call_id = server.events("tool_call")[0].data["calls"][0]["id"]
+    (response,) = server.tool_responses[0].data
+    assert response["id"] == call_id and response["name"] == "get_weather"
+    assert response["response"] == {"result": {"city": "Paris", "sky": "sunny", "celsius": 21}}
+    assert lines[0] == "You: what is the weather in paris"
+    assert lines[1].startswith("Tool: get_weather(city='Paris') → ") and "[done" in lines[1]
+    assert lines[2] == "Gemini: It is sunny in Paris."
+
+
+@pytest.mark.parametrize("answer", [True, False])
+def test_ask_approval_yes_and_no(monkeypatch, tmp_path, answer):
+    with FakeLiveServer(
+        user_transcripts=["delete the file"],
+        tool_calls={"delete": {"name": "delete_file", "args": {"path": "/tmp/x"}}},
+        reply_seconds=0.3,
+    ) as server:
+        server.patch_env(monkeypatch)
+        code, lines, err = talk(
+            server, tmp_path, seconds=2.0, signal=np.concatenate([tone(0.6), silence(4)]), tool_calls_answer=answer
+        )
+    assert "allow delete_file(path='/tmp/x')? answer y or n" in err
+    (response,) = server.tool_responses[0].data
+    if answer:
+        assert response["response"] == {"result": "deleted /tmp/x"}
+    else:
+        assert "error" in response["response"] and "refused" in response["response"]["error"]
+
+
+def test_session_record_has_turns_tools_usage_and_both_audio_streams(monkeypatch, tmp_path):
+    data = tmp_path / "data"
+    with FakeLiveServer(
+        user_transcripts=["what is the weather in paris"],
+        tool_calls={"weather": {"name": "get_weather", "args": {"city": "Paris"}}},
+        reply_text="It is sunny in Paris.",
+        reply_seconds=1.0,
+    ) as server:
+        server.patch_env(monkeypatch)
+        recorder = SessionRecorder.open(data, model="m", voice=None, input_device=None, output_device=None, settings={})
+        code, lines, err = talk(server, tmp_path, seconds=3.5, signal=np.concatenate([tone(0.6), silence(5)]), recorder=recorder)
+
+    store = SessionStore(data)
+    (info,) = store.list_sessions()
+    assert info.id == recorder.id
+    kinds = [event.kind for event in store.events(info.id)]
+    for kind in ("user_turn", "tool_call", "tool_result", "model_turn", "usage", "resumption_handle"):
+        assert kind in kinds, kinds
+    assert store.latest_resumption_handle(info.id) == server.handles[-1]
+    assert store.recent_turns(info.id) == [("user", "what is the weather in paris"), ("model", "It is sunny in Paris.")]
+    user_audio = store.audio_index(info.id, "user")
+    model_audio = store.audio_index(info.id, "model")
+    assert len(user_audio) >= 30 and len(model_audio) > 0
