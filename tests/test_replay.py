@@ -25,6 +25,8 @@ TURNS = [
     "You: stop please",
     "Gemini: Okay, stopping.",
 ]
+TOOL_LINE = """Tool: get_weather(city='Paris') → {"temp_c": 21} [done, 0.2 s]"""
+PRINTED = [*TURNS, TOOL_LINE]  # what talk --plain printed
 
 
 @pytest.fixture
@@ -116,6 +118,36 @@ def test_typed_turns_and_text_only_sessions_show_when_they_happened(db_dir):
     assert transcript_at(db_dir, session_id, 2.01) == [("You", "hello?", True), ("Gemini", "Hi there.", True)]
 
 
+def test_tool_calls_show_as_talk_showed_them(db_dir):
+    s = Scripted(db_dir)
+    answers = {
+        "1": dict(result={"temp_c": 21}, error=None, approval="auto", duration_s=0.25),
+        "2": dict(error="the user refused this call", approval="refused", duration_s=None),
+        "3": dict(approval="approved", duration_s=None),  # cancelled by the model: no answer
+        "4": dict(error="ValueError: no", approval="yolo", duration_s=1.5),
+    }
+    for n, answer in answers.items():
+        s.event(float(n), "tool_call", id=n, name="look", args={"query": "x" * 70} if n == "4" else {"n": int(n)})
+        s.event(float(n) + 0.5, "tool_result", id=n, name="look", **answer)
+    session_id = s.close(5.0)
+    info, events, timeline = load(db_dir, session_id)
+    printed = io.StringIO()
+    screen = Screen(info, PlainView(printed, io.StringIO()))
+    cues = build_cues(events, [])
+    for cue in cues[:1]:
+        cue.apply(screen)
+    [running] = screen.state.tools.values()
+    assert (running.line(), running.finished) == ("Tool: look(n=1) [running]", False)
+    for cue in cues[1:]:
+        cue.apply(screen)
+    assert printed.getvalue().splitlines() == [
+        'Tool: look(n=1) → {"temp_c": 21} [done, 0.2 s]',
+        'Tool: look(n=2) → "the user refused this call" [refused]',
+        "Tool: look(n=3) [cancelled]",
+        f"Tool: look({('query=' + repr('x' * 70))[:59]}…) → \"ValueError: no\" [error, 1.5 s]",
+    ]
+
+
 # -- the player ------------------------------------------------------------------------------
 
 
@@ -182,9 +214,9 @@ def test_replay_speed_0_prints_the_turns_in_order(run_cli, db_dir):
     conversation(db_dir)
     result = run_cli("replay", "--no-audio", "--speed", "0")
     assert (result.returncode, result.stderr) == (0, "")
-    assert result.stdout.splitlines() == TURNS
+    assert result.stdout.splitlines() == PRINTED
     later = run_cli("replay", "--no-audio", "--speed", "0", "--from", "5")
-    assert later.stdout.splitlines() == TURNS[2:]
+    assert later.stdout.splitlines() == PRINTED[2:]
 
 
 def test_replay_without_audio_keeps_the_sessions_pace(db_dir, isolated_env):
@@ -195,7 +227,7 @@ def test_replay_without_audio_keeps_the_sessions_pace(db_dir, isolated_env):
     )
     seen = [(time.monotonic(), line.rstrip("\n")) for line in replay.stdout]
     assert replay.wait(10) == 0, replay.stderr.read()
-    assert [line for _, line in seen] == TURNS
+    assert [line for _, line in seen] == PRINTED
     apart = seen[2][0] - seen[1][0]  # 4.0 s -> 6.8 s of the session, at 4x
     assert abs(apart - 0.7) < 0.1, apart
 
@@ -205,7 +237,7 @@ def test_a_session_without_audio_replays_its_transcript(run_cli, db_dir):
     result = run_cli("replay", "--speed", "4")
     assert result.returncode == 0, result.stderr
     assert result.stderr == "livecli: no audio was recorded in this session: showing the transcript\n"
-    assert result.stdout.splitlines() == TURNS
+    assert result.stdout.splitlines() == PRINTED
 
 
 def test_an_empty_session_says_there_is_nothing_to_replay(run_cli, db_dir):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import os
 import re
 import select
@@ -30,7 +31,7 @@ from rich.text import Text
 from livecli.errors import ExitCode
 from livecli.events import AssistantState, ConnectionState
 from livecli.settings import Settings
-from livecli.state import TalkState
+from livecli.state import TalkState, ToolActivity
 from livecli.store import Event, SessionInfo, SessionStore, StoreError
 from livecli.store.export import clock
 from livecli.store.timeline import RATE, Timeline
@@ -43,6 +44,7 @@ TICK_S = 0.02
 REFRESH_S = 0.1
 SKIP_S = 5.0
 METER_S = 0.05
+TOOL_SUMMARY_CHARS = 80  # as talk shows them
 HINTS = "space pause · ←/→ 5 s · q quit"
 KEYS = {" ": "pause", "p": "pause", "q": "quit", "\x1b[C": "forward", "l": "forward", "\x1b[D": "back", "h": "back"}
 
@@ -62,7 +64,6 @@ class Screen:
         """Back to the session's start (to seek backwards, cues are applied again)."""
         self.state = TalkState(model=self._info.model, voice=self._info.voice, transcript=Transcript(self._turn_done))
         self.state.connection = ConnectionState.CONNECTED
-        self.tools_running: set[str] = set()
         self.quiet = False  # while catching up after a seek: nothing printed twice
 
     def _turn_done(self, turn: Turn) -> None:
@@ -73,6 +74,11 @@ class Screen:
         self.state.notice = message
         if not self.quiet:
             self._view.notice(message)
+
+    def tool(self, key: str, activity: ToolActivity) -> None:
+        self.state.tools[key] = activity
+        if activity.finished and not self.quiet:
+            self._view.tool_done(activity)
 
 
 @dataclasses.dataclass(frozen=True, order=True)
@@ -91,6 +97,7 @@ def build_cues(events: list[Event], model_spans: list[tuple[float, float]]) -> l
 
     turn_began = 0.0  # when the previous model turn ended: the next turn's audio comes after it
     previous = 0.0
+    calls: dict[str, dict] = {}  # tool calls by id, for their results
     for event in events:
         # Stored in the order they happened; equal-looking times must keep that order.
         event = dataclasses.replace(event, offset_s=max(event.offset_s, previous))
@@ -112,15 +119,17 @@ def build_cues(events: list[Event], model_spans: list[tuple[float, float]]) -> l
                 at(event.offset_s, lambda s, done=done: done(s.state.transcript))
                 turn_began = event.offset_s
             case "tool_call":
-                name = str(data.get("name"))
-                at(event.offset_s, lambda s, n=name: s.tools_running.add(n))
+                key, calls[key] = _tool_key(data), data
+                at(event.offset_s, lambda s, k=key, a=_tool_activity(data, None): s.tool(k, a))
             case "tool_result":
-                name = str(data.get("name"))
-                at(event.offset_s, lambda s, n=name: s.tools_running.discard(n))
+                key = _tool_key(data)
+                at(event.offset_s, lambda s, k=key, a=_tool_activity(calls.get(key, data), data): s.tool(k, a))
             case "reconnect":
                 gap = float(data.get("gap_s") or 0.0)
+                how = "resumed" if data.get("resumed") else f"fresh session: {data.get('reason', '')}"
+                message = f"reconnected in {gap * 1000:.0f} ms ({how})"
                 at(event.offset_s - gap, lambda s: setattr(s.state, "connection", ConnectionState.RECONNECTING))
-                at(event.offset_s, lambda s, g=gap: (setattr(s.state, "connection", ConnectionState.CONNECTED), s.notify(f"reconnected in {g:.1f} s")))
+                at(event.offset_s, lambda s, m=message: (setattr(s.state, "connection", ConnectionState.CONNECTED), s.notify(m)))
             case "usage":
                 tokens = int(data.get("total_tokens") or 0)
                 at(event.offset_s, lambda s, t=tokens: setattr(s.state, "total_tokens", s.state.total_tokens + t))
@@ -131,6 +140,34 @@ def build_cues(events: list[Event], model_spans: list[tuple[float, float]]) -> l
 
 def _text(data: dict) -> str:
     return str(data.get("text") or "")
+
+
+def _tool_key(data: dict) -> str:
+    return str(data.get("id") or data.get("name"))
+
+
+def _tool_activity(call: dict, result: dict | None) -> ToolActivity:
+    """A tool call's line as talk showed it, from what was stored (talk's format, rebuilt)."""
+    args = ", ".join(f"{name}={value!r}" for name, value in (call.get("args") or {}).items())
+    activity = ToolActivity(name=str(call.get("name")), args=args if len(args) <= 60 else args[:59] + "…", state="running")
+    if result is None:
+        return activity
+    if result.get("approval") in ("refused", "no answer", "denied"):
+        state = "refused"
+    elif "error" in result or "result" in result:
+        state = "error" if result.get("error") is not None else "done"
+    else:
+        state = "cancelled"  # a cancelled call has no answer
+    outcome = result.get("result", result.get("error"))
+    summary = json.dumps(outcome, ensure_ascii=False, default=str) if state != "cancelled" else ""
+    duration = result.get("duration_s")
+    return dataclasses.replace(
+        activity,
+        state=state,
+        duration_s=duration if isinstance(duration, (int, float)) else None,
+        summary=summary if len(summary) <= TOOL_SUMMARY_CHARS else summary[: TOOL_SUMMARY_CHARS - 1] + "…",
+        finished=True,
+    )
 
 
 # -- the player ------------------------------------------------------------------------------
@@ -223,7 +260,7 @@ class Player:
         """What the status line shows at the current position."""
         state = self.screen.state
         state.started_at = time.monotonic() - self.position  # the header's clock
-        if self.screen.tools_running:
+        if any(not activity.finished for activity in state.tools.values()):
             state.assistant = AssistantState.RUNNING_TOOL
         elif self.timeline.model.sounding(self.position) or (
             not self.timeline.has_audio and state.transcript.open_turn(Speaker.MODEL) is not None
@@ -261,6 +298,9 @@ class RichReplayView:
 
     def turn_done(self, turn: Turn) -> None:
         pass
+
+    def tool_done(self, activity: ToolActivity) -> None:
+        pass  # rendered from state.tools
 
     def notice(self, message: str) -> None:
         pass  # in the status line
