@@ -342,3 +342,15 @@ def test_an_unavailable_device_fails_at_once_with_one_line(world):
     assert str(failure.value) == "cannot open speaker 'USB Mic': refused [PaErrorCode -9985]"
     assert world.opens == [("USB Mic", 24000, 1)]  # no point trying other formats
     assert portaudio._open == set()
+
+
+def test_no_default_device_says_how_to_choose_one(world):
+    world.devices = [device(0, "USB Mic")]  # PortAudio's default is -1: "Error querying device -1"
+    with pytest.raises(AudioError) as failure:
+        Microphone(None)
+    assert str(failure.value) == (
+        "no default microphone (Error querying device -1); choose one with --input-device or `livecli devices pick`"
+    )
+    world.devices = [device(0, "HDMI", ins=0)]
+    with pytest.raises(AudioError, match="^no microphone found: PortAudio sees none; is a device plugged in"):
+        Microphone(None)

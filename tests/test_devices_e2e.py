@@ -104,6 +104,24 @@ def test_devices_with_an_unknown_name_still_lists_then_fails_with_candidates(env
     assert "only48k (ALSA)" in result.stderr and len(result.stderr.splitlines()) == 1
 
 
+def test_no_sound_server_is_one_line_with_a_way_out(isolated_env):
+    env = dict(isolated_env, PULSE_SERVER="unix:/nonexistent/native", GEMINI_API_KEY="k")
+    for args in (["devices"], ["devices", "pick"]):
+        result = livecli(env, *args)
+        assert result.returncode == 6
+        assert result.stderr == (
+            "livecli: error: PortAudio sees no audio devices; is a device plugged in, and the sound server "
+            "(PulseAudio, PipeWire) running?\n"
+        )
+    for args in (["talk", "--plain"], ["devices", "test"]):
+        result = livecli(env, *args)
+        assert result.returncode == 6
+        assert result.stderr == (
+            "livecli: error: no microphone found: PortAudio sees none; is a device plugged in, and the sound "
+            "server (PulseAudio, PipeWire) running?\n"
+        )
+
+
 def test_devices_test_records_meters_plays_back_and_says_ok(env, pulse_rig):
     speaker = pulse_rig.record_speaker()
     run = start_livecli(env, "devices", "test", "--seconds", "2", "--tone")
@@ -268,3 +286,41 @@ def test_pick_refuses_a_number_that_is_not_listed(env):
     assert result.returncode == 3
     assert result.stderr.startswith("livecli: error: '99' is not one of the choices (d, 0, ")
     assert not config_file(env).exists()
+
+
+def test_pick_in_a_terminal_with_arrow_keys_and_a_typed_number(env):
+    import os
+    import pty
+    import select
+
+    path = config_file(env)
+    listing = json.loads(livecli(env, "devices", "--json").stdout)
+    index = {d["name"]: d["index"] for d in listing["devices"]}
+    microphones = [d["name"] for d in listing["devices"] if d["input_channels"]]
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: livecli on a terminal
+        os.execve(sys.executable, [sys.executable, "-m", "livecli", "devices", "pick"], dict(env, TERM="xterm"))
+    shown = b""
+
+    def read_until(text, timeout=10.0):
+        nonlocal shown
+        deadline = time.monotonic() + timeout
+        while text.encode() not in shown and time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.1)[0]:
+                try:
+                    shown += os.read(fd, 65536)
+                except OSError:
+                    break
+        return text.encode() in shown
+
+    assert read_until("Choose the microphone (↑/↓")
+    for _ in range(1 + microphones.index("pulse")):  # from "system default" down to `pulse`
+        os.write(fd, b"\x1b[B")
+    assert read_until(f">   {index['pulse']}  pulse")
+    os.write(fd, b"\r")
+    assert read_until("Choose the speaker")
+    os.write(fd, str(index["default"]).encode() + b"\r")
+    assert read_until("saved in ")
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, shown.decode(errors="replace")
+    assert path.read_text() == 'input_device = "pulse"\noutput_device = "default"\n'

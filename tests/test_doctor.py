@@ -82,7 +82,7 @@ def test_each_failure_has_a_fix_and_the_others_still_run(pulse_rig, isolated_env
     config.write_text('input_device = "webcam"\n')
     lines = doctor(env).stdout.splitlines()
     assert lines[1].startswith("FAIL  microphone: no microphone matches 'webcam'; candidates: ")
-    assert lines[1].endswith(" -> fix: `livecli devices` lists devices; `livecli devices pick` chooses one")
+    assert lines[1].endswith(" -> fix: `livecli devices pick` chooses another")
 
 
 def test_an_untrusted_certificate_is_a_tls_failure(pulse_rig, server, isolated_env):
@@ -91,6 +91,16 @@ def test_an_untrusted_certificate_is_a_tls_failure(pulse_rig, server, isolated_e
     line = doctor(env).stdout.splitlines()[5]
     assert line.startswith(f"FAIL  Live service 127.0.0.1:{server.base_url.rsplit(':', 1)[1]}: TLS failed: ")
     assert "certificate" in line and line.endswith("-> fix: if a proxy inspects TLS, point SSL_CERT_FILE at its CA")
+
+
+def test_no_sound_server(isolated_env):
+    env = dict(isolated_env, PULSE_SERVER="unix:/nonexistent/native", GEMINI_API_KEY=SECRET)
+    lines = doctor(env).stdout.splitlines()
+    assert lines[1] == (
+        "FAIL  microphone: no microphone found: PortAudio sees none -> fix: plug one in, or start the sound server "
+        "(`pulseaudio --start`, PipeWire)"
+    )
+    assert lines[2].startswith("FAIL  speaker: no speaker found: PortAudio sees none -> fix: ")
 
 
 def test_missing_portaudio_is_named_with_the_package(isolated_env, tmp_path):

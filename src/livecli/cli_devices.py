@@ -21,8 +21,8 @@ from livecli import config_file, paths, settings
 from livecli.errors import AudioError, ConfigError
 
 DIRECTIONS = (("input", "microphone", "input_device"), ("output", "speaker", "output_device"))
-INPUT_HELP = "Microphone: index or part of its name [default: config, else system default]."
-OUTPUT_HELP = "Speaker: index or part of its name [default: config, else system default]."
+INPUT_HELP = "Microphone: index or part of its name (default: from config, else the system default)."
+OUTPUT_HELP = "Speaker: index or part of its name (default: from config, else the system default)."
 
 
 def register(app: typer.Typer, load_settings: Callable[[dict], settings.Settings], user_errors) -> None:
@@ -47,7 +47,9 @@ def register(app: typer.Typer, load_settings: Callable[[dict], settings.Settings
         typer.echo(json.dumps(listing, indent=2) if as_json else render_table(listing))
         problems = [use["error"] for use in (listing["microphone"], listing["speaker"]) if "error" in use]
         if not listing["devices"]:
-            raise AudioError("PortAudio finds no audio devices; is a sound server (PulseAudio, PipeWire) running?")
+            from livecli.audio.devices import NOTHING_FOUND_HINT
+
+            raise AudioError(f"PortAudio sees no audio devices; {NOTHING_FOUND_HINT}")
         if problems:
             raise AudioError(problems[0])
 
@@ -71,14 +73,6 @@ def register(app: typer.Typer, load_settings: Callable[[dict], settings.Settings
         run_pick(load_settings({}))
 
     app.add_typer(devices_app, name="devices")
-
-
-def _source(key: str, chosen: settings.Settings, flag_given: bool) -> str:
-    if flag_given:
-        return "option"
-    if settings.ENV_PREFIX + key.upper() in os.environ:
-        return "environment"
-    return "config" if getattr(chosen, key) is not None else "system default"
 
 
 # -- livecli devices ---------------------------------------------------------------------------
@@ -118,6 +112,15 @@ def device_listing(chosen: settings.Settings, flags: dict[str, str | None]) -> d
             )
         )
     return listing
+
+
+def _source(key: str, chosen: settings.Settings, flag_given: bool) -> str:
+    """Where the device choice comes from, as `config show` says it."""
+    if flag_given:
+        return "option"
+    if settings.ENV_PREFIX + key.upper() in os.environ:
+        return "environment"
+    return "config" if getattr(chosen, key) is not None else "system default"
 
 
 def render_table(listing: dict[str, Any]) -> str:
@@ -272,13 +275,13 @@ def run_pick(current: settings.Settings) -> None:
 
     found = devices.list_devices()
     if not found:
-        raise AudioError("PortAudio finds no audio devices; is a sound server (PulseAudio, PipeWire) running?")
+        raise AudioError(f"PortAudio sees no audio devices; {devices.NOTHING_FOUND_HINT}")
     path = paths.config_file()
     chosen_names: dict[str, str | None] = {}
     for direction, kind, key in DIRECTIONS:
         usable = [d for d in found if d.channels(direction) > 0]
         if not usable:
-            raise AudioError(f"no {kind} found; `livecli devices` lists what PortAudio sees")
+            raise AudioError(f"no {kind} found: PortAudio sees none; {devices.NOTHING_FOUND_HINT}")
         default = devices.default_index(direction)
         default_name = next((d.name for d in usable if d.index == default), "none")
         entries = [("d", f"system default ({default_name})")]
@@ -353,6 +356,6 @@ def _read_key(fd: int) -> str:
     key = os.read(fd, 1).decode(errors="replace")
     if key != "\x1b" or not select.select([fd], [], [], 0.05)[0]:
         return key
-    sequence = os.read(fd, 8).decode(errors="replace")
+    sequence = os.read(fd, 2).decode(errors="replace")  # two bytes: keys typed fast arrive together
     return {"[A": "up", "OA": "up", "[B": "down", "OB": "down"}.get(sequence, "")
 

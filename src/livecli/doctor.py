@@ -73,11 +73,15 @@ def check_device(direction: str, spec: str | None) -> Check:
     from livecli.audio import devices, opening, portaudio
 
     kind = devices.kind_of(direction)
-    pick_fix = "`livecli devices` lists devices; `livecli devices pick` chooses one"
+    pick_fix = "`livecli devices pick` chooses another"
     try:
         device = devices.resolve(spec, direction)
     except LivecliError as exc:
-        return Check(kind, False, str(exc), pick_fix)
+        found = any(d.channels(direction) for d in devices.list_devices())
+        if found:
+            return Check(kind, False, str(exc), pick_fix)
+        reason = str(exc).removesuffix(f"; {devices.NOTHING_FOUND_HINT}")
+        return Check(kind, False, reason, "plug one in, or start the sound server (`pulseaudio --start`, PipeWire)")
     calls = []
 
     def make_callback(fmt):
@@ -95,7 +99,7 @@ def check_device(direction: str, spec: str | None) -> Check:
                 portaudio.sounddevice(), device, direction, wanted, block_ms=20, make_callback=make_callback
             )
     except LivecliError as exc:
-        return Check(kind, False, str(exc), f"close programs using it, or choose another: {pick_fix}")
+        return Check(kind, False, str(exc), f"close programs using it, or {pick_fix}")
     deadline = time.monotonic() + DEVICE_PROOF_S
     while not calls and time.monotonic() < deadline:
         time.sleep(0.02)

@@ -64,7 +64,6 @@ class DeviceStream:
         self.device = resolve(spec, self.direction)  # an unknown name fails now, with candidates
         self.status: str | None = None
         self.last_format: StreamFormat | None = None  # kept after close, for reports
-        self.reopens = 0
         self._opened: _Opened | None = None
         self._proving: _Opened | None = None
         self._on_fallback = False
@@ -242,7 +241,6 @@ class DeviceStream:
                 self._retries += 1
                 return
             self._use(opened)
-            self.reopens += 1
             self._on_fallback = fallback
             self._return_at = time.monotonic() + RETURN_EVERY_S
             if fallback:

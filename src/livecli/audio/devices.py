@@ -52,14 +52,20 @@ def _device(info: dict[str, Any], hostapis) -> Device:
     )
 
 
+NOTHING_FOUND_HINT = "is a device plugged in, and the sound server (PulseAudio, PipeWire) running?"
+
+
 def default_device(direction: Direction) -> Device:
+    """The system default; PortAudio's "Error querying device -1" becomes a reason and a way out."""
     sd = sounddevice()
     try:
         info = sd.query_devices(kind=direction)
     except sd.PortAudioError as exc:
-        raise AudioError(
-            f"no default {kind_of(direction)} ({exc}); `livecli devices` lists devices, `livecli devices pick` chooses one"
-        ) from None
+        kind = kind_of(direction)
+        if not any(d.channels(direction) for d in list_devices()):
+            raise AudioError(f"no {kind} found: PortAudio sees none; {NOTHING_FOUND_HINT}") from None
+        option = "--input-device" if direction == "input" else "--output-device"
+        raise AudioError(f"no default {kind} ({exc}); choose one with {option} or `livecli devices pick`") from None
     return _device(info, sd.query_hostapis())
 
 
