@@ -163,6 +163,7 @@ class DeviceStream:
             make_callback=make_callback,
             finished_callback=finished,
         )
+        opened.ended = False  # a format that failed to start may have "finished"; `active` still tells
         return opened
 
     def _use(self, opened: _Opened) -> None:
