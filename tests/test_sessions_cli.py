@@ -2,6 +2,7 @@
 
 import json
 import wave
+from pathlib import Path
 
 import pytest
 
@@ -12,8 +13,6 @@ from tests.test_store_helpers import Scripted, conversation, raw_db
 
 @pytest.fixture
 def db_dir(isolated_env):
-    from pathlib import Path
-
     return Path(isolated_env["XDG_DATA_HOME"]) / "livecli"
 
 

@@ -242,9 +242,7 @@ def test_continue_gets_the_latest_handle_and_the_last_turns(db_dir):
     store = SessionStore(db_dir)
     assert store.latest_resumption_handle(recorded.id) == "handle-2"
     assert store.recent_turns(recorded.id, 2) == [("user", "stop please"), ("model", "Okay, stopping.")]
-    assert store.summary(recorded.id, 3) == (
-        "Gemini: It is sunny and warm today with a light breeze.\nYou: stop please\nGemini: Okay, stopping."
-    )
+    assert store.recent_turns(recorded.id, 3)[0] == ("model", "It is sunny and warm today with a light breeze.")
     assert store.latest_resumption_handle(Scripted(db_dir).close(1.0)) is None
 
 

@@ -1,7 +1,8 @@
 """Where talk sessions are kept: transcripts, events and both audio streams.
 
 `SessionRecorder` writes a session while it happens; `SessionStore` reads,
-searches and prunes; `Timeline` lays the stored audio on the session's clock.
+searches and prunes; `timeline.Timeline` lays the stored audio on the
+session's clock (imported apart: it needs numpy).
 """
 
 from livecli.store.recorder import SessionRecorder

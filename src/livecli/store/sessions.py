@@ -201,11 +201,6 @@ class SessionStore:
         turns = [(ROLES[e.kind], str(e.data.get("text", "")).strip()) for e in self.events(session_id, TURN_KINDS)]
         return [turn for turn in turns if turn[1]][-limit:] if limit > 0 else []
 
-    def summary(self, session_id: str, limit: int = 20) -> str:
-        """The last turns as "You: …" / "Gemini: …" lines."""
-        names = {"user": "You", "model": "Gemini"}
-        return "\n".join(f"{names[role]}: {text}" for role, text in self.recent_turns(session_id, limit))
-
     # -- search ----------------------------------------------------------------------------
 
     def search_transcripts(self, query: str, limit: int = 5, exclude_session: str | None = None) -> list[dict]:
