@@ -121,10 +121,10 @@ def test_typed_turns_and_text_only_sessions_show_when_they_happened(db_dir):
 def test_tool_calls_show_as_talk_showed_them(db_dir):
     s = Scripted(db_dir)
     answers = {
-        "1": dict(result={"temp_c": 21}, error=None, approval="auto", duration_s=0.25),
-        "2": dict(error="the user refused this call", approval="refused", duration_s=None),
-        "3": dict(approval="approved", duration_s=None),  # cancelled by the model: no answer
-        "4": dict(error="ValueError: no", approval="yolo", duration_s=1.5),
+        "1": dict(result={"temp_c": 21}, state="done", approval="auto", duration_s=0.25),
+        "2": dict(error="the user refused this call", state="refused", approval="refused", duration_s=None),
+        "3": dict(state="cancelled", approval="approved", duration_s=None),  # cancelled by the model: no answer
+        "4": dict(error="ValueError: no", state="error", approval="yolo", duration_s=1.5),
     }
     for n, answer in answers.items():
         s.event(float(n), "tool_call", id=n, name="look", args={"query": "x" * 70} if n == "4" else {"n": int(n)})

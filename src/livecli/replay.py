@@ -31,7 +31,7 @@ from rich.text import Text
 from livecli.errors import ExitCode
 from livecli.events import AssistantState, ConnectionState
 from livecli.settings import Settings
-from livecli.state import TalkState, ToolActivity
+from livecli.state import SUMMARY_CHARS, TalkState, ToolActivity, describe_arguments, shorten
 from livecli.store import Event, SessionInfo, SessionStore, StoreError
 from livecli.store.export import clock
 from livecli.store.timeline import RATE, Timeline
@@ -44,7 +44,6 @@ TICK_S = 0.02
 REFRESH_S = 0.1
 SKIP_S = 5.0
 METER_S = 0.05
-TOOL_SUMMARY_CHARS = 80  # as talk shows them
 HINTS = "space pause · ←/→ 5 s · q quit"
 KEYS = {" ": "pause", "p": "pause", "q": "quit", "\x1b[C": "forward", "l": "forward", "\x1b[D": "back", "h": "back"}
 
@@ -147,25 +146,19 @@ def _tool_key(data: dict) -> str:
 
 
 def _tool_activity(call: dict, result: dict | None) -> ToolActivity:
-    """A tool call's line as talk showed it, from what was stored (talk's format, rebuilt)."""
-    args = ", ".join(f"{name}={value!r}" for name, value in (call.get("args") or {}).items())
-    activity = ToolActivity(name=str(call.get("name")), args=args if len(args) <= 60 else args[:59] + "…", state="running")
+    """A tool call's line as talk showed it, from what was stored."""
+    activity = ToolActivity(name=str(call.get("name")), args=describe_arguments(call.get("args") or {}), state="running")
     if result is None:
         return activity
-    if result.get("approval") in ("refused", "no answer", "denied"):
-        state = "refused"
-    elif "error" in result or "result" in result:
-        state = "error" if result.get("error") is not None else "done"
-    else:
-        state = "cancelled"  # a cancelled call has no answer
+    state = str(result.get("state") or "done")
     outcome = result.get("result", result.get("error"))
-    summary = json.dumps(outcome, ensure_ascii=False, default=str) if state != "cancelled" else ""
+    summary = json.dumps(outcome, ensure_ascii=False, default=str) if outcome is not None else ""
     duration = result.get("duration_s")
     return dataclasses.replace(
         activity,
         state=state,
         duration_s=duration if isinstance(duration, (int, float)) else None,
-        summary=summary if len(summary) <= TOOL_SUMMARY_CHARS else summary[: TOOL_SUMMARY_CHARS - 1] + "…",
+        summary=shorten(summary, SUMMARY_CHARS),
         finished=True,
     )
 
@@ -292,9 +285,8 @@ class RichReplayView:
         self._live.start()
 
     def refresh(self, player: Player) -> None:
-        parts = list(rich_view.render(player.screen.state, self._console).renderables)
-        parts[-1] = render_progress(player, self._console.width)
-        self._live.update(Group(*parts), refresh=True)
+        progress = render_progress(player, self._console.width)
+        self._live.update(rich_view.render(player.screen.state, self._console, prompt=progress), refresh=True)
 
     def turn_done(self, turn: Turn) -> None:
         pass

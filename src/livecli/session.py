@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from livecli import events
 from livecli.errors import ExitCode, LivecliError
 from livecli.events import AssistantState, ConnectionState
-from livecli.state import TalkState, ToolActivity
+from livecli.state import TalkState, ToolActivity, describe_arguments
 from livecli.tools import CallState, ToolCallStatus, ToolRunner
 from livecli.transcript import Speaker, Turn
 from livecli.ui.keyboard import Answer, Command, InputReader, Quit, SendText, ToggleMute
@@ -240,7 +240,7 @@ class TalkSession:
     async def _approve(self, call: events.FunctionCall) -> bool:
         """Ask the user about one call; the runner's timeout cancels the question."""
         self._approval = asyncio.get_running_loop().create_future()
-        self.state.approval = f"allow {call.name}({_arguments(call.args)})?"
+        self.state.approval = f"allow {call.name}({describe_arguments(call.args)})?"
         self._view.notice(f"{self.state.approval} answer y or n")
         try:
             return await self._approval
@@ -253,7 +253,7 @@ class TalkSession:
         finished = status.state not in (CallState.WAITING_APPROVAL, CallState.RUNNING)
         activity = ToolActivity(
             name=status.name,
-            args=_arguments(status.args),
+            args=describe_arguments(status.args),
             state=status.state.value,
             duration_s=status.duration_s,
             summary=status.summary,
@@ -269,6 +269,7 @@ class TalkSession:
                 id=status.id,
                 name=status.name,
                 **(status.response or {}),
+                state=status.state.value,
                 approval=status.approval,
                 duration_s=status.duration_s,
             )
@@ -339,9 +340,3 @@ class TalkSession:
         with contextlib.suppress(Exception):
             self._input.restore_terminal()
         os._exit(ExitCode.INTERRUPTED)
-
-
-def _arguments(args: dict) -> str:
-    """Call arguments as the user reads them: name=value, shortened."""
-    text = ", ".join(f"{name}={value!r}" for name, value in args.items())
-    return text if len(text) <= 60 else text[:59] + "…"

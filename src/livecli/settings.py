@@ -123,7 +123,7 @@ def parse_value(key: str, raw: Any, *, source: str) -> Any:
 
 
 # Tables in config.toml that belong to other parts of livecli (validated there).
-TABLES = frozenset({"tools", "mcp_servers", "history"})
+TABLES = frozenset({"tools", "mcp_servers"})
 
 
 def from_mapping(values: Mapping[str, Any], *, source: str) -> dict[str, Any]:

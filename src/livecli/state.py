@@ -9,6 +9,19 @@ from livecli.events import AssistantState, ConnectionState
 from livecli.transcript import Transcript
 
 
+ARGUMENT_CHARS = 60
+SUMMARY_CHARS = 80
+
+
+def shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def describe_arguments(args: dict) -> str:
+    """Call arguments as the user reads them: name=value, shortened."""
+    return shorten(", ".join(f"{name}={value!r}" for name, value in args.items()), ARGUMENT_CHARS)
+
+
 @dataclasses.dataclass
 class ToolActivity:
     """One tool call as the user sees it."""

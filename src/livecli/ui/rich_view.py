@@ -98,8 +98,11 @@ def render_prompt(state: TalkState) -> Text:
     return one_line(Text(HINTS, style="dim"))
 
 
-def render(state: TalkState, console: Console) -> Group:
-    """The whole screen: the transcript takes what the header and status leave."""
+def render(state: TalkState, console: Console, *, prompt: Text | None = None) -> Group:
+    """The whole screen: the transcript takes what the header and status leave.
+
+    `prompt` replaces the last line (key hints), e.g. with replay's progress bar.
+    """
     width = console.width
     tools = render_tools(state)
     room = max(1, console.height - 5 - len(tools))
@@ -115,7 +118,7 @@ def render(state: TalkState, console: Console) -> Group:
         body,
         *tools,
         render_status(state),
-        render_prompt(state),
+        prompt if prompt is not None else render_prompt(state),
     )
 
 
