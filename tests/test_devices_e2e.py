@@ -313,7 +313,7 @@ def test_pick_in_a_terminal_with_arrow_keys_and_a_typed_number(env):
                     break
         return text.encode() in shown
 
-    assert read_until("Choose the microphone (↑/↓")
+    assert read_until(">   d  system default")  # drawn once keys are read one by one
     for _ in range(1 + microphones.index("pulse")):  # from "system default" down to `pulse`
         os.write(fd, b"\x1b[B")
     assert read_until(f">   {index['pulse']}  pulse")

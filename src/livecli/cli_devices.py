@@ -335,7 +335,7 @@ def _choose_with_keys(title: str, chooser: Chooser) -> int | None:
     saved = termios.tcgetattr(fd)
     drawn = 0
     try:
-        tty.setcbreak(fd)  # keys one by one; Ctrl-C still interrupts
+        tty.setcbreak(fd, termios.TCSANOW)  # keys one by one, keys typed ahead kept; Ctrl-C still interrupts
         while True:
             if drawn:
                 out.write(f"\x1b[{drawn}F")
