@@ -24,6 +24,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,  # tracebacks with locals could show the key
+    rich_markup_mode=None,  # plain help: Rich's help renderer doubles start-up time
 )
 config_app = typer.Typer(help="Show or change config.toml.", no_args_is_help=True)
 keys_app = typer.Typer(help="Store the Gemini API key for livecli.", no_args_is_help=True)

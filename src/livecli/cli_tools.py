@@ -7,7 +7,6 @@ tool without talking. Imports of the tools machinery stay inside the commands so
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Optional
@@ -112,6 +111,8 @@ def _find(registry, name: str):
 def _with_registry(files: list[Path] | None, use):
     """Open the registry (MCP servers included), print its warnings, return `use(registry)`."""
     from livecli.tools import open_registry
+
+    import asyncio
 
     path = paths.config_file()
     config = config_file.read(path)
