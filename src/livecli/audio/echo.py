@@ -43,7 +43,9 @@ import numpy as np
 
 RATE = 16000
 FRAME_MS = 10
-LEAD_MS = 30  # the reference reaches AEC3 this much ahead of the timestamps' alignment
+LEAD_MS = 20  # the reference reaches AEC3 this much ahead of the timestamps' alignment
+HOLD_MS = 40  # a microphone frame whose reference is due within this long waits for it...
+HOLD_FRAMES = 3  # ...if it is among the last this many frames of the chunk
 HISTORY_S = 2.0  # reference kept for alignment
 SMOOTHING_S = 2.0  # time constant of a timeline's origin: callback timestamps jitter
 JUMP_S = 0.05  # a timestamp this far off its timeline re-anchors it (device reopened, lost audio)
@@ -213,6 +215,7 @@ class EchoStats:
     frames: int = 0  # 10 ms microphone frames processed
     far_frames: int = 0  # of which had some reference (speaker data) to go with them
     missing_reference_frames: int = 0  # the reference was not there yet (fed late): zeros used
+    held_frames: int = 0  # frames held for the next call, waiting for their reference
     drift_corrections: int = 0  # read position nudged by one sample
     realignments: int = 0  # read position jumped (a timeline jumped)
     cpu_s: float = 0.0  # thread time spent in near_end
@@ -305,8 +308,12 @@ class EchoCanceller:
     # The microphone side.
     def near_end(self, pcm: bytes, captured_at: float) -> bytes:
         """A microphone chunk (16 kHz mono int16) whose first sample was captured at `captured_at`;
-        returns the chunk without the speaker's echo (same length; a chunk that is not a whole
-        number of 10 ms frames is completed on the next call, so output lags by < 10 ms then)."""
+        returns it without the speaker's echo.
+
+        Usually the same length. A 10 ms frame whose reference the speaker has not reported yet
+        (it is due within `HOLD_MS`) is held until the next call, which then returns that much
+        more: a reference that comes late cancels nothing. Likewise a chunk that is not a whole
+        number of 10 ms frames leaves its remainder for the next call."""
         started = time.thread_time()
         self._take_far()
         samples = np.frombuffer(pcm, dtype=np.int16)
@@ -314,38 +321,47 @@ class EchoCanceller:
         if gap > 0:  # microphone audio was lost: its timeline moves on without it
             self._near_time.origin += gap
         data = np.concatenate([self._pending, samples]) if len(self._pending) else samples
-        whole = len(data) // self.frame * self.frame
-        out = np.empty(whole, dtype=np.int16)
-        for i in range(0, whole, self.frame):
-            out[i : i + self.frame] = self._process(data[i : i + self.frame])
-        self._pending = data[whole:].copy()
+        frames = len(data) // self.frame
+        out = np.empty(frames * self.frame, dtype=np.int16)
+        done = 0
+        for i in range(frames):
+            read = self._plan()
+            short = 0 if read is None else read + self.frame - self._written
+            if 0 < short <= HOLD_MS * self.rate // 1000 and frames - i <= HOLD_FRAMES:
+                self.stats.held_frames += frames - i
+                break
+            out[done : done + self.frame] = self._process(data[done : done + self.frame], read)
+            done += self.frame
+        self._pending = data[done:].copy()
         self.stats.cpu_s += time.thread_time() - started
-        if len(out) < len(samples):  # keep the caller's chunk size: pad the start with silence
-            out = np.concatenate([np.zeros(len(samples) - len(out), dtype=np.int16), out])
-        elif len(out) > len(samples):
-            out = out[len(out) - len(samples) :]
-        return out.tobytes()
+        return out[:done].tobytes()
 
-    def _process(self, near: np.ndarray) -> np.ndarray:
-        frame_start = self._near_time.count
-        self._near_time.count += self.frame
-        target = None
-        if self._far_time.origin is not None:
-            when = self._near_time.time_of(frame_start) + self.lead_s
-            target = int(round((when - self._far_time.origin) * self.rate))
-            if self._read is None or abs(target - self._read) > JUMP_S * self.rate:
-                if self._read is not None:
-                    self.stats.realignments += 1
-                self._read = target
-            elif abs(target - self._read) > DEAD_BAND_S * self.rate:
-                self._read += 1 if target > self._read else -1  # skip or repeat one reference sample
+    def _plan(self) -> int | None:
+        """Where the reference for the next microphone frame starts (absolute index), with at
+        most a one-sample nudge from where the last one ended; None before any reference."""
+        if self._far_time.origin is None:
+            return self._read
+        when = self._near_time.time_of(self._near_time.count) + self.lead_s
+        target = int(round((when - self._far_time.origin) * self.rate))
+        if self._read is None or abs(target - self._read) > JUMP_S * self.rate:
+            return target
+        if abs(target - self._read) > DEAD_BAND_S * self.rate:
+            return self._read + (1 if target > self._read else -1)  # skip or repeat one sample
+        return self._read
+
+    def _process(self, near: np.ndarray, read: int | None) -> np.ndarray:
+        if read is not None and self._read is not None and read != self._read:
+            if abs(read - self._read) == 1:
                 self.stats.drift_corrections += 1
+            else:
+                self.stats.realignments += 1
+        self._near_time.count += self.frame
         self.stats.frames += 1
-        if self._read is None:
+        if read is None:
             far = np.zeros(self.frame, dtype=np.int16)
         else:
-            far, some, whole = self._reference(self._read)
-            self._read += self.frame
+            far, some, whole = self._reference(read)
+            self._read = read + self.frame
             if some:
                 self.stats.far_frames += 1
             if not whole and self._read > self._written:

@@ -157,10 +157,11 @@ def vad_onsets(x: np.ndarray, rate: int = RATE, *, threshold: float = VAD_THRESH
 def erle_db(raw: np.ndarray, clean: np.ndarray, rate: int = RATE, *, start_s: float = 0.0, end_s: float | None = None, active_dbfs: float = ACTIVE_DBFS) -> float:
     """Echo return loss enhancement over [start_s, end_s): energy of the raw microphone over
     the energy of what is sent, on the 10 ms frames where the raw one holds echo."""
-    raw_rms, clean_rms = frame_rms(raw, rate), frame_rms(clean, rate)
+    n = min(len(raw), len(clean))  # an echo canceller may still hold the last frames
+    raw_rms, clean_rms = frame_rms(raw[:n], rate), frame_rms(clean[:n], rate)
     lo = int(start_s * 100)
     hi = len(raw_rms) if end_s is None else int(end_s * 100)
-    raw_rms, clean_rms = raw_rms[lo:hi], clean_rms[lo : hi][: len(raw_rms[lo:hi])]
+    raw_rms, clean_rms = raw_rms[lo:hi], clean_rms[lo:hi]
     active = raw_rms >= 32768 * 10 ** (active_dbfs / 20)
     if not active.any():
         return float("nan")
@@ -189,16 +190,34 @@ def convergence_s(raw: np.ndarray, clean: np.ndarray, rate: int = RATE, *, targe
 
 
 def lag_s(reference: np.ndarray, signal: np.ndarray, rate: int = RATE, *, max_lag_s: float = 0.5) -> tuple[float, float]:
-    """(lag, peak) of `signal` behind `reference` by phase-transform cross-correlation (GCC-PHAT):
-    sharp peaks even for speech; `peak` near 0 means nothing of `reference` is in `signal`."""
+    """(lag, correlation) of `signal` behind `reference`: the peak of their normalised
+    cross-correlation within ±`max_lag_s`; a correlation near 0 means `reference` is not in
+    `signal`, near 1 that `signal` is a delayed, scaled copy of it."""
+    reference = np.asarray(reference, dtype=np.float64)
+    signal = np.asarray(signal, dtype=np.float64)
     n = 1 << int(np.ceil(np.log2(len(reference) + len(signal))))
-    spectrum = np.fft.rfft(signal.astype(np.float64), n) * np.conj(np.fft.rfft(reference.astype(np.float64), n))
-    spectrum /= np.abs(spectrum) + 1e-12
-    corr = np.fft.irfft(spectrum, n)
+    corr = np.fft.irfft(np.fft.rfft(signal, n) * np.conj(np.fft.rfft(reference, n)), n)
     max_lag = int(max_lag_s * rate)
     window = np.concatenate([corr[-max_lag:], corr[: max_lag + 1]])
-    best = int(np.argmax(window))
-    return (best - max_lag) / rate, float(window[best])
+    best = int(np.argmax(np.abs(window)))
+    norm = np.sqrt(np.sum(reference**2) * np.sum(signal**2)) or 1.0
+    return (best - max_lag) / rate, float(abs(window[best]) / norm)
+
+
+def path_delay(reference: np.ndarray, signal: np.ndarray, rate: int = RATE, *, window_s: float = 2.0) -> tuple[float, float]:
+    """(delay, correlation) of an echo path: medians over `window_s` windows where the reference
+    plays (the delay of a real path drifts a little, which blurs one long correlation)."""
+    size = int(window_s * rate)
+    found = []
+    for start in range(0, len(reference) - size + 1, size):
+        a = reference[start : start + size]
+        if np.sqrt(np.mean(np.asarray(a, dtype=np.float64) ** 2)) < 30:
+            continue
+        found.append(lag_s(a, signal[start : start + size], rate, max_lag_s=min(0.5, window_s / 4)))
+    if not found:
+        return 0.0, 0.0
+    lags, peaks = zip(*found)
+    return float(np.median(lags)), float(np.median(peaks))
 
 
 # -- recording through PortAudio ------------------------------------------------------------------
@@ -438,15 +457,14 @@ def reference_on_mic_timeline(recording: Recording, replayed: Replayed) -> np.nd
     """What the speaker played, placed on the microphone's 16 kHz timeline by the timestamps
     (sample i of the result was played when sample i of `replayed.raw` was captured)."""
     far = recording.far
-    t0 = replayed.chunk_times[0]
+    signal = far.mono16k().astype(np.float64)
+    frames = np.cumsum([0] + [len(p) // 2 // far.channels for p in far.pcm[:-1]])
+    origin = float(np.median(np.array(far.at) - frames / far.rate))  # time of sample 0
+    start = int(round((origin - replayed.chunk_times[0]) * RATE))
     out = np.zeros(len(replayed.raw), dtype=np.float64)
-    resampler = StreamResampler(far.rate, RATE)
-    for pcm, at in zip(far.pcm, far.at):
-        block = np.frombuffer(resampler.process(to_mono(pcm, far.channels)), dtype=np.int16)
-        start = int(round((at - t0) * RATE))
-        lo, hi = max(0, start), min(len(out), start + len(block))
-        if hi > lo:
-            out[lo:hi] = block[lo - start : hi - start]
+    lo, hi = max(0, start), min(len(out), start + len(signal))
+    if hi > lo:
+        out[lo:hi] = signal[lo - start : hi - start]
     return out
 
 
@@ -493,10 +511,10 @@ def analyse(recording: Recording, *, backend: str | None = None) -> EchoReport:
     plain = replay(recording, NoEcho())
     reference = reference_on_mic_timeline(recording, plain)
     raw = plain.raw.astype(np.float64)
-    delay, peak = lag_s(reference, raw)
+    delay, peak = path_delay(reference, raw)
     ref_level = _dbfs(reference[reference != 0])
     echo_level = _dbfs(raw)
-    heard = peak > 0.1 and echo_level > -70
+    heard = peak > 0.2 and echo_level > -70
     try:
         canceller = EchoCanceller(backend=backend)
     except EchoUnavailable:
