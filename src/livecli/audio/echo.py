@@ -49,9 +49,11 @@ HOLD_FRAMES = 3  # ...if it is among the last this many frames of the chunk
 HISTORY_S = 2.0  # reference kept for alignment
 SMOOTHING_S = 2.0  # time constant of a timeline's origin: callback timestamps jitter
 JUMP_S = 0.05  # a timestamp this far off its timeline re-anchors it (device reopened, lost audio)
-DEAD_BAND_S = 0.008  # read position this far off the timelines: nudge it back one sample per
-# frame. AEC3 finds the delay itself, so only clock drift between the devices needs this; every
-# nudge disturbs its filter a little, so timestamp jitter alone must not cause them.
+DEAD_BAND_S = 0.008  # read position this far off the timelines: nudge it back one sample...
+NUDGE_EVERY = 4  # ...at most every this many frames (0.16% of the rate: ten times real drift).
+# AEC3 finds the delay itself, so only clock drift between two devices needs this; each nudge
+# disturbs its filter a little, so timestamp jitter alone must not cause them.
+SETTLE_S = 3.0  # until the timelines have this much audio behind them, only jumps are corrected
 HALF_DUPLEX_TAIL_MS = 300
 OPEN_GRACE_S = 0.2  # after open_now(): blocks already queued in the device do not mute again
 SILENT_RMS = 30.0  # int16 RMS below which a played block counts as silence (about -61 dBFS)
@@ -250,6 +252,8 @@ class EchoCanceller:
         self._history = np.zeros(int(HISTORY_S * rate), dtype=np.int16)
         self._written = 0  # reference samples written to the history (absolute index)
         self._read: int | None = None  # absolute index of the next reference sample for AEC3
+        self._nudged_at = 0  # frame count at the last nudge
+        self._bias: int | None = None  # read position minus the timelines' target, once settled
         self._far_format: tuple[int, int] | None = None
         self._resampler = None
         self._pending = np.zeros(0, dtype=np.int16)  # microphone samples short of a frame
@@ -343,16 +347,25 @@ class EchoCanceller:
             return self._read
         when = self._near_time.time_of(self._near_time.count) + self.lead_s
         target = int(round((when - self._far_time.origin) * self.rate))
-        if self._read is None or abs(target - self._read) > JUMP_S * self.rate:
-            return target
-        if abs(target - self._read) > DEAD_BAND_S * self.rate:
-            return self._read + (1 if target > self._read else -1)  # skip or repeat one sample
+        if self._read is None or abs(target + (self._bias or 0) - self._read) > JUMP_S * self.rate:
+            self._bias = None if self._read is None else self._bias
+            return target + (self._bias or 0)
+        if self._bias is None:
+            if self._near_time.count < SETTLE_S * self.rate or self._written < SETTLE_S * self.rate:
+                return self._read
+            # The timelines have settled: what the read position is off by now is the first
+            # estimates' error, a fixed part of the delay AEC3 has already found. Keep it.
+            self._bias = self._read - target
+        error = target + self._bias - self._read
+        if self.stats.frames - self._nudged_at >= NUDGE_EVERY and abs(error) > DEAD_BAND_S * self.rate:
+            return self._read + (1 if error > 0 else -1)  # skip or repeat one sample
         return self._read
 
     def _process(self, near: np.ndarray, read: int | None) -> np.ndarray:
         if read is not None and self._read is not None and read != self._read:
             if abs(read - self._read) == 1:
                 self.stats.drift_corrections += 1
+                self._nudged_at = self.stats.frames
             else:
                 self.stats.realignments += 1
         self._near_time.count += self.frame
@@ -418,6 +431,7 @@ class HalfDuplexGate:
         self.rate = rate
         self.tail_s = tail_ms / 1000.0
         self._muted_until = float("-inf")
+        self._spans: list[list[float]] = []  # [start, end + tail] of what the speaker played
         self._opened_at = float("-inf")
         self.muted_chunks = 0
 
@@ -428,11 +442,16 @@ class HalfDuplexGate:
         if played_at < self._opened_at + OPEN_GRACE_S:  # already in the device when the key was hit
             return
         end = played_at + samples.size / ((rate or self.rate) * channels) + self.tail_s
-        self._muted_until = max(self._muted_until, end)
+        if played_at > self._muted_until:  # a new stretch of the assistant's voice
+            self._spans.append([played_at, end])
+            del self._spans[:-8]
+        else:
+            self._spans[-1][1] = max(self._spans[-1][1], end)
+        self._muted_until = self._spans[-1][1]
 
     def near_end(self, pcm: bytes, captured_at: float) -> bytes:
         chunk_end = captured_at + len(pcm) / (2 * self.rate)
-        if captured_at < self._muted_until and chunk_end > self._opened_at:
+        if any(start < chunk_end and captured_at < end for start, end in self._spans):
             self.muted_chunks += 1
             return bytes(len(pcm))
         return pcm
@@ -440,6 +459,7 @@ class HalfDuplexGate:
     def open_now(self, now: float | None = None) -> None:
         self._opened_at = time.monotonic() if now is None else now
         self._muted_until = float("-inf")
+        self._spans.clear()
 
     @property
     def muted(self) -> bool:

@@ -72,6 +72,7 @@ def speech_like(seconds: float, rate: int = RATE, *, seed: int = 0, level_dbfs: 
             for f1, bw in ((rng.uniform(300, 900), 80), (rng.uniform(900, 2500), 120), (rng.uniform(2500, 3500), 200)):
                 seg = _resonator(seg, f1, bw, rate) + 0.3 * seg
         envelope = np.sin(np.pi * np.arange(length) / length) ** 0.6
+        seg = seg / (np.sqrt(np.mean(seg**2)) or 1.0) * rng.uniform(0.5, 1.0)  # syllables alike in level
         out[pos:end] = seg * envelope
         pos = end + pause
     active = out[np.abs(out) > 0]
@@ -460,7 +461,9 @@ def reference_on_mic_timeline(recording: Recording, replayed: Replayed) -> np.nd
     signal = far.mono16k().astype(np.float64)
     frames = np.cumsum([0] + [len(p) // 2 // far.channels for p in far.pcm[:-1]])
     origin = float(np.median(np.array(far.at) - frames / far.rate))  # time of sample 0
-    start = int(round((origin - replayed.chunk_times[0]) * RATE))
+    chunk_s = len(replayed.raw) / RATE / max(1, len(replayed.chunk_times))
+    near_origin = float(np.median(np.array(replayed.chunk_times) - np.arange(len(replayed.chunk_times)) * chunk_s))
+    start = int(round((origin - near_origin) * RATE))
     out = np.zeros(len(replayed.raw), dtype=np.float64)
     lo, hi = max(0, start), min(len(out), start + len(signal))
     if hi > lo:
