@@ -216,10 +216,14 @@ def double_talk_figures(recording: probe.Recording, onsets: list[float], voices,
                 "detect_after_onset_ms": int(over[0] * 10) if over.size else None,
                 "voice_alone_crosses_after_ms": int(voice_only[0] * 10) if voice_only.size else None,
                 "frames_over_vad": int(over.size),
-                "level_kept_db": round(10 * np.log10(np.sum(rms_sent[a:b] ** 2) / max(np.sum(rms_raw[a:b] ** 2), 1e-9)), 1),
+                "level_kept_db": _ratio_db(np.sum(rms_sent[a:b] ** 2), np.sum(rms_raw[a:b] ** 2)),
             }
         )
     return {"utterances": results}
+
+
+def _ratio_db(a: float, b: float) -> float | None:
+    return round(10 * np.log10(a / b), 1) if a > 0 and b > 0 else None
 
 
 def _model_start_s(recording: probe.Recording, replayed: probe.Replayed) -> float:

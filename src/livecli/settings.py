@@ -37,6 +37,7 @@ class Settings:
     record_history: bool = True
     keep_days: int = 90
     max_sessions: int = 0
+    echo: str = "aec"
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -75,6 +76,17 @@ def _parse_text(raw: Any) -> str | None:
     return text or None
 
 
+ECHO_MODES = ("aec", "half-duplex", "off")  # livecli.audio.echo.MODES (not imported: numpy)
+
+
+def _parse_echo(raw: Any) -> str:
+    if isinstance(raw, str):
+        text = raw.strip().lower().replace("_", "-")
+        if text in ECHO_MODES:
+            return text
+    raise ValueError(f"expected one of {', '.join(ECHO_MODES)}")
+
+
 def _parse_device(raw: Any) -> str | None:
     """A device is an index or a name substring; both are kept as text."""
     return _parse_text(raw)
@@ -107,6 +119,7 @@ FIELDS: dict[str, Field] = {
         Field("record_history", _parse_bool, "Store each session's transcript and events; false = nothing said is kept (no audio either).", True),
         Field("keep_days", _parse_int_range(0, 36500), "Talk deletes stored sessions older than this many days; 0 = keep them.", 90),
         Field("max_sessions", _parse_int_range(0, 1_000_000), "Keep at most this many stored sessions (the newest); 0 = no limit.", 0),
+        Field("echo", _parse_echo, "Keeping the assistant's voice out of the microphone: aec (echo cancellation; half-duplex when it is not installed), half-duplex (microphone muted while Gemini speaks), off (headphones).", "aec"),
     )
 }
 

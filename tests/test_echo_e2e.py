@@ -1,0 +1,185 @@
+"""Echo cancellation through real devices: PortAudio on a PulseAudio server whose speaker sink
+is looped back into the microphone sink (`module-loopback`, 60 ms, linear gain 0.3), the
+model's voice (espeak-ng) played through the speaker, a user (another espeak-ng voice) speaking
+into the microphone sink over it. Behaviour is asserted, figures are printed.
+
+The last tests drive `livecli talk --echo ...` against the fake Live server; they run once
+talk has the `--echo` option.
+"""
+
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from livecli.audio import echo
+from livecli.audio import echo_probe as probe
+from tests.support.fake_live import FakeLiveServer
+from tests.support.pulse_rig import pulse_rig_fixture
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not echo.available(), reason="no echo canceller installed (pip install pywebrtc-audio)"),
+]
+
+REPO = Path(__file__).resolve().parent.parent
+_spec = importlib.util.spec_from_file_location("echo_rig", REPO / "benchmarks" / "echo_rig.py")
+echo_rig = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(echo_rig)
+
+MODEL_TALKS_S = 60.0
+
+
+@pytest.fixture(scope="module")
+def pulse_rig():
+    yield from pulse_rig_fixture()
+
+
+@pytest.fixture
+def echo_path(pulse_rig):
+    module = echo_rig.add_echo_path(pulse_rig)
+    yield pulse_rig
+    pulse_rig.unload_module(module)
+
+
+def report(name, figures):
+    print(f"\nFIGURES {name} {json.dumps(figures)}")
+
+
+def test_a_minute_of_the_model_talking_through_a_loopback(echo_path, tmp_path):
+    """No self-interruption with AEC (there are several a minute without), ERLE >= 25 dB
+    within 2 s, and a user speaking over the model is still heard at once."""
+    voices = [(at, *echo_rig.user_voice(text)) for at, text in zip(echo_rig.USER_AT_S, echo_rig.USER_TEXT)]
+    echo_rec, _ = echo_rig.record(echo_path, echo_rig.model_voice(MODEL_TALKS_S), tmp_path / "echo.npz")
+    talk_rec, onsets = echo_rig.record(
+        echo_path, echo_rig.model_voice(echo_rig.DOUBLE_TALK_S), tmp_path / "talk.npz", voices=voices
+    )
+    figures = {}
+    for name, make in [("off", echo.NoEcho), ("half-duplex", echo.HalfDuplexGate), ("aec", echo.EchoCanceller)]:
+        figures[name] = {
+            "echo": echo_rig.echo_figures(echo_rec, make),
+            "double_talk": echo_rig.double_talk_figures(talk_rec, onsets, voices, make),
+        }
+    report("echo_rig", figures)
+
+    off, half, aec = figures["off"], figures["half-duplex"], figures["aec"]
+    assert off["echo"]["self_interruptions_per_min"] >= 3, "the echo path should make the model hear itself"
+    assert aec["echo"]["seconds"] >= MODEL_TALKS_S
+    assert aec["echo"]["self_interruptions_per_min"] == 0
+    assert aec["echo"]["frames_over_vad_after_2s"] == 0
+    assert aec["echo"]["erle_db_after_2s"] >= 25
+    assert aec["echo"]["converged_s"] is not None and aec["echo"]["converged_s"] <= 2.0
+    assert aec["echo"]["cpu_percent_of_core"] <= 2.0
+    assert aec["echo"]["stats"]["missing_reference_frames"] <= 2
+    for utterance in aec["double_talk"]["utterances"]:
+        assert utterance["detected"], aec["double_talk"]
+        # VAD sees the voice within 200 ms of its onset (plus at most one 100 ms chunk: < 300 ms)
+        assert utterance["detect_after_onset_ms"] <= 200, aec["double_talk"]
+    assert half["echo"]["self_interruptions_per_min"] == 0
+    assert not any(u["detected"] for u in half["double_talk"]["utterances"])  # interrupting takes a key
+
+
+def test_devices_echo_measurement(echo_path, isolated_env):
+    """What `livecli devices test --echo` reports on this path."""
+    env = echo_path.subprocess_env(dict(isolated_env, PYTHONPATH=str(REPO / "src")))
+    done = subprocess.run(
+        [sys.executable, "-m", "livecli.audio.echo_probe", "measure"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    lines = dict(line.split(None, 1) for line in done.stdout.splitlines() if line[:1].isalpha() and " " in line)
+    print(done.stdout)
+    delay_ms = float(lines["echo"].split("delay")[1].split()[0]) if "delay" in lines.get("echo", "") else None
+    assert "echo cancelled" in done.stdout
+    assert "ERLE" in lines and float(lines["ERLE"].split()[0]) >= 25
+    assert delay_ms is None or 20 <= delay_ms <= 200
+
+
+def test_devices_echo_measurement_without_echo(pulse_rig, isolated_env):
+    env = pulse_rig.subprocess_env(dict(isolated_env, PYTHONPATH=str(REPO / "src")))
+    done = subprocess.run(
+        [sys.executable, "-m", "livecli.audio.echo_probe", "measure"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "no echo" in done.stdout
+
+
+# -- livecli talk --echo (once talk has the option) -----------------------------------------------
+
+
+def talk_has_echo_option() -> bool:
+    done = subprocess.run([sys.executable, "-m", "livecli", "talk", "--help"], capture_output=True, text=True, timeout=30)
+    return "--echo" in done.stdout
+
+
+needs_talk_echo = pytest.mark.skipif(not talk_has_echo_option(), reason="talk has no --echo option yet")
+
+
+def start_talk(env, *args):
+    return subprocess.Popen(
+        [sys.executable, "-m", "livecli", "talk", "--plain", *args],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def stop_talk(talk):
+    talk.send_signal(signal.SIGINT)
+    try:
+        return talk.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        talk.kill()
+        return talk.communicate()
+
+
+def model_reply_pcm(seconds: float) -> bytes:
+    return echo_rig.model_voice(seconds).astype("<i2").tobytes()
+
+
+@needs_talk_echo
+@pytest.mark.parametrize("mode", ["aec", "off"])
+def test_talk_model_talking_through_the_loopback(echo_path, isolated_env, mode):
+    """With aec: a minute of the model talking, nobody speaking, and the server never hears
+    speech (no self-interruption); then the user speaks over it and the model is interrupted
+    within 300 ms. With off: how often the model interrupts itself."""
+    seconds = MODEL_TALKS_S if mode == "aec" else 20.0
+    server = FakeLiveServer(
+        user_transcripts=["tell me a long story", "stop please"],
+        reply_text="Once upon a time.",
+        reply_audio=model_reply_pcm(seconds + 15),
+        send_speed=2.0,
+    )
+    with server:
+        env = echo_path.subprocess_env(server.subprocess_env(isolated_env))
+        talk = start_talk(env, "--echo", mode)
+        try:
+            assert server.wait_for(lambda: len(server.audio_in) >= 10, timeout=20), "no microphone audio arrived"
+            echo_path.speak("Tell me a long story.")
+            assert server.wait_event("model_audio_first", timeout=10), "the model never answered"
+            speaking_from = server.events("model_audio_first")[0].t
+            time.sleep(seconds)
+            heard = [e for e in server.events("speech_start") if e.t > speaking_from]
+            per_minute = len(heard) / seconds * 60
+            if mode == "off":
+                report("talk_echo_off", {"self_interruptions_per_min": round(per_minute, 1)})
+                assert heard, "without echo control the model should hear itself"
+                return
+            assert heard == [], f"the model heard itself {len(heard)} times"
+            pcm, rate, offset = echo_rig.user_voice("Stop please.")
+            playback = echo_path.start_play("mic", pcm, rate)
+            onset = playback.started_at + offset
+            assert server.wait_event("interrupted", timeout=5), "the user's barge-in was not detected"
+            barge_in_ms = (server.events("interrupted")[0].t - onset) * 1000
+            report("talk_echo_aec", {"self_interruptions_per_min": 0.0, "barge_in_ms": round(barge_in_ms)})
+            assert barge_in_ms <= 300
+        finally:
+            stop_talk(talk)
