@@ -94,6 +94,7 @@ def add_echo_path(rig: PulseRig, *, latency_ms: int = LOOPBACK_LATENCY_MS, volum
             "source=spk.monitor",
             "sink=mic",
             f"latency_msec={latency_ms}",
+            "adjust_time=0",  # a fixed path: its own latency re-adjustments jump the echo by ~10 ms
             "source_dont_move=true",
             "sink_dont_move=true",
             "sink_input_properties=media.name=echo-path",

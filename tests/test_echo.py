@@ -86,14 +86,16 @@ def test_formats_and_timestamp_quirks(far, case):
 
 @needs_aec
 def test_clock_drift_is_followed(far, monkeypatch):
-    """The microphone's clock runs 300 ppm fast: 6 ms apart after 20 s. (The dead band is
-    narrowed so that 20 s are enough to see the read position follow: 8 ms take a minute.)"""
-    monkeypatch.setattr(echo, "DEAD_BAND_S", 0.001)
+    """The microphone's clock runs 300 ppm fast: 6 ms apart after 20 s. AEC3 follows drift
+    itself; the read position jumps back only when it leaves the range AEC3 covers (narrowed
+    here so that 20 s are enough to see it happen)."""
+    monkeypatch.setattr(echo, "LATE_S", 0.0015)
+    monkeypatch.setattr(echo, "EARLY_S", 0.0015)
     monkeypatch.setattr(echo, "SETTLE_S", 1.0)
     mic = probe.simulate_echo(far, delay_ms=40, gain=0.3)
     canceller = EchoCanceller()
     out = probe.replay(probe.synthetic_recording(far, mic, mic_clock_ppm=300), canceller)
-    assert canceller.stats.drift_corrections >= 50
+    assert canceller.stats.drift_corrections >= 2
     assert canceller.stats.realignments == 0
     assert probe.erle_db(out.raw, out.sent, start_s=2) >= 25
     assert probe.vad_onsets(after(out.sent, 2)) == []

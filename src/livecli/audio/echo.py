@@ -49,10 +49,13 @@ HOLD_FRAMES = 3  # ...if it is among the last this many frames of the chunk
 HISTORY_S = 2.0  # reference kept for alignment
 SMOOTHING_S = 2.0  # time constant of a timeline's origin: callback timestamps jitter
 JUMP_S = 0.05  # a timestamp this far off its timeline re-anchors it (device reopened, lost audio)
-DEAD_BAND_S = 0.008  # read position this far off the timelines: nudge it back one sample...
-NUDGE_EVERY = 4  # ...at most every this many frames (0.16% of the rate: ten times real drift).
-# AEC3 finds the delay itself, so only clock drift between two devices needs this; each nudge
-# disturbs its filter a little, so timestamp jitter alone must not cause them.
+STEP_S = 0.005  # speaker blocks that all start this much later than their timeline...
+STEP_BLOCKS = 5  # ...this many in a row: an underrun; silence goes into the reference there
+LATE_S = 0.012  # the reference has drifted this much later than settled (of LEAD_MS): re-centre
+EARLY_S = 0.2  # ...or this much earlier (AEC3 covers about 400 ms)
+# Clock drift between two devices moves the echo by a sample every few seconds. AEC3 follows that
+# itself; nudging the reference a sample at a time disturbs its filter more than the drift does
+# (measured), so the read position only jumps back when the drift leaves the range AEC3 covers.
 SETTLE_S = 3.0  # until the timelines have this much audio behind them, only jumps are corrected
 HALF_DUPLEX_TAIL_MS = 300
 OPEN_GRACE_S = 0.2  # after open_now(): blocks already queued in the device do not mute again
@@ -158,36 +161,48 @@ def available() -> bool:
 
 
 class _Timeline:
-    """Sample count <-> device time: `time_of(n) = origin + n / rate`, origin smoothed."""
+    """Sample count <-> device time: `time_of(n) = origin + n / rate`, origin smoothed.
 
-    def __init__(self, rate: int):
+    With `steps`, a block that starts later than its timeline by more than STEP_S, and the
+    STEP_BLOCKS after it likewise, reveal a gap (an output underrun: the device played silence
+    meanwhile); `observe` returns it, with how many samples ago it began."""
+
+    def __init__(self, rate: int, *, steps: bool = False):
         self.rate = rate
         self.origin: float | None = None
         self.count: float = 0  # samples so far
         self.jumps = 0
         self._observed = 0
+        self._steps = collections.deque(maxlen=STEP_BLOCKS) if steps else None
 
     def expected(self) -> float:
         return self.origin + self.count / self.rate
 
-    def observe(self, at: float, length: float) -> float:
-        """A block of `length` samples starting at device time `at` arrives; returns the gap to
-        fill (s, > 0) if any."""
+    def observe(self, at: float, length: float) -> tuple[float, float]:
+        """A block of `length` samples starting at device time `at` arrives; returns (gap to fill
+        in s, samples since the gap began) -- (0, 0) when there is none."""
         if self.origin is None:
             self.origin = at - self.count / self.rate
             self._observed = 1
-            return 0.0
+            return 0.0, 0.0
         error = at - self.expected()
         if error > JUMP_S:  # samples missing: the caller fills the gap
             self.jumps += 1
-            return error
+            return error, 0.0
         if error < -JUMP_S:  # the device restarted earlier than its timeline: re-anchor
             self.jumps += 1
             self.origin += error
-            return 0.0
+            return 0.0, 0.0
+        if self._steps is not None:
+            self._steps.append((error, self.count))
+            if len(self._steps) == STEP_BLOCKS and min(e for e, _ in self._steps) > STEP_S:
+                gap, since = min(e for e, _ in self._steps), self._steps[0][1]
+                self._steps.clear()
+                self.jumps += 1
+                return gap, self.count - since
         self._observed += 1  # a running mean at first, then an exponential one
         self.origin += max(1.0 / self._observed, min(1.0, length / self.rate / SMOOTHING_S)) * error
-        return 0.0
+        return 0.0, 0.0
 
     def time_of(self, n: float) -> float:
         return self.origin + n / self.rate
@@ -218,7 +233,7 @@ class EchoStats:
     far_frames: int = 0  # of which had some reference (speaker data) to go with them
     missing_reference_frames: int = 0  # the reference was not there yet (fed late): zeros used
     held_frames: int = 0  # frames held for the next call, waiting for their reference
-    drift_corrections: int = 0  # read position nudged by one sample
+    drift_corrections: int = 0  # read position re-centred after clock drift
     realignments: int = 0  # read position jumped (a timeline jumped)
     cpu_s: float = 0.0  # thread time spent in near_end
 
@@ -252,7 +267,6 @@ class EchoCanceller:
         self._history = np.zeros(int(HISTORY_S * rate), dtype=np.int16)
         self._written = 0  # reference samples written to the history (absolute index)
         self._read: int | None = None  # absolute index of the next reference sample for AEC3
-        self._nudged_at = 0  # frame count at the last nudge
         self._bias: int | None = None  # read position minus the timelines' target, once settled
         self._far_format: tuple[int, int] | None = None
         self._resampler = None
@@ -274,15 +288,19 @@ class EchoCanceller:
             if (rate, channels) != self._far_format:
                 self._far_format = (rate, channels)
                 self._resampler = _ReferenceResampler(rate, self.rate)
-                self._far_time = _Timeline(self.rate)
+                self._far_time = _Timeline(self.rate)  # steps=True: measured no better in the rig
                 self._far_time.count = self._written
             if samples.size and float(np.sqrt(np.mean(samples.astype(np.float32) ** 2))) > SILENT_RMS:
                 self._played_until = played_at + samples.size / rate
             length = samples.size * self.rate / rate
-            gap = self._far_time.observe(played_at, length)
-            if gap > 0:  # the speaker delivered nothing for a while: silence in the reference
+            gap, since = self._far_time.observe(played_at, length)
+            if gap > 0:  # the speaker played nothing for a while: silence in the reference, there
                 silence = int(round(gap * self.rate))
+                since = min(int(round(since)), self._written, len(self._history) - silence)
+                after = self._recent(since)
+                self._written -= since
                 self._write(np.zeros(silence, dtype=np.int16))
+                self._write(after)
                 self._far_time.count += silence
             self._write(self._resampler.process(samples))
             self._far_time.count += length  # by what came in: the resampler's output is bursty
@@ -297,6 +315,11 @@ class EchoCanceller:
         self._history[start : start + first] = samples[:first]
         self._history[: len(samples) - first] = samples[first:]
         self._written += len(samples)
+
+    def _recent(self, n: int) -> np.ndarray:
+        """The last `n` reference samples written."""
+        index = np.arange(self._written - n, self._written) % len(self._history)
+        return self._history[index].copy()
 
     def _reference(self, start: int) -> tuple[np.ndarray, bool, bool]:
         """`frame` samples from absolute index `start`: (samples, any there, all there)."""
@@ -321,7 +344,7 @@ class EchoCanceller:
         started = time.thread_time()
         self._take_far()
         samples = np.frombuffer(pcm, dtype=np.int16)
-        gap = self._near_time.observe(captured_at - len(self._pending) / self.rate, len(samples))
+        gap, _ = self._near_time.observe(captured_at - len(self._pending) / self.rate, len(samples))
         if gap > 0:  # microphone audio was lost: its timeline moves on without it
             self._near_time.origin += gap
         data = np.concatenate([self._pending, samples]) if len(self._pending) else samples
@@ -356,16 +379,15 @@ class EchoCanceller:
             # The timelines have settled: what the read position is off by now is the first
             # estimates' error, a fixed part of the delay AEC3 has already found. Keep it.
             self._bias = self._read - target
-        error = target + self._bias - self._read
-        if self.stats.frames - self._nudged_at >= NUDGE_EVERY and abs(error) > DEAD_BAND_S * self.rate:
-            return self._read + (1 if error > 0 else -1)  # skip or repeat one sample
+        error = target + self._bias - self._read  # > 0: the reference has drifted later
+        if error > LATE_S * self.rate or -error > EARLY_S * self.rate:
+            return target + self._bias
         return self._read
 
     def _process(self, near: np.ndarray, read: int | None) -> np.ndarray:
         if read is not None and self._read is not None and read != self._read:
-            if abs(read - self._read) == 1:
+            if self._bias is not None and abs(read - self._read) <= max(JUMP_S, EARLY_S) * self.rate:
                 self.stats.drift_corrections += 1
-                self._nudged_at = self.stats.frames
             else:
                 self.stats.realignments += 1
         self._near_time.count += self.frame
