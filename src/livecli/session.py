@@ -280,8 +280,20 @@ class TalkSession:
             self._model_turn_playing = False
             self.state.transcript.model_turn_complete()
 
+    def _check_devices(self) -> None:
+        """Devices reopen themselves; say so once per change, and keep the trouble visible."""
+        devices = [device for device in (self._mic, self._speaker) if device is not None]
+        for device in devices:
+            for message in device.pop_notices():
+                self._notify(message)
+                self._record("device", message=message)
+        self.state.device_status = next((d.status for d in devices if d.status), None)
+        if self._mic.status is not None:
+            self.state.mic_level_dbfs = -96.0  # no chunks arrive while the microphone is down
+
     async def _refresh_view(self) -> None:
         while True:
+            self._check_devices()
             self._close_played_turn()
             self.state.assistant = self._assistant_state()
             self._view.refresh(self.state)

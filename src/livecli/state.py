@@ -53,6 +53,7 @@ class TalkState:
     typed: str = ""
     total_tokens: int = 0
     notice: str = ""
+    device_status: str | None = None  # while a device is down or replaced by the default
     tools: dict[str, ToolActivity] = dataclasses.field(default_factory=dict)  # by call id
     approval: str | None = None  # the question while a tool call waits for y/n
 

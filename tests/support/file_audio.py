@@ -33,9 +33,13 @@ class FileMicrophone:
         self._chunk_s = chunk_ms / 1000
         self.level_dbfs = -96.0
         self.closed = False
+        self.status: str | None = None  # a file never goes away
 
     def start(self) -> None:
         pass
+
+    def pop_notices(self) -> list[str]:
+        return []
 
     async def chunks(self):
         start = time.monotonic()
@@ -65,6 +69,10 @@ class CollectingSpeaker:
         self.played_at_flush: list[int] = []  # bytes played when each flush came
         self._task: asyncio.Task | None = None
         self.closed = False
+        self.status: str | None = None
+
+    def pop_notices(self) -> list[str]:
+        return []
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._device())

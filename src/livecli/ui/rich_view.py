@@ -74,7 +74,9 @@ def render_status(state: TalkState) -> Text:
     status.append(state.assistant.value, style=STATE_STYLE.get(state.assistant, "dim"))
     if state.total_tokens:
         status.append(f"  {state.total_tokens:,} tokens", style="dim")
-    if state.notice:
+    if state.device_status:
+        status.append(f"  {state.device_status}", style="bold yellow")
+    if state.notice and state.notice != state.device_status:
         status.append(f"  {state.notice}", style="yellow")
     return one_line(status)
 
