@@ -51,8 +51,8 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def start_talk(env: dict, plain: bool) -> tuple[subprocess.Popen, int | None]:
-    command = [sys.executable, "-m", "livecli", "talk"] + (["--plain"] if plain else [])
+def start_talk(env: dict, plain: bool, echo: str) -> tuple[subprocess.Popen, int | None]:
+    command = [sys.executable, "-m", "livecli", "talk", "--echo", echo] + (["--plain"] if plain else [])
     if plain:
         return subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL), None
     master, slave = pty.openpty()
@@ -72,7 +72,7 @@ def _drain(fd: int) -> None:
         pass
 
 
-def run(seconds: float, plain: bool) -> dict:
+def run(seconds: float, plain: bool, echo: str) -> dict:
     rig = PulseRig().start()
     server = FakeLiveServer(
         user_transcripts=[q.lower().rstrip("?.") for q in QUESTIONS],
@@ -85,7 +85,7 @@ def run(seconds: float, plain: bool) -> dict:
     env = rig.subprocess_env(server.subprocess_env(base))
     recorder = rig.record_speaker()
     started = time.monotonic()
-    talk, _ = start_talk(env, plain)
+    talk, _ = start_talk(env, plain, echo)
     try:
         server.wait_for(lambda: len(server.audio_in) >= 5, timeout=20)
         connected_at = time.monotonic()
@@ -127,6 +127,7 @@ def run(seconds: float, plain: bool) -> dict:
     return {
         "exit_code": code,
         "ui": "plain" if plain else "rich",
+        "echo": echo,
         "conversation_s": round(conversation_s, 1),
         "turns": len(server.events("turn_complete")),
         "cpu_share_conversation_pct": round(conversation_share * 100, 2),
@@ -144,8 +145,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--plain", action="store_true", help="plain output instead of the Rich layout")
+    parser.add_argument(
+        "--echo", default="off", choices=["aec", "half-duplex", "off"],
+        help="echo control (default off: the null sinks have no acoustic path; aec measures its cost)",
+    )
     args = parser.parse_args()
-    figures = run(args.seconds, args.plain)
+    figures = run(args.seconds, args.plain, args.echo)
     width = max(map(len, figures))
     for key, value in figures.items():
         print(f"{key:<{width}}  {value}")

@@ -27,7 +27,7 @@ def pulse_rig():
 
 def start_talk(env, *args):
     return subprocess.Popen(
-        [sys.executable, "-m", "livecli", "talk", "--plain", *args],
+        [sys.executable, "-m", "livecli", "talk", "--plain", "--echo", "off", *args],  # null sinks: no acoustic echo
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,

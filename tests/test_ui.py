@@ -8,7 +8,7 @@ from rich.console import Console
 from livecli.events import AssistantState, ConnectionState
 from livecli.state import TalkState
 from livecli.transcript import Speaker, Transcript
-from livecli.ui.keyboard import Quit, SendText, ToggleMute, _split_keys, handle_key
+from livecli.ui.keyboard import Hush, Quit, SendText, ToggleMute, _split_keys, handle_key
 from livecli.ui.plain import PlainView
 from livecli.ui.rich_view import render
 
@@ -41,7 +41,7 @@ def test_layout_shows_header_transcript_meter_state_and_hints():
     status = next(line for line in lines if line.startswith("mic "))
     assert "████████" in status and "speaking" in status  # -30 dBFS fills half the meter
     assert "1,234 tokens" in status
-    assert lines[-1] == "t type · m mute · q quit"
+    assert lines[-1] == "t type · m mute · Space hush · q quit"
 
 
 def test_transcript_keeps_newest_lines_when_it_overflows():
@@ -65,6 +65,7 @@ def test_muted_and_typing_are_shown():
 def test_keys_type_send_cancel_mute_and_quit():
     state = make_state()
     assert handle_key(state, "m") == ToggleMute()
+    assert handle_key(state, " ") == Hush()
     assert handle_key(state, "t") is None and state.typing
     for key in "hi q":  # q and m are just letters while typing
         assert handle_key(state, key) is None

@@ -85,6 +85,9 @@ def talk(
     text: bool = typer.Option(False, "--text", help="Text replies instead of audio."),
     chunk_ms: Optional[int] = typer.Option(None, help="Microphone chunk length in ms (default: 100)."),
     plain: bool = typer.Option(False, "--plain", help="One line per turn, no live layout."),
+    echo: Optional[str] = typer.Option(
+        None, "--echo", metavar="aec|half-duplex|off", help="Keep Gemini's voice out of the microphone (default: aec)."
+    ),
     tools: list[Path] = typer.Option([], "--tools", help="A Python file of tools for this run (repeatable)."),
     no_tools: bool = typer.Option(False, "--no-tools", help="Declare no tools to the model."),
     yolo: bool = typer.Option(False, "--yolo", help="Approve every tool call, this run only."),
@@ -110,6 +113,7 @@ def talk(
             text=text or None,
             chunk_ms=chunk_ms,
             plain=plain or None,
+            echo=echo,
             record_audio=False if no_record or no_history else None,
             record_history=False if no_history else None,
         )

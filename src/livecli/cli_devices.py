@@ -60,9 +60,16 @@ def register(app: typer.Typer, load_settings: Callable[[dict], settings.Settings
         output_device: Optional[str] = typer.Option(None, "--output", "--output-device", help=OUTPUT_HELP),
         seconds: float = typer.Option(3.0, "--seconds", min=1.0, max=30.0, help="How long to record."),
         tone: bool = typer.Option(False, "--tone", help="First play a test tone on the speaker."),
+        echo: bool = typer.Option(False, "--echo", help="Measure the echo path: play a probe, report echo delay and ERLE."),
     ) -> None:
         """Record with a level meter, play it back, and say whether the microphone is fine."""
         chosen = load_settings(dict(input_device=input_device, output_device=output_device))
+        if echo:
+            from livecli.audio.echo_probe import measure_echo_path
+
+            report = measure_echo_path(chosen.input_device, chosen.output_device)
+            typer.echo("\n".join(report.lines()))
+            raise typer.Exit(0 if report.verdict.startswith(("echo cancelled", "no echo")) else 1)
         ok = run_test(chosen.input_device, chosen.output_device, seconds=seconds, tone=tone)
         raise typer.Exit(0 if ok else 1)
 

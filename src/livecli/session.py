@@ -21,7 +21,7 @@ from livecli.events import AssistantState, ConnectionState
 from livecli.state import TalkState, ToolActivity, describe_arguments
 from livecli.tools import CallState, ToolCallStatus, ToolRunner
 from livecli.transcript import Speaker, Turn
-from livecli.ui.keyboard import Answer, Command, InputReader, Quit, SendText, ToggleMute
+from livecli.ui.keyboard import Answer, Command, Hush, InputReader, Quit, SendText, ToggleMute
 
 YES = {"y", "yes"}
 NO = {"n", "no"}
@@ -50,9 +50,11 @@ class TalkSession:
         registry: Any | None = None,
         yolo: bool = False,
         recorder: Any | None = None,
+        echo: Any | None = None,
         stdin=None,
     ):
-        """`registry` (tools) and `recorder` (the session record) are optional."""
+        """`registry` (tools), `recorder` (the session record) and `echo` (echo
+        control: cleans each microphone chunk before it is sent) are optional."""
         self.state = state
         self._connect = connect
         self._mic = microphone
@@ -65,6 +67,8 @@ class TalkSession:
         self._interrupts = 0
         self._input = InputReader(state, self._on_command, stdin)
         self._recorder = recorder
+        self._echo = echo
+        self._hushed = False  # the user stopped this answer: drop the rest of its audio
         self.exit_reason = "user"
         state.transcript.on_turn_done = self._turn_done
         self._runner = (
@@ -147,10 +151,15 @@ class TalkSession:
     async def _send_microphone(self, connection) -> None:
         async for chunk, captured_at in self._mic.chunks():
             self.state.mic_level_dbfs = self._mic.level_dbfs
+            if self._echo is not None:  # every chunk, muted or not: it keeps the timeline
+                chunk = self._echo.near_end(chunk, captured_at)
+                if not chunk:
+                    continue
             if not self.state.muted:
                 await connection.send_audio(chunk)
                 if self._recorder is not None:
-                    self._recorder.audio("user", chunk, 16000, at=captured_at)
+                    end = captured_at + len(chunk) / (2 * 16000)
+                    self._recorder.audio("user", chunk, 16000, at=end)
 
     async def _receive(self, connection) -> None:
         async for event in connection.events():
@@ -159,6 +168,8 @@ class TalkSession:
     def _dispatch(self, event: events.LiveEvent) -> None:
         transcript = self.state.transcript
         match event:
+            case events.ModelAudio() if self._hushed:
+                pass  # the user stopped this answer
             case events.ModelAudio(pcm=pcm, rate=rate):
                 self._awaiting_reply = False
                 if self._speaker is not None:
@@ -172,12 +183,14 @@ class TalkSession:
                 self._awaiting_reply = True
                 transcript.add(Speaker.USER, text)
             case events.Interrupted():
+                self._hushed = False
                 if self._speaker is not None:
                     self._speaker.flush()
                 self._model_turn_playing = False
                 transcript.model_interrupted()
                 self._record("interrupted")
             case events.TurnComplete():
+                self._hushed = False
                 self._awaiting_reply = False
                 transcript.finish_user_turn()
                 if self._speaker is not None:
@@ -288,6 +301,7 @@ class TalkSession:
                 self._notify(message)
                 self._record("device", message=message)
         self.state.device_status = next((d.status for d in devices if d.status), None)
+        self.state.mic_gated = bool(getattr(self._echo, "muted", False))
         if self._mic.status is not None:
             self.state.mic_level_dbfs = -96.0  # no chunks arrive while the microphone is down
 
@@ -321,6 +335,8 @@ class TalkSession:
                 if self.state.muted:
                     self.state.mic_level_dbfs = -96.0
                     self._spawn(self._connection.end_audio_stream())
+            case Hush():
+                self._hush()
             case Answer(yes=yes):
                 if self._approval is not None and not self._approval.done():
                     self._approval.set_result(yes)
@@ -330,6 +346,18 @@ class TalkSession:
                 self.state.transcript.add_user_text(text)
                 self._awaiting_reply = True
                 self._spawn(self._connection.send_text(text))
+
+    def _hush(self) -> None:
+        """Silence the answer now; in half duplex this also opens the microphone."""
+        if self._speaker is None or not (self._speaker.active or self._model_turn_playing):
+            return
+        self._hushed = not self._model_turn_playing  # more of this answer may still come
+        self._speaker.flush()
+        if hasattr(self._echo, "open_now"):
+            self._echo.open_now()
+        self.state.transcript.model_interrupted()
+        self._model_turn_playing = False
+        self._record("interrupted", by="key")
 
     def _spawn(self, coro) -> None:
         task = asyncio.create_task(coro)

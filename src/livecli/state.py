@@ -49,6 +49,7 @@ class TalkState:
     assistant: AssistantState = AssistantState.CONNECTING
     mic_level_dbfs: float = -96.0
     muted: bool = False
+    mic_gated: bool = False  # half duplex: the microphone is off while Gemini speaks
     typing: bool = False
     typed: str = ""
     total_tokens: int = 0

@@ -15,6 +15,7 @@ from typing import Any
 
 from livecli import keys, paths
 from livecli.audio import streams
+from livecli.audio.echo import make_echo
 from livecli.errors import ExitCode, LivecliError
 from livecli.link import Link
 from livecli.live import LiveConnection
@@ -48,6 +49,11 @@ def run_talk(settings: Settings, options: TalkOptions, *, environ: Mapping[str, 
     state = TalkState(model=settings.model, voice=settings.voice, transcript=transcript)
     microphone = streams.Microphone(settings.input_device, chunk_ms=settings.chunk_ms)
     speaker = None if settings.text else streams.Speaker(settings.output_device, preroll_ms=settings.preroll_ms)
+    echo = make_echo("off" if speaker is None else settings.echo)
+    if echo.notice:
+        view.notice(echo.notice)
+    if speaker is not None:
+        speaker.echo = echo.control
     recorder = open_recorder(settings, view, continues=continued)
     exclude = recorder.id if recorder is not None else None
 
@@ -81,6 +87,7 @@ def run_talk(settings: Settings, options: TalkOptions, *, environ: Mapping[str, 
                 registry=registry,
                 yolo=options.yolo,
                 recorder=recorder,
+                echo=echo.control,
             )
             return await session.run()
 

@@ -51,7 +51,7 @@ class FileMicrophone:
             chunk += bytes(self._chunk_bytes - len(chunk))
             self.level_dbfs = level_dbfs(chunk)
             index += 1
-            yield chunk, time.monotonic()
+            yield chunk, time.monotonic() - self._chunk_s  # its first sample's capture time
 
     def close(self) -> None:
         self.closed = True

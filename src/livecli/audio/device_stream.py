@@ -88,8 +88,8 @@ class DeviceStream:
         return opened.format if opened else None
 
     # What Microphone and Speaker provide.
-    def _callback(self, fmt: StreamFormat) -> Callable[[Any, Any], None]:
-        """The work done on PortAudio's thread with (data, status)."""
+    def _callback(self, fmt: StreamFormat) -> Callable[[Any, Any, Any], None]:
+        """The work done on PortAudio's thread with (data, status, time_info)."""
         raise NotImplementedError
 
     def _format_changed(self, fmt: StreamFormat) -> None:
@@ -145,7 +145,7 @@ class DeviceStream:
                 opened.callbacks += 1
                 opened.last_callback = time.monotonic()
                 if opened.live:
-                    work(data, status)
+                    work(data, status, time_info)
                 elif output:
                     data[:] = bytes(len(data))
 

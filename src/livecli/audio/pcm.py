@@ -40,6 +40,11 @@ class Chunker:
             del self._pending[: self.chunk_bytes]
         return chunks
 
+    @property
+    def pending_bytes(self) -> int:
+        """What waits for the next chunk."""
+        return len(self._pending)
+
     def reset(self) -> None:
         self._pending.clear()
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import AsyncIterator
 
 from livecli.audio.device_stream import DeviceStream
+from livecli.audio.echo import adc_time, dac_time
 from livecli.audio.jitter import JitterBuffer
 from livecli.audio.opening import StreamFormat
 from livecli.audio.pcm import SILENCE_DBFS, Chunker, bytes_per_ms, from_mono, level_dbfs, to_mono
@@ -48,12 +48,14 @@ class Microphone(DeviceStream):
 
     def _callback(self, fmt: StreamFormat):
         loop, put = self._loop, self._queue.put_nowait
+        frame_bytes = 2 * fmt.channels
 
-        def work(indata, status):
+        def work(indata, status, time_info):
             if status.input_overflow:
                 self.overflows += 1
+            captured_at = adc_time(time_info, block_s=len(indata) / frame_bytes / fmt.rate)
             try:
-                loop.call_soon_threadsafe(put, (bytes(indata), time.monotonic(), fmt))
+                loop.call_soon_threadsafe(put, (bytes(indata), captured_at, fmt))
             except RuntimeError:  # the loop has closed: the session is over
                 pass
 
@@ -63,17 +65,25 @@ class Microphone(DeviceStream):
         self.level_dbfs = SILENCE_DBFS
 
     async def chunks(self) -> AsyncIterator[tuple[bytes, float]]:
-        """(chunk, capture time of its last block), paced by the device itself."""
+        """(chunk, capture time of its first sample), paced by the device itself.
+
+        The time comes from PortAudio's ADC timestamps, so the echo canceller can
+        line the chunk up with what the speaker played.
+        """
         chunker = Chunker(int(bytes_per_ms(self.rate) * self.chunk_ms))
         fmt, resampler = None, None
         while True:
-            block, captured_at, block_fmt = await self._queue.get()
+            raw, block_start, block_fmt = await self._queue.get()
             if block_fmt != fmt:
                 fmt, resampler = block_fmt, StreamResampler(block_fmt.rate, self.rate)
-            block = resampler.process(to_mono(block, fmt.channels))
+            block = resampler.process(to_mono(raw, fmt.channels))
             self.level_dbfs = level_dbfs(block)
-            for chunk in chunker.push(block):
-                yield chunk, captured_at
+            block_end = block_start + len(raw) / (2 * fmt.channels) / fmt.rate
+            chunks = chunker.push(block)
+            for index, chunk in enumerate(chunks):
+                # From chunk k's first sample to the block's end: chunks k.. and the remainder.
+                after = chunker.pending_bytes + (len(chunks) - index) * len(chunk)
+                yield chunk, block_end - after / 2 / self.rate
 
 
 class Speaker(DeviceStream):
@@ -85,6 +95,7 @@ class Speaker(DeviceStream):
     def __init__(self, spec: str | None, *, rate: int = 24000, preroll_ms: int = 60):
         super().__init__(spec, rate=rate)
         self.buffer = JitterBuffer(0)
+        self.echo = None  # the echo control, told what every block played and when
         self._preroll_ms = preroll_ms
         self._play_lock = threading.Lock()  # play() against a format change on the watch thread
         self._playing_format: StreamFormat | None = None
@@ -93,8 +104,12 @@ class Speaker(DeviceStream):
     def _callback(self, fmt: StreamFormat):
         read_into = self.buffer.read_into
 
-        def work(outdata, status):
+        def work(outdata, status, time_info):
             read_into(outdata)
+            echo = self.echo
+            if echo is not None:  # every block, silence too: it is the echo's reference
+                played_at = dac_time(time_info, fallback_latency=SPEAKER_BLOCK_MS / 1000 * 2)
+                echo.far_end(bytes(outdata), played_at, rate=fmt.rate, channels=fmt.channels)
 
         return work
 

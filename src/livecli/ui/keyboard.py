@@ -2,7 +2,8 @@
 
 In a terminal, keys are read one at a time (cbreak mode, so Ctrl-C still
 raises SIGINT): `t`, `/` or Enter open a line to type, Enter sends it, Esc
-cancels; `m` mutes or unmutes the microphone; `q` ends the session; `y`/`n` answer
+cancels; `m` mutes or unmutes the microphone; Space stops the assistant talking;
+`q` ends the session; `y`/`n` answer
 a tool call waiting for approval. When stdin is not a terminal, each line
 read from it is sent as text (or answers the approval: y, yes, n, no).
 """
@@ -41,13 +42,18 @@ class Quit:
 
 
 @dataclasses.dataclass(frozen=True)
+class Hush:
+    """Stop the assistant talking (the interrupt key, for half duplex above all)."""
+
+
+@dataclasses.dataclass(frozen=True)
 class Answer:
     """y or n to the tool call waiting for approval."""
 
     yes: bool
 
 
-Command = SendText | ToggleMute | Quit | Answer
+Command = SendText | ToggleMute | Quit | Answer | Hush
 
 
 def handle_key(state: TalkState, key: str) -> Command | None:
@@ -69,6 +75,8 @@ def handle_key(state: TalkState, key: str) -> Command | None:
         state.typing = True
     elif key == "m":
         return ToggleMute()
+    elif key == " ":
+        return Hush()
     elif key == "q":
         return Quit()
     return None

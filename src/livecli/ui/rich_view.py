@@ -18,7 +18,7 @@ from livecli.transcript import Speaker, Turn
 
 METER_WIDTH = 16
 METER_FLOOR_DBFS = -60.0
-HINTS = "t type · m mute · q quit"
+HINTS = "t type · m mute · Space hush · q quit"
 TOOL_LINES = 3
 SPEAKER_STYLE = {Speaker.USER: "bold cyan", Speaker.MODEL: "bold magenta"}
 STATE_STYLE = {
@@ -63,6 +63,8 @@ def render_turn(turn: Turn) -> Text:
 def render_meter(state: TalkState) -> Text:
     if state.muted:
         return Text("mic muted".ljust(METER_WIDTH + 4), style="red")
+    if state.mic_gated:
+        return Text("mic off: Gemini speaks".ljust(METER_WIDTH + 4), style="yellow")
     fraction = min(1.0, max(0.0, (state.mic_level_dbfs - METER_FLOOR_DBFS) / -METER_FLOOR_DBFS))
     filled = round(fraction * METER_WIDTH)
     return Text.assemble(("mic ", "dim"), ("█" * filled, "green"), ("·" * (METER_WIDTH - filled), "dim"))
