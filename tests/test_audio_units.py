@@ -108,3 +108,15 @@ def test_flush_silences_the_very_next_block():
     assert dropped == 48000 - 480
     assert read_block(buffer, 480) == (0, bytes(480))
     assert not buffer.active
+
+
+def test_jitter_buffer_measures_wait_until_each_piece_is_played():
+    buffer = JitterBuffer(preroll_bytes=0)
+    buffer.write(bytes(480), written_at=0.0)  # long ago
+    buffer.write(bytes(480), written_at=10**9)  # "in the future": not played yet below
+    read_block(buffer, 480)
+    assert len(buffer.latencies) == 1 and buffer.latencies[0] > 0
+    assert buffer.started_at is not None
+    buffer.flush()
+    read_block(buffer, 480)
+    assert len(buffer.latencies) == 1  # a flushed piece was never played

@@ -133,3 +133,18 @@ def test_text_replies_are_shown_without_a_speaker(server):
     assert server.setups[0]["generationConfig"]["responseModalities"] == ["TEXT"]
     assert "outputAudioTranscription" not in server.setups[0]
     assert out.getvalue().splitlines() == ["You: what time is it", "Gemini: It is noon."]
+
+
+def test_session_measures_its_latencies(server):
+    mic = FileMicrophone(np.concatenate([tone(0.8), silence(3.0)]))
+    speaker = CollectingSpeaker()
+    session = make_session(Settings(), mic, speaker, io.StringIO())
+    asyncio.run(run_for(session, 3.0))
+    figures = session.final_metrics()
+    capture = figures["latencies"]["capture_to_send"]
+    assert capture["n"] >= 25 and 90 <= capture["p50_ms"] <= 150  # a 100 ms chunk, then sent
+    assert figures["latencies"]["receive_to_device"]["n"] > 0
+    voice = figures["latencies"]["voice_to_voice"]
+    assert voice["n"] == 1 and voice["p50_ms"] > 400  # the fake waits for 500 ms of silence
+    assert session.state.reply_latency_ms == pytest.approx(voice["p50_ms"], abs=0.01)  # shown in the status line
+    assert figures["counters"]["output_underruns"] == 0

@@ -12,12 +12,15 @@ import asyncio
 import contextlib
 import os
 import signal
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from livecli import events
 from livecli.errors import ExitCode, LivecliError
+from livecli.audio.pcm import level_dbfs
 from livecli.events import AssistantState, ConnectionState
+from livecli.metrics import Metrics
 from livecli.state import TalkState, ToolActivity, describe_arguments
 from livecli.tools import CallState, ToolCallStatus, ToolRunner
 from livecli.transcript import Speaker, Turn
@@ -27,6 +30,7 @@ YES = {"y", "yes"}
 NO = {"n", "no"}
 
 REFRESH_S = 0.1
+SPEECH_DBFS = -40.0  # a chunk this loud (after echo control) counts as the user speaking
 
 
 class View(Protocol):
@@ -69,6 +73,9 @@ class TalkSession:
         self._recorder = recorder
         self._echo = echo
         self._hushed = False  # the user stopped this answer: drop the rest of its audio
+        self.metrics = Metrics()
+        self._speech_ended_at: float | None = None  # end of the last loud microphone chunk
+        self._playback_seen: float | None = None
         self.exit_reason = "user"
         state.transcript.on_turn_done = self._turn_done
         self._runner = (
@@ -157,8 +164,11 @@ class TalkSession:
                     continue
             if not self.state.muted:
                 await connection.send_audio(chunk)
+                self.metrics.observe("capture_to_send", time.monotonic() - captured_at)
+                end = captured_at + len(chunk) / (2 * 16000)
+                if level_dbfs(chunk) > SPEECH_DBFS:
+                    self._speech_ended_at = end
                 if self._recorder is not None:
-                    end = captured_at + len(chunk) / (2 * 16000)
                     self._recorder.audio("user", chunk, 16000, at=end)
 
     async def _receive(self, connection) -> None:
@@ -305,8 +315,32 @@ class TalkSession:
         if self._mic.status is not None:
             self.state.mic_level_dbfs = -96.0  # no chunks arrive while the microphone is down
 
+    def _measure_reply(self) -> None:
+        """Voice to voice: the end of the user's speech to the answer starting to play."""
+        if self._speaker is None:
+            return
+        started = self._speaker.buffer.started_at
+        if started is None or started == self._playback_seen:
+            return
+        self._playback_seen = started
+        if self._speech_ended_at is not None and started > self._speech_ended_at:
+            latency = started - self._speech_ended_at
+            self.metrics.observe("voice_to_voice", latency)
+            self.state.reply_latency_ms = latency * 1000
+            self._speech_ended_at = None
+
+    def final_metrics(self) -> dict:
+        """Everything measured, with the devices' own counts."""
+        if self._speaker is not None:
+            self.metrics.observe_all("receive_to_device", self._speaker.buffer.latencies)
+            self.metrics.count("output_underruns", self._speaker.buffer.underruns)
+            self.metrics.count("output_underflows", self._speaker.underflows)
+        self.metrics.count("input_overflows", self._mic.overflows)
+        return self.metrics.summary()
+
     async def _refresh_view(self) -> None:
         while True:
+            self._measure_reply()
             self._check_devices()
             self._close_played_turn()
             self.state.assistant = self._assistant_state()

@@ -53,6 +53,7 @@ class TalkState:
     typing: bool = False
     typed: str = ""
     total_tokens: int = 0
+    reply_latency_ms: float | None = None  # voice to voice, last answer
     notice: str = ""
     device_status: str | None = None  # while a device is down or replaced by the default
     tools: dict[str, ToolActivity] = dataclasses.field(default_factory=dict)  # by call id

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -89,7 +90,11 @@ def run_talk(settings: Settings, options: TalkOptions, *, environ: Mapping[str, 
                 recorder=recorder,
                 echo=echo.control,
             )
-            return await session.run()
+            try:
+                return await session.run()
+            finally:
+                if environ.get("LIVECLI_METRICS"):
+                    Path(environ["LIVECLI_METRICS"]).write_text(json.dumps(session.final_metrics(), indent=2))
 
     try:
         return asyncio.run(talk())

@@ -34,6 +34,7 @@ class FileMicrophone:
         self.level_dbfs = -96.0
         self.closed = False
         self.status: str | None = None  # a file never goes away
+        self.overflows = 0
 
     def start(self) -> None:
         pass
@@ -70,6 +71,7 @@ class CollectingSpeaker:
         self._task: asyncio.Task | None = None
         self.closed = False
         self.status: str | None = None
+        self.underflows = 0
 
     def pop_notices(self) -> list[str]:
         return []
@@ -88,7 +90,7 @@ class CollectingSpeaker:
 
     def play(self, pcm: bytes) -> None:
         self.received += len(pcm)
-        self.buffer.write(pcm)
+        self.buffer.write(pcm, time.monotonic())
 
     def end_of_turn(self) -> None:
         self.buffer.end_of_turn()

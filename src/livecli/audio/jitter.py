@@ -5,11 +5,17 @@ writes; the PortAudio callback thread reads exactly one block at a time. After
 the buffer has run dry it waits for a short pre-roll before playing again, so
 network jitter does not turn into stutter. `flush()` empties it at once: the
 next callback plays silence.
+
+It also measures how long each written piece waited before its first sample
+was handed to the device (`latencies`, seconds), and when playback last
+started after silence (`started_at`).
 """
 
 from __future__ import annotations
 
+import collections
 import threading
+import time
 
 
 class JitterBuffer:
@@ -19,10 +25,16 @@ class JitterBuffer:
         self._lock = threading.Lock()
         self._playing = False
         self._turn_ended = False
+        self._read = 0  # bytes taken out so far (played or flushed)
+        self._marks: collections.deque[tuple[int, float]] = collections.deque()  # (offset, written at)
         self.underruns = 0
+        self.latencies: collections.deque[float] = collections.deque(maxlen=100_000)
+        self.started_at: float | None = None
 
-    def write(self, pcm: bytes) -> None:
+    def write(self, pcm: bytes, written_at: float | None = None) -> None:
         with self._lock:
+            if written_at is not None:
+                self._marks.append((self._read + len(self._data), written_at))
             self._data += pcm
             self._turn_ended = False
 
@@ -35,7 +47,9 @@ class JitterBuffer:
         """Drop everything not yet played; returns how many bytes were dropped."""
         with self._lock:
             dropped = len(self._data)
+            self._read += dropped
             self._data.clear()
+            self._marks.clear()
             self._playing = False
             return dropped
 
@@ -59,12 +73,18 @@ class JitterBuffer:
             if not self._playing:
                 if self._data and (len(self._data) >= self.preroll_bytes or self._turn_ended):
                     self._playing = True
+                    self.started_at = time.monotonic()
                 else:
                     out[:] = bytes(size)
                     return 0
             n = min(size, len(self._data))
             out[:n] = self._data[:n]
             del self._data[:n]
+            self._read += n
+            if self._marks and self._marks[0][0] < self._read:
+                now = time.monotonic()
+                while self._marks and self._marks[0][0] < self._read:
+                    self.latencies.append(now - self._marks.popleft()[1])
             if n < size:
                 out[n:] = bytes(size - n)
                 if not self._turn_ended:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import AsyncIterator
 
 from livecli.audio.device_stream import DeviceStream
@@ -96,6 +97,7 @@ class Speaker(DeviceStream):
         super().__init__(spec, rate=rate)
         self.buffer = JitterBuffer(0)
         self.echo = None  # the echo control, told what every block played and when
+        self.underflows = 0
         self._preroll_ms = preroll_ms
         self._play_lock = threading.Lock()  # play() against a format change on the watch thread
         self._playing_format: StreamFormat | None = None
@@ -105,6 +107,8 @@ class Speaker(DeviceStream):
         read_into = self.buffer.read_into
 
         def work(outdata, status, time_info):
+            if status.output_underflow:
+                self.underflows += 1
             read_into(outdata)
             echo = self.echo
             if echo is not None:  # every block, silence too: it is the echo's reference
@@ -129,11 +133,12 @@ class Speaker(DeviceStream):
 
     def play(self, pcm: bytes) -> None:
         """Queue model audio; dropped while the device is being reopened (never raises)."""
+        received_at = time.monotonic()
         with self._play_lock:
             fmt = self._playing_format
             if fmt is None:
                 return
-            self.buffer.write(from_mono(self._resampler.process(pcm), fmt.channels))
+            self.buffer.write(from_mono(self._resampler.process(pcm), fmt.channels), received_at)
 
     def end_of_turn(self) -> None:
         self.buffer.end_of_turn()

@@ -74,6 +74,8 @@ def render_status(state: TalkState) -> Text:
     status = render_meter(state)
     status.append("  ")
     status.append(state.assistant.value, style=STATE_STYLE.get(state.assistant, "dim"))
+    if state.reply_latency_ms is not None:
+        status.append(f"  reply {state.reply_latency_ms:,.0f} ms", style="dim")
     if state.total_tokens:
         status.append(f"  {state.total_tokens:,} tokens", style="dim")
     if state.device_status:
