@@ -33,6 +33,13 @@ class PortAudioError(Exception):
 
 class Flags:
     input_overflow = False
+    output_underflow = False
+
+
+class TimeInfo:
+    """PortAudio's callback times; zeros, as host APIs without timing give (livecli falls back)."""
+
+    inputBufferAdcTime = currentTime = outputBufferDacTime = 0.0
 
 
 def device(index, name, ins=2, outs=2, rate=48000.0):
@@ -81,10 +88,10 @@ class World:
                     if self.stalled or not self.running or self.dead:
                         continue
                     if self.kind == "Input":
-                        self.callback(self._sine_block(), self.blocksize, None, Flags())
+                        self.callback(self._sine_block(), self.blocksize, TimeInfo(), Flags())
                     else:
                         out = bytearray(self.blocksize * self.channels * 2)
-                        self.callback(memoryview(out), self.blocksize, None, Flags())
+                        self.callback(memoryview(out), self.blocksize, TimeInfo(), Flags())
                         self.played += out
                 if self.finished:
                     self.finished()
