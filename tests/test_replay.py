@@ -261,3 +261,18 @@ def test_keys_from_a_terminal(monkeypatch):
             time.sleep(0.05)
             assert read() == ["pause", "forward", "forward", "back", "back", "quit"]
     os.close(main)
+
+
+def test_jittery_capture_times_still_lay_the_microphone_back_to_back(db_dir):
+    s = Scripted(db_dir)
+    voice = noise(1.0, 16000, seed=3)
+    for index, jitter in enumerate([0.0, 0.012, -0.008, 0.02, 0.0, -0.015, 0.01, 0.0, 0.005, -0.01]):
+        chunk = voice[index * 1600 : (index + 1) * 1600]
+        s.recorder.audio("user", chunk.tobytes(), 16000, at=s._now_is(1.0 + (index + 1) * 0.1 + jitter))
+    s.user(3.0, voice[:1600])  # after a real gap of almost a second
+    session_id = s.close(4.0)
+    _, _, timeline = load(db_dir, session_id)
+    spans = timeline.user.spans(gap_s=0.001)
+    assert len(spans) == 2  # no holes from the jitter, the real gap kept
+    assert spans[0][1] - spans[0][0] == pytest.approx(1.0, abs=0.001)
+    assert spans[1][0] == pytest.approx(3.0, abs=0.001)

@@ -4,7 +4,8 @@ The store keeps facts: each chunk with the time it was captured (user) or
 received (model). Where a chunk sounds follows from how talk plays it:
 
 - user chunks are captured in real time and end when they were captured, one
-  after the other;
+  after the other: a chunk within JITTER_S of where the previous one ended
+  follows it without a gap (timestamps jitter; the audio was continuous);
 - model chunks arrive in bursts faster than real time and play one after the
   other from their arrival on (the jitter buffer), until `interrupted`
   silences the speaker: what was queued past that moment was never heard.
@@ -28,6 +29,7 @@ from livecli.store.sessions import Event, SessionStore
 RATE = 24000  # the mix's rate: the model's
 PREFETCH_S = 5.0
 PAD_S = 0.05  # resampling context around a window
+JITTER_S = 0.05  # user chunks closer than this to back to back were back to back
 SILENCE_DBFS = -96.0
 
 
@@ -58,8 +60,11 @@ class _Stream:
             length = round(nbytes // 2 * self.rate / rate)
             while pending_cuts and pending_cuts[0] <= offset:
                 cursor = self._cut(round(pending_cuts.pop(0) * self.rate), cursor)
-            anchor = offset - length / self.rate if captured else offset
-            start = max(round(anchor * self.rate), cursor, 0)
+            anchor = round((offset - length / self.rate if captured else offset) * self.rate)
+            if captured and self.segments and abs(anchor - cursor) <= JITTER_S * self.rate:
+                start = cursor
+            else:
+                start = max(anchor, cursor, 0)
             self.segments.append(_Segment(start, length, chunk_id))
             cursor = start + length
         for cut in pending_cuts:
