@@ -110,13 +110,14 @@ def test_flush_silences_the_very_next_block():
     assert not buffer.active
 
 
-def test_jitter_buffer_measures_wait_until_each_piece_is_played():
+def test_jitter_buffer_measures_the_wait_of_pieces_that_find_it_empty():
     buffer = JitterBuffer(preroll_bytes=0)
-    buffer.write(bytes(480), written_at=0.0)  # long ago
-    buffer.write(bytes(480), written_at=10**9)  # "in the future": not played yet below
-    read_block(buffer, 480)
-    assert len(buffer.latencies) == 1 and buffer.latencies[0] > 0
+    buffer.write(bytes(480), written_at=0.0)  # long ago, into an empty buffer: measured
+    buffer.write(bytes(480), written_at=5.0)  # queued behind the first: its wait is by design
+    read_block(buffer, 960)
+    assert len(buffer.latencies) == 1 and buffer.latencies[0] > 1000
     assert buffer.started_at is not None
+    buffer.write(bytes(480), written_at=10**12)  # empty again: measured once played
     buffer.flush()
     read_block(buffer, 480)
     assert len(buffer.latencies) == 1  # a flushed piece was never played

@@ -6,9 +6,11 @@ the buffer has run dry it waits for a short pre-roll before playing again, so
 network jitter does not turn into stutter. `flush()` empties it at once: the
 next callback plays silence.
 
-It also measures how long each written piece waited before its first sample
-was handed to the device (`latencies`, seconds), and when playback last
-started after silence (`started_at`).
+It also measures, for each piece written while nothing was queued (the start
+of an answer, or audio arriving no faster than it plays), how long it waited
+before its first sample was handed to the device (`latencies`, seconds); a
+piece queued behind earlier audio waits for that audio to play, by design.
+And when playback last started after silence (`started_at`).
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ class JitterBuffer:
 
     def write(self, pcm: bytes, written_at: float | None = None) -> None:
         with self._lock:
-            if written_at is not None:
-                self._marks.append((self._read + len(self._data), written_at))
+            if written_at is not None and not self._data:
+                self._marks.append((self._read, written_at))
             self._data += pcm
             self._turn_ended = False
 

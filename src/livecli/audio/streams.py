@@ -48,17 +48,29 @@ class Microphone(DeviceStream):
         super().start()
 
     def _callback(self, fmt: StreamFormat):
+        """Hand blocks to the loop a whole chunk at a time (one wake-up per chunk, not per
+        block) when no resampling is needed; resampled audio goes block by block, since the
+        resampler's delay would otherwise hold each chunk back until the next hand-over."""
         loop, put = self._loop, self._queue.put_nowait
         frame_bytes = 2 * fmt.channels
+        hand_over = int(bytes_per_ms(fmt.rate) * fmt.channels * self.chunk_ms) if fmt.rate == self.rate else 1
+        pending = bytearray()
+        first_at = 0.0
 
         def work(indata, status, time_info):
+            nonlocal first_at
             if status.input_overflow:
                 self.overflows += 1
-            captured_at = adc_time(time_info, block_s=len(indata) / frame_bytes / fmt.rate)
+            if not pending:
+                first_at = adc_time(time_info, block_s=len(indata) / frame_bytes / fmt.rate)
+            pending.extend(indata)
+            if len(pending) < hand_over:
+                return
             try:
-                loop.call_soon_threadsafe(put, (bytes(indata), captured_at, fmt))
+                loop.call_soon_threadsafe(put, (bytes(pending), first_at, fmt))
             except RuntimeError:  # the loop has closed: the session is over
                 pass
+            pending.clear()
 
         return work
 
@@ -78,9 +90,10 @@ class Microphone(DeviceStream):
             if block_fmt != fmt:
                 fmt, resampler = block_fmt, StreamResampler(block_fmt.rate, self.rate)
             block = resampler.process(to_mono(raw, fmt.channels))
-            self.level_dbfs = level_dbfs(block)
             block_end = block_start + len(raw) / (2 * fmt.channels) / fmt.rate
             chunks = chunker.push(block)
+            if chunks:
+                self.level_dbfs = level_dbfs(chunks[-1])
             for index, chunk in enumerate(chunks):
                 # From chunk k's first sample to the block's end: chunks k.. and the remainder.
                 after = chunker.pending_bytes + (len(chunks) - index) * len(chunk)
