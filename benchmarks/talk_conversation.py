@@ -5,12 +5,15 @@ against the fake Live server, with real PortAudio devices on a private
 PulseAudio server: espeak-ng speaks a question every few seconds, the fake model
 answers with a few seconds of audio, and one answer is interrupted by speech.
 
-Prints a table and a JSON line with: CPU share of one core (whole run and
-connected-but-silent), peak RSS, microphone chunk pacing and jitter, and the
-time from the server's `interrupted` to a silent speaker (measured on the
-recorded speaker sink).
+Every third answer is talked over (a barge-in). Prints a table and a JSON line
+with: CPU share of one core (whole run and connected-but-silent), peak RSS,
+microphone chunk pacing and jitter, the time from the server's `interrupted`
+to a silent speaker (measured on the recorded speaker sink: each barge-in,
+p50/p99), and what talk measured about itself (LIVECLI_METRICS): capture to
+send, receive to device, voice to voice, underruns and overflows. With
+`--seconds 600` it is the 10-minute soak.
 
-    .venv/bin/python benchmarks/talk_conversation.py [--seconds 30] [--plain]
+    .venv/bin/python benchmarks/talk_conversation.py [--seconds 60] [--plain] [--echo off|aec|half-duplex]
 """
 
 from __future__ import annotations
@@ -81,7 +84,11 @@ def run(seconds: float, plain: bool, echo: str) -> dict:
     ).start()
     workdir = Path(tempfile.mkdtemp(prefix="livecli-bench-"))
     base = {k: v for k, v in os.environ.items() if not k.startswith(("LIVECLI_", "GOOGLE_API_KEY"))}
-    base.update(XDG_CONFIG_HOME=str(workdir / "config"), XDG_DATA_HOME=str(workdir / "data"))
+    base.pop("PYTHONDONTWRITEBYTECODE", None)
+    metrics_file = workdir / "metrics.json"
+    base.update(
+        XDG_CONFIG_HOME=str(workdir / "config"), XDG_DATA_HOME=str(workdir / "data"), LIVECLI_METRICS=str(metrics_file)
+    )
     env = rig.subprocess_env(server.subprocess_env(base))
     recorder = rig.record_speaker()
     started = time.monotonic()
@@ -99,7 +106,7 @@ def run(seconds: float, plain: bool, echo: str) -> dict:
         while time.monotonic() - talk_start < seconds:
             rig.speak(QUESTIONS[index % len(QUESTIONS)])
             index += 1
-            if index == 2 and server.wait_event("model_audio_first", count=2, timeout=10):
+            if index % 3 == 2 and server.wait_event("model_audio_first", count=index, timeout=10):
                 time.sleep(1.0)
                 continue  # speak the next question over the answer
             server.wait_event("turn_complete", count=index, timeout=10)
@@ -124,6 +131,8 @@ def run(seconds: float, plain: bool, echo: str) -> dict:
         before = [t for t in ends if t <= event.t + 0.5]
         if before:
             silences.append((max(before) - event.t) * 1000)
+    measured = json.loads(metrics_file.read_text())
+    latencies = measured["latencies"]
     return {
         "exit_code": code,
         "ui": "plain" if plain else "rich",
@@ -137,13 +146,18 @@ def run(seconds: float, plain: bool, echo: str) -> dict:
         "chunk_interval_ms": round(float(np.mean(np.diff(arrivals))) * 1000, 2),
         "chunk_jitter_p99_ms": round(float(np.percentile(jitter_ms, 99)), 1),
         "interrupted_to_silent_ms": [round(s, 1) for s in silences],
+        "interrupted_to_silent_p99_ms": round(float(np.percentile(silences, 99)), 1) if silences else None,
+        "capture_to_send_ms": latencies.get("capture_to_send"),
+        "receive_to_device_ms": latencies.get("receive_to_device"),
+        "voice_to_voice_ms": latencies.get("voice_to_voice"),
+        **measured["counters"],
         "session_s": round(time.monotonic() - started, 1),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--plain", action="store_true", help="plain output instead of the Rich layout")
     parser.add_argument(
         "--echo", default="off", choices=["aec", "half-duplex", "off"],
