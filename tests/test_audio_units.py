@@ -93,10 +93,16 @@ def test_jitter_buffer_plays_a_short_tail_at_end_of_turn():
     assert buffer.underruns == 0
 
 
-def test_jitter_buffer_counts_underrun_mid_turn():
+def test_jitter_buffer_counts_a_gap_in_the_middle_of_a_turn():
     buffer = JitterBuffer(preroll_bytes=0)
     buffer.write(bytes(100))
+    read_block(buffer, 480)  # ran dry: maybe the turn is over, maybe the network is late
+    assert buffer.underruns == 0
+    buffer.write(bytes(100))  # it was late: the listener heard a gap
+    assert buffer.underruns == 1
     read_block(buffer, 480)
+    buffer.end_of_turn()  # it was the end: no gap
+    buffer.write(bytes(100))
     assert buffer.underruns == 1
 
 

@@ -28,6 +28,7 @@ class JitterBuffer:
         self._playing = False
         self._turn_ended = False
         self._read = 0  # bytes taken out so far (played or flushed)
+        self._starved = False  # ran dry in the middle of a turn
         self._marks: collections.deque[tuple[int, float]] = collections.deque()  # (offset, written at)
         self.underruns = 0
         self.latencies: collections.deque[float] = collections.deque(maxlen=100_000)
@@ -37,6 +38,9 @@ class JitterBuffer:
         with self._lock:
             if written_at is not None and not self._data:
                 self._marks.append((self._read, written_at))
+            if self._starved:  # more of the same turn after the buffer ran dry: a gap was heard
+                self.underruns += 1
+                self._starved = False
             self._data += pcm
             self._turn_ended = False
 
@@ -44,6 +48,7 @@ class JitterBuffer:
         """No more audio is coming for now: play what is left even if short."""
         with self._lock:
             self._turn_ended = True
+            self._starved = False
 
     def flush(self) -> int:
         """Drop everything not yet played; returns how many bytes were dropped."""
@@ -53,6 +58,7 @@ class JitterBuffer:
             self._data.clear()
             self._marks.clear()
             self._playing = False
+            self._starved = False
             return dropped
 
     @property
@@ -89,7 +95,6 @@ class JitterBuffer:
                     self.latencies.append(now - self._marks.popleft()[1])
             if n < size:
                 out[n:] = bytes(size - n)
-                if not self._turn_ended:
-                    self.underruns += 1
+                self._starved = not self._turn_ended
                 self._playing = False
             return n
