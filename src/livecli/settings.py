@@ -1,7 +1,8 @@
 """Settings: every key the user can set, with its default and its validation.
 
-One table (`FIELDS`) drives the config file, the environment (`LIVECLI_<KEY>`),
-the `config set` command and `config.example.toml`, so they cannot drift apart.
+One table (`FIELDS`) drives the config file, the environment (`LIVECLI_<KEY>`)
+and the `config set` command; a test holds `config.example.toml` to its keys and
+example values, so they cannot drift apart.
 Precedence is flag > environment > config file > default.
 """
 
