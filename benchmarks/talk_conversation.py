@@ -38,20 +38,7 @@ sys.path.insert(0, str(REPO))
 from tests.support.fake_live import FakeLiveServer  # noqa: E402
 from tests.support.pulse_rig import PulseRig, tone_segments  # noqa: E402
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-QUESTIONS = ["What is the weather like?", "Tell me a joke.", "How far away is the moon?", "Thank you."]
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+from common import QUESTIONS, cpu_seconds, peak_rss_mb  # noqa: E402
 
 
 def start_talk(env: dict, plain: bool, echo: str) -> tuple[subprocess.Popen, int | None]:
