@@ -112,9 +112,11 @@ def render(state: TalkState, console: Console, *, prompt: Text | None = None) ->
     width = console.width
     tools = render_tools(state)
     room = max(1, console.height - 5 - len(tools))
-    lines = []
-    for turn in state.transcript.turns:
-        lines.extend(render_turn(turn).wrap(console, width))
+    lines: list[Text] = []
+    for turn in reversed(state.transcript.turns):  # newest first, only as many as fit
+        lines[:0] = render_turn(turn).wrap(console, width)
+        if len(lines) >= room:
+            break
     body = Text("\n").join(lines[-room:]) if lines else Text("Say something…", style="dim")
     padding = Text("\n" * max(0, room - max(1, min(len(lines), room))))
     return Group(
