@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -131,7 +132,7 @@ def test_unreachable_service_is_one_line(pulse_rig, isolated_env):
     assert len(err.strip().splitlines()) == 1
 
 
-def test_rejected_key_is_one_line(pulse_rig, isolated_env):
+def test_rejected_key_is_one_line_and_the_session_is_kept(pulse_rig, isolated_env, run_cli):
     with FakeLiveServer(api_key="the-right-key") as server:
         env = pulse_rig.subprocess_env(dict(server.subprocess_env(isolated_env), GEMINI_API_KEY="a-wrong-key"))
         code, out, err = finish(start_talk(env), timeout=30)
@@ -140,6 +141,10 @@ def test_rejected_key_is_one_line(pulse_rig, isolated_env):
         "livecli: error: the Live service refused the session (1007): API key not valid. Please pass a valid API key."
     )
     assert "a-wrong-key" not in out + err
+    [kept] = json.loads(run_cli("sessions", "list", "--json").stdout)
+    assert kept["exit_reason"].startswith("error: the Live service refused the session (1007)")
+    database = Path(isolated_env["XDG_DATA_HOME"]) / "livecli"
+    assert not any(b"a-wrong-key" in path.read_bytes() for path in database.iterdir() if path.is_file())
 
 
 def test_unknown_device_lists_candidates(pulse_rig, isolated_env):
