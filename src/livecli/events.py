@@ -110,7 +110,8 @@ class LinkChange:
     """The connection to the service changed (reported by the resilient link).
 
     `gap_s` is how long no connection carried audio (on CONNECTED after a
-    reconnection); `resumed` says whether the server-side session continued.
+    reconnection); `resumed` says whether the server-side session continued;
+    `dropped_s` is microphone audio lost meanwhile because the buffers were full.
     """
 
     state: ConnectionState
@@ -118,6 +119,7 @@ class LinkChange:
     attempt: int = 0
     gap_s: float | None = None
     resumed: bool | None = None
+    dropped_s: float = 0.0
 
 
 LiveEvent = (

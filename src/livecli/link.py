@@ -117,7 +117,6 @@ class Link:
         self._conn = None
         self._stack: contextlib.AsyncExitStack | None = None
         self._supervisor: asyncio.Task | None = None
-        self.reconnections = 0  # switches and reconnections that succeeded
 
     @property
     def dropped_audio_s(self) -> float:
@@ -201,7 +200,7 @@ class Link:
 
     async def _switch(self, reason: str, *, dropped: bool) -> None:
         """Open the next connection with the latest handle, then retire the old one."""
-        lost_at = time.monotonic()
+        lost_at, dropped_before = time.monotonic(), self.dropped_audio_s
         self._conn = None  # from now on the microphone fills the backlog
         old_stack, self._stack = self._stack, None
         if dropped:
@@ -237,7 +236,6 @@ class Link:
                 continue
             break
         self._stack, self._conn = stack, conn
-        self.reconnections += 1
         await self._close(old_stack)
         self._emit(
             LinkChange(
@@ -245,6 +243,7 @@ class Link:
                 reason=reason,
                 gap_s=time.monotonic() - lost_at,
                 resumed=handle is not None,
+                dropped_s=self.dropped_audio_s - dropped_before,
             )
         )
 

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from livecli import events
 from livecli.errors import ExitCode, LivecliError
-from livecli.audio.pcm import level_dbfs
+from livecli.audio.pcm import SILENCE_DBFS, level_dbfs
 from livecli.events import AssistantState, ConnectionState
 from livecli.metrics import Metrics
 from livecli.state import TalkState, ToolActivity, describe_arguments
@@ -157,16 +157,17 @@ class TalkSession:
 
     async def _send_microphone(self, connection) -> None:
         async for chunk, captured_at in self._mic.chunks():
-            self.state.mic_level_dbfs = self._mic.level_dbfs
             if self._echo is not None:  # every chunk, muted or not: it keeps the timeline
                 chunk = self._echo.near_end(chunk, captured_at)
                 if not chunk:
                     continue
+            # The meter shows what the model would hear (after echo control).
+            level = self.state.mic_level_dbfs = level_dbfs(chunk)
             if not self.state.muted:
                 await connection.send_audio(chunk)
                 self.metrics.observe("capture_to_send", time.monotonic() - captured_at)
                 end = captured_at + len(chunk) / (2 * 16000)
-                if level_dbfs(chunk) > SPEECH_DBFS:
+                if level > SPEECH_DBFS:
                     self._speech_ended_at = end
                 if self._recorder is not None:
                     self._recorder.audio("user", chunk, 16000, at=end)
@@ -233,8 +234,11 @@ class TalkSession:
             self._notify(f"reconnecting (attempt {change.attempt}): {change.reason}")
         elif change.state is ConnectionState.CONNECTED:
             how = "resumed" if change.resumed else f"fresh session: {change.reason}"
-            self._notify(f"reconnected in {change.gap_s * 1000:.0f} ms ({how})")
-            self._record("reconnect", reason=change.reason, gap_s=change.gap_s, resumed=change.resumed)
+            lost = f"; {change.dropped_s:.1f} s of microphone audio did not fit the buffer" if change.dropped_s else ""
+            self._notify(f"reconnected in {change.gap_s * 1000:.0f} ms ({how}){lost}")
+            self._record(
+                "reconnect", reason=change.reason, gap_s=change.gap_s, resumed=change.resumed, dropped_s=change.dropped_s
+            )
 
     def _turn_done(self, turn: Turn) -> None:
         self._view.turn_done(turn)
@@ -311,9 +315,9 @@ class TalkSession:
                 self._notify(message)
                 self._record("device", message=message)
         self.state.device_status = next((d.status for d in devices if d.status), None)
-        self.state.mic_gated = bool(getattr(self._echo, "muted", False))
+        self.state.mic_gated = self._echo is not None and self._echo.muted
         if self._mic.status is not None:
-            self.state.mic_level_dbfs = -96.0  # no chunks arrive while the microphone is down
+            self.state.mic_level_dbfs = SILENCE_DBFS  # no chunks arrive while the microphone is down
 
     def _measure_reply(self) -> None:
         """Voice to voice: the end of the user's speech to the answer starting to play."""
@@ -367,7 +371,7 @@ class TalkSession:
             case ToggleMute():
                 self.state.muted = not self.state.muted
                 if self.state.muted:
-                    self.state.mic_level_dbfs = -96.0
+                    self.state.mic_level_dbfs = SILENCE_DBFS
                     self._spawn(self._connection.end_audio_stream())
             case Hush():
                 self._hush()
@@ -387,7 +391,7 @@ class TalkSession:
             return
         self._hushed = not self._model_turn_playing  # more of this answer may still come
         self._speaker.flush()
-        if hasattr(self._echo, "open_now"):
+        if self._echo is not None:
             self._echo.open_now()
         self.state.transcript.model_interrupted()
         self._model_turn_playing = False

@@ -12,7 +12,6 @@ import time
 import numpy as np
 
 from livecli.audio.jitter import JitterBuffer
-from livecli.audio.pcm import level_dbfs
 
 
 def tone(seconds: float, rate: int = 16000, freq: float = 300.0, amplitude: float = 0.3) -> np.ndarray:
@@ -31,7 +30,6 @@ class FileMicrophone:
         self._signal = signal.astype(np.int16).tobytes()
         self._chunk_bytes = rate * 2 * chunk_ms // 1000
         self._chunk_s = chunk_ms / 1000
-        self.level_dbfs = -96.0
         self.closed = False
         self.status: str | None = None  # a file never goes away
         self.overflows = 0
@@ -50,7 +48,6 @@ class FileMicrophone:
             offset = index * self._chunk_bytes
             chunk = self._signal[offset : offset + self._chunk_bytes]
             chunk += bytes(self._chunk_bytes - len(chunk))
-            self.level_dbfs = level_dbfs(chunk)
             index += 1
             yield chunk, time.monotonic() - self._chunk_s  # its first sample's capture time
 

@@ -242,6 +242,7 @@ class EchoCanceller:
     """WebRTC AEC3 on 16 kHz mono int16, fed with timestamped speaker and microphone audio."""
 
     mode = "aec"
+    muted = False  # full duplex: the microphone always goes through
 
     def __init__(
         self,
@@ -271,7 +272,6 @@ class EchoCanceller:
         self._far_format: tuple[int, int] | None = None
         self._resampler = None
         self._pending = np.zeros(0, dtype=np.int16)  # microphone samples short of a frame
-        self._played_until = float("-inf")  # end of the last block that was not silence
 
     # The speaker side.
     def far_end(self, pcm: bytes, played_at: float, *, rate: int | None = None, channels: int = 1) -> None:
@@ -290,8 +290,6 @@ class EchoCanceller:
                 self._resampler = _ReferenceResampler(rate, self.rate)
                 self._far_time = _Timeline(self.rate)  # steps=True: measured no better in the rig
                 self._far_time.count = self._written
-            if samples.size and float(np.sqrt(np.mean(samples.astype(np.float32) ** 2))) > SILENT_RMS:
-                self._played_until = played_at + samples.size / rate
             length = samples.size * self.rate / rate
             gap, since = self._far_time.observe(played_at, length)
             if gap > 0:  # the speaker played nothing for a while: silence in the reference, there
@@ -403,12 +401,8 @@ class EchoCanceller:
                 self.stats.missing_reference_frames += 1
         return self.backend.process(near, far)
 
-    @property
-    def speaker_playing(self) -> bool:
-        return time.monotonic() < self._played_until
-
-    def describe(self) -> str:
-        return f"echo cancellation ({self.backend.name})"
+    def open_now(self) -> None:
+        """Nothing to open: the interrupt key only silences the speaker."""
 
 
 # -- PortAudio timestamps -------------------------------------------------------------------------
@@ -487,17 +481,13 @@ class HalfDuplexGate:
     def muted(self) -> bool:
         return time.monotonic() < self._muted_until
 
-    speaker_playing = muted
-
-    def describe(self) -> str:
-        return "half duplex (the microphone is muted while Gemini speaks)"
 
 
 class NoEcho:
     """`--echo off`: headphones, nothing to do."""
 
     mode = "off"
-    speaker_playing = False
+    muted = False
 
     def far_end(self, pcm: bytes, played_at: float, *, rate: int | None = None, channels: int = 1) -> None:
         pass
@@ -505,8 +495,8 @@ class NoEcho:
     def near_end(self, pcm: bytes, captured_at: float) -> bytes:
         return pcm
 
-    def describe(self) -> str:
-        return "no echo control (headphones)"
+    def open_now(self) -> None:
+        pass
 
 
 @dataclasses.dataclass

@@ -22,7 +22,7 @@ from livecli.audio.device_stream import DeviceStream
 from livecli.audio.echo import adc_time, dac_time
 from livecli.audio.jitter import JitterBuffer
 from livecli.audio.opening import StreamFormat
-from livecli.audio.pcm import SILENCE_DBFS, Chunker, bytes_per_ms, from_mono, level_dbfs, to_mono
+from livecli.audio.pcm import Chunker, bytes_per_ms, from_mono, level_dbfs, to_mono
 from livecli.audio.resample import StreamResampler
 
 MIC_BLOCK_MS = 20
@@ -38,7 +38,7 @@ class Microphone(DeviceStream):
     def __init__(self, spec: str | None, *, rate: int = 16000, chunk_ms: int = 100):
         super().__init__(spec, rate=rate)
         self.chunk_ms = chunk_ms
-        self.level_dbfs = SILENCE_DBFS
+        self._last_chunk = b""
         self.overflows = 0
         self._queue: asyncio.Queue[tuple[bytes, float, StreamFormat]] = asyncio.Queue()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -74,8 +74,13 @@ class Microphone(DeviceStream):
 
         return work
 
+    @property
+    def level_dbfs(self) -> float:
+        """The last chunk's level, computed only when someone looks (talk meters what it sends)."""
+        return level_dbfs(self._last_chunk)
+
     def _lost(self) -> None:
-        self.level_dbfs = SILENCE_DBFS
+        self._last_chunk = b""
 
     async def chunks(self) -> AsyncIterator[tuple[bytes, float]]:
         """(chunk, capture time of its first sample), paced by the device itself.
@@ -93,7 +98,7 @@ class Microphone(DeviceStream):
             block_end = block_start + len(raw) / (2 * fmt.channels) / fmt.rate
             chunks = chunker.push(block)
             if chunks:
-                self.level_dbfs = level_dbfs(chunks[-1])
+                self._last_chunk = chunks[-1]
             for index, chunk in enumerate(chunks):
                 # From chunk k's first sample to the block's end: chunks k.. and the remainder.
                 after = chunker.pending_bytes + (len(chunks) - index) * len(chunk)
