@@ -404,7 +404,7 @@ def main() -> None:
         }
 
     summary = {comp: {kind: breakdown(kind, comp) for kind in ("send", "receive")} for comp in figures}
-    print(f"SDK cost per Live message (CPU time of the client process; server in its own process)")
+    print("SDK cost per Live message (CPU time of the client process; server in its own process)")
     print(f"send: {args.sends} x send_realtime_input(3200-byte Blob) x {args.rounds} rounds; "
           f"receive: {figures['none']['messages_per_turn']} messages per turn x {args.rounds} rounds")
     print()

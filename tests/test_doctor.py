@@ -45,7 +45,7 @@ def test_everything_fine(pulse_rig, server, isolated_env):
     lines = result.stdout.splitlines()
     assert [line.split(":")[0] for line in lines] == [
         "ok    PortAudio", "ok    microphone", "ok    speaker", "ok    config", "ok    API key",
-        f"ok    Live service 127.0.0.1",
+        "ok    Live service 127.0.0.1",
     ]
     assert lines[1].endswith("'default' (ALSA) works at 16000 Hz mono")
     assert lines[2].endswith("'default' (ALSA) works at 24000 Hz mono")

@@ -9,18 +9,15 @@ talk has the `--echo` option.
 
 import importlib.util
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from livecli.audio import echo
-from livecli.audio import echo_probe as probe
 from tests.support.fake_live import FakeLiveServer
 from tests.support.pulse_rig import pulse_rig_fixture
 

@@ -8,7 +8,6 @@ the others. The API key is never printed.
 from __future__ import annotations
 
 import dataclasses
-import os
 import socket
 import ssl
 import time

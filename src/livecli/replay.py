@@ -24,7 +24,7 @@ import time
 import tty
 from collections.abc import Callable, Iterator
 
-from rich.console import Console, Group
+from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
