@@ -10,7 +10,7 @@ from livecli.state import TalkState
 from livecli.transcript import Speaker, Transcript
 from livecli.ui.keyboard import Hush, Quit, SendText, ToggleMute, _split_keys, handle_key
 from livecli.ui.plain import PlainView
-from livecli.ui.rich_view import render
+from livecli.ui.rich_view import RichView, render
 
 
 def make_state():
@@ -51,6 +51,24 @@ def test_transcript_keeps_newest_lines_when_it_overflows():
     lines = screen(state, height=10)
     assert len(lines) <= 10
     assert "You: line 29" in lines and "You: line 0" not in lines
+
+
+def test_the_live_view_draws_only_frames_that_changed():
+    state = make_state()
+    state.started_at += 0.5  # not about to tick over to the next second
+    console = Console(file=io.StringIO(), width=60, height=12, force_terminal=True, color_system=None)
+    view = RichView(console)
+    view.start(state)
+    drawn = lambda: len(console.file.getvalue())  # noqa: E731
+    view.refresh(state)
+    before = drawn()
+    for _ in range(5):
+        view.refresh(state)
+    assert drawn() == before  # nothing changed: nothing written to the terminal
+    state.transcript.add_user_text("hello")
+    view.refresh(state)
+    assert drawn() > before and "You: hello" in console.file.getvalue()
+    view.stop(state)
 
 
 def test_muted_and_typing_are_shown():

