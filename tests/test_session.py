@@ -143,6 +143,8 @@ def test_session_measures_its_latencies(server):
     figures = session.final_metrics()
     capture = figures["latencies"]["capture_to_send"]
     assert capture["n"] >= 25 and 90 <= capture["p50_ms"] <= 150  # a 100 ms chunk, then sent
+    own = figures["latencies"]["delivered_to_send"]  # the chunk complete -> handed to the websocket
+    assert own["n"] == capture["n"] and own["p50_ms"] < 50
     assert figures["latencies"]["receive_to_device"]["n"] > 0
     voice = figures["latencies"]["voice_to_voice"]
     assert voice["n"] == 1 and voice["p50_ms"] > 400  # the fake waits for 500 ms of silence

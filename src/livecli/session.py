@@ -165,7 +165,9 @@ class TalkSession:
             level = self.state.mic_level_dbfs = level_dbfs(chunk)
             if not self.state.muted:
                 await connection.send_audio(chunk)
-                self.metrics.observe("capture_to_send", time.monotonic() - captured_at)
+                sent_at = time.monotonic()
+                self.metrics.observe("capture_to_send", sent_at - captured_at)  # from the first sample
+                self.metrics.observe("delivered_to_send", sent_at - self._mic.delivered_at)  # livecli's share
                 end = captured_at + len(chunk) / (2 * 16000)
                 if level > SPEECH_DBFS:
                     self._speech_ended_at = end

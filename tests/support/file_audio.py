@@ -49,7 +49,8 @@ class FileMicrophone:
             chunk = self._signal[offset : offset + self._chunk_bytes]
             chunk += bytes(self._chunk_bytes - len(chunk))
             index += 1
-            yield chunk, time.monotonic() - self._chunk_s  # its first sample's capture time
+            self.delivered_at = time.monotonic()  # complete now, as when its last block arrives
+            yield chunk, self.delivered_at - self._chunk_s  # its first sample's capture time
 
     def close(self) -> None:
         self.closed = True

@@ -40,7 +40,8 @@ class Microphone(DeviceStream):
         self.chunk_ms = chunk_ms
         self._last_chunk = b""
         self.overflows = 0
-        self._queue: asyncio.Queue[tuple[bytes, float, StreamFormat]] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[bytes, float, StreamFormat, float]] = asyncio.Queue()
+        self.delivered_at = 0.0  # when PortAudio handed over the block that completed the last chunk
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def start(self) -> None:
@@ -67,7 +68,7 @@ class Microphone(DeviceStream):
             if len(pending) < hand_over:
                 return
             try:
-                loop.call_soon_threadsafe(put, (bytes(pending), first_at, fmt))
+                loop.call_soon_threadsafe(put, (bytes(pending), first_at, fmt, time.monotonic()))
             except RuntimeError:  # the loop has closed: the session is over
                 pass
             pending.clear()
@@ -91,7 +92,7 @@ class Microphone(DeviceStream):
         chunker = Chunker(int(bytes_per_ms(self.rate) * self.chunk_ms))
         fmt, resampler = None, None
         while True:
-            raw, block_start, block_fmt = await self._queue.get()
+            raw, block_start, block_fmt, delivered_at = await self._queue.get()
             if block_fmt != fmt:
                 fmt, resampler = block_fmt, StreamResampler(block_fmt.rate, self.rate)
             block = resampler.process(to_mono(raw, fmt.channels))
@@ -99,6 +100,7 @@ class Microphone(DeviceStream):
             chunks = chunker.push(block)
             if chunks:
                 self._last_chunk = chunks[-1]
+                self.delivered_at = delivered_at
             for index, chunk in enumerate(chunks):
                 # From chunk k's first sample to the block's end: chunks k.. and the remainder.
                 after = chunker.pending_bytes + (len(chunks) - index) * len(chunk)
