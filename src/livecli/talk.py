@@ -1,12 +1,13 @@
 """Wiring for `livecli talk`: key, devices, tools, session record, connection, view.
 
-Imported only when `talk` runs, because it pulls in numpy, sounddevice and
-google.genai.
+Imported only when `talk` runs, because it pulls in numpy and sounddevice;
+google.genai is loaded after the microphone has started.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import sys
@@ -17,9 +18,8 @@ from typing import Any
 from livecli import keys, paths
 from livecli.audio import streams
 from livecli.audio.echo import make_echo
-from livecli.errors import ExitCode, LivecliError
+from livecli.errors import AudioError, ExitCode, LivecliError
 from livecli.link import Link
-from livecli.live import LiveConnection
 from livecli.session import TalkSession
 from livecli.settings import Settings
 from livecli.state import TalkState
@@ -59,6 +59,9 @@ def run_talk(settings: Settings, options: TalkOptions, *, environ: Mapping[str, 
     exclude = recorder.id if recorder is not None else None
 
     async def talk() -> ExitCode:
+        # Capture while the SDK and the tools load, so the first chunk is ready once connected.
+        with contextlib.suppress(AudioError):  # the session opens it again and reports why not
+            microphone.start()
         async with open_registry(
             config,
             config_source=str(paths.config_file()),
@@ -72,6 +75,8 @@ def run_talk(settings: Settings, options: TalkOptions, *, environ: Mapping[str, 
             declarations = registry.declarations()
 
             def connect() -> Link:
+                from livecli.live import LiveConnection  # google.genai: loaded while the microphone runs
+
                 return Link(
                     lambda h: LiveConnection(settings, api_key=api_key, handle=h, tools=declarations),
                     handle=handle,

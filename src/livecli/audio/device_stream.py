@@ -100,7 +100,10 @@ class DeviceStream:
 
     # Life cycle.
     def start(self) -> None:
-        """Open the chosen device; failing here is the user's to fix (one-line AudioError)."""
+        """Open the chosen device; failing here is the user's to fix (one-line AudioError).
+        A stream already started stays as it is."""
+        if self._thread is not None and self._thread.is_alive():
+            return
         self._stop.clear()
         with portaudio.lock:
             self._use(self._open(self.device))
