@@ -125,6 +125,24 @@ def test_speaker_gap_and_reopened_microphone(far):
 
 
 @needs_aec
+def test_a_speaker_away_for_longer_than_the_reference_history_is_cancelled_again(far):
+    """The speaker reports nothing for 7 s (a device reopened after a long loss), more than the
+    2 s of reference kept. Once it plays again the echo is cancelled again within a second."""
+    far = far.copy()
+    far[6 * RATE : 13 * RATE] = 0
+    mic = probe.simulate_echo(far, delay_ms=60, gain=0.3)
+    recording = probe.synthetic_recording(far, mic)
+    away = [i for i, t in enumerate(recording.far.at) if 6.0 <= t - 1000 < 13.0]
+    for i in reversed(away):
+        for field in (recording.far.pcm, recording.far.at, recording.far.arrived):
+            del field[i]
+    out = probe.replay(recording, EchoCanceller())
+    back = probe.erle_windows(out.raw[14 * RATE :], out.sent[14 * RATE :], window_s=1.0)
+    assert min(back) >= 20 and np.median(back) >= 30
+    assert probe.vad_onsets(after(out.sent, 14)) == []
+
+
+@needs_aec
 def test_a_reference_reported_late_holds_the_frame_instead_of_guessing(far):
     """The speaker's blocks are reported only 5 ms before they play and the microphone's
     20 ms blocks 1 ms after capture: the reference for the last frames of a chunk is not

@@ -292,12 +292,12 @@ class EchoCanceller:
                 self._far_time.count = self._written
             length = samples.size * self.rate / rate
             gap, since = self._far_time.observe(played_at, length)
-            if gap > 0:  # the speaker played nothing for a while: silence in the reference, there
+            if gap > 0:  # the speaker played nothing for a while (reopened, underrun): silence, there
                 silence = int(round(gap * self.rate))
-                since = min(int(round(since)), self._written, len(self._history) - silence)
+                since = max(0, min(int(round(since)), self._written, len(self._history) - silence))
                 after = self._recent(since)
                 self._written -= since
-                self._write(np.zeros(silence, dtype=np.int16))
+                self._write_silence(silence)
                 self._write(after)
                 self._far_time.count += silence
             self._write(self._resampler.process(samples))
@@ -306,13 +306,21 @@ class EchoCanceller:
     def _write(self, samples: np.ndarray) -> None:
         size = len(self._history)
         if len(samples) > size:
-            samples = samples[-size:]
             self._written += len(samples) - size
+            samples = samples[-size:]
         start = self._written % size
         first = min(len(samples), size - start)
         self._history[start : start + first] = samples[:first]
         self._history[: len(samples) - first] = samples[first:]
         self._written += len(samples)
+
+    def _write_silence(self, n: int) -> None:
+        """`n` samples of silence; a long pause only moves the write position past the history."""
+        size = len(self._history)
+        if n > size:
+            self._written += n - size
+            n = size
+        self._write(np.zeros(n, dtype=np.int16))
 
     def _recent(self, n: int) -> np.ndarray:
         """The last `n` reference samples written."""
