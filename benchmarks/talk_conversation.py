@@ -10,7 +10,8 @@ with: CPU share of one core (whole run and connected-but-silent), peak RSS,
 microphone chunk pacing and jitter, the time from the server's `interrupted`
 to a silent speaker (measured on the recorded speaker sink: each barge-in,
 p50/p99), and what talk measured about itself (LIVECLI_METRICS): capture to
-send, receive to device, voice to voice, underruns and overflows. With
+send (from the chunk's first sample leaving the ADC), delivered to send (from
+PortAudio handing over the chunk's last block: livecli's own share), receive to device, voice to voice, underruns and overflows. With
 `--seconds 600` it is the 10-minute soak.
 
     .venv/bin/python benchmarks/talk_conversation.py [--seconds 60] [--plain] [--echo off|aec|half-duplex]
@@ -38,7 +39,9 @@ sys.path.insert(0, str(REPO))
 from tests.support.fake_live import FakeLiveServer  # noqa: E402
 from tests.support.pulse_rig import PulseRig, tone_segments  # noqa: E402
 
-from common import QUESTIONS, cpu_seconds, peak_rss_mb  # noqa: E402
+from common import QUESTIONS, busiest_threads_pct, cpu_seconds, peak_rss_mb, thread_cpu_seconds  # noqa: E402
+
+IDLE_SETTLE_S = 2.0  # after the first chunks arrive: the speaker pauses after 1 s of silence
 
 
 def start_talk(env: dict, plain: bool, echo: str) -> tuple[subprocess.Popen, int | None]:
@@ -83,10 +86,13 @@ def run(seconds: float, plain: bool, echo: str) -> dict:
     try:
         server.wait_for(lambda: len(server.audio_in) >= 5, timeout=20)
         connected_at = time.monotonic()
-        # Idle: connected, nobody speaking.
-        idle_cpu_start, idle_start = cpu_seconds(talk.pid), time.monotonic()
-        time.sleep(min(5.0, seconds / 6))
-        idle_share = (cpu_seconds(talk.pid) - idle_cpu_start) / (time.monotonic() - idle_start)
+        # Idle: connected, nobody speaking, start-up work done.
+        time.sleep(IDLE_SETTLE_S)
+        idle_cpu_start, idle_threads, idle_start = cpu_seconds(talk.pid), thread_cpu_seconds(talk.pid), time.monotonic()
+        time.sleep(min(10.0, seconds / 6))
+        idle_s = time.monotonic() - idle_start
+        idle_share = (cpu_seconds(talk.pid) - idle_cpu_start) / idle_s
+        idle_by_thread = busiest_threads_pct(idle_threads, thread_cpu_seconds(talk.pid), idle_s)
         # Conversation: a question every few seconds; the second answer is interrupted.
         cpu_start, talk_start = cpu_seconds(talk.pid), time.monotonic()
         index = 0
@@ -128,6 +134,7 @@ def run(seconds: float, plain: bool, echo: str) -> dict:
         "turns": len(server.events("turn_complete")),
         "cpu_share_conversation_pct": round(conversation_share * 100, 2),
         "cpu_share_idle_pct": round(idle_share * 100, 2),
+        "cpu_idle_by_thread_pct": idle_by_thread,
         "peak_rss_mb": round(rss, 1),
         "chunks_sent": int(len(arrivals)),
         "chunk_interval_ms": round(float(np.mean(np.diff(arrivals))) * 1000, 2),
@@ -135,6 +142,7 @@ def run(seconds: float, plain: bool, echo: str) -> dict:
         "interrupted_to_silent_ms": [round(s, 1) for s in silences],
         "interrupted_to_silent_p99_ms": round(float(np.percentile(silences, 99)), 1) if silences else None,
         "capture_to_send_ms": latencies.get("capture_to_send"),
+        "delivered_to_send_ms": latencies.get("delivered_to_send"),
         "receive_to_device_ms": latencies.get("receive_to_device"),
         "voice_to_voice_ms": latencies.get("voice_to_voice"),
         **measured["counters"],
