@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from livecli.audio import device_stream, portaudio
+from livecli.audio.opening import StreamFormat
 from livecli.audio.streams import Microphone, Speaker
 from livecli.errors import AudioError
 
@@ -235,6 +236,24 @@ def test_a_stalled_speaker_is_reopened_and_play_never_raises_meanwhile(world):
         assert np.abs(np.frombuffer(bytes(second.played), np.int16)).max() > 7000
     finally:
         speaker.close()
+
+
+def test_underflows_next_to_model_audio_are_told_from_those_in_silence(world):
+    speaker = Speaker(None)
+    work = speaker._callback(StreamFormat(24000, 1))
+    late, on_time = types.SimpleNamespace(output_underflow=True), Flags()
+
+    def block(status):
+        work(bytearray(480), status, TimeInfo())
+
+    block(late)  # the device ran dry while only silence was queued: nobody heard it
+    speaker.buffer.write(b"\x10\x00" * 720)  # three blocks of the model's voice
+    block(on_time)
+    block(late)  # a gap in the middle of the answer
+    block(on_time)
+    block(late)  # right after the answer's last block
+    block(late)  # silence again
+    assert (speaker.underflows, speaker.audible_underflows) == (4, 2)
 
 
 def test_a_lost_chosen_device_falls_back_to_the_default_and_comes_back(world):

@@ -138,10 +138,11 @@ class TalkSession:
         async with self._connect() as connection:
             self._connection = connection
             self.state.connection = ConnectionState.CONNECTED
+            connected_at = time.monotonic()
             self.state.assistant = AssistantState.LISTENING
             self._input.start()
             tasks = [
-                asyncio.create_task(self._send_microphone(connection), name="send"),
+                asyncio.create_task(self._send_microphone(connection, connected_at), name="send"),
                 asyncio.create_task(self._receive(connection), name="receive"),
             ]
             stopper = asyncio.create_task(self._stop.wait(), name="stop")
@@ -155,7 +156,9 @@ class TalkSession:
                     task.cancel()
                 await asyncio.gather(*tasks, stopper, return_exceptions=True)
 
-    async def _send_microphone(self, connection) -> None:
+    async def _send_microphone(self, connection, connected_at: float) -> None:
+        """Chunks captured before `connected_at` waited for the connection: they are sent,
+        but not counted in the capture-to-send latencies."""
         async for chunk, captured_at in self._mic.chunks():
             if self._echo is not None:  # every chunk, muted or not: it keeps the timeline
                 chunk = self._echo.near_end(chunk, captured_at)
@@ -166,8 +169,9 @@ class TalkSession:
             if not self.state.muted:
                 await connection.send_audio(chunk)
                 sent_at = time.monotonic()
-                self.metrics.observe("capture_to_send", sent_at - captured_at)  # from the first sample
-                self.metrics.observe("delivered_to_send", sent_at - self._mic.delivered_at)  # livecli's share
+                if captured_at >= connected_at:
+                    self.metrics.observe("capture_to_send", sent_at - captured_at)  # from the first sample
+                    self.metrics.observe("delivered_to_send", sent_at - self._mic.delivered_at)  # livecli's share
                 end = captured_at + len(chunk) / (2 * 16000)
                 if level > SPEECH_DBFS:
                     self._speech_ended_at = end
@@ -341,6 +345,7 @@ class TalkSession:
             self.metrics.observe_all("receive_to_device", self._speaker.buffer.latencies)
             self.metrics.count("output_underruns", self._speaker.buffer.underruns)
             self.metrics.count("output_underflows", self._speaker.underflows)
+            self.metrics.count("output_underflows_audible", self._speaker.audible_underflows)
         self.metrics.count("input_overflows", self._mic.overflows)
         return self.metrics.summary()
 

@@ -69,7 +69,7 @@ class CollectingSpeaker:
         self._task: asyncio.Task | None = None
         self.closed = False
         self.status: str | None = None
-        self.underflows = 0
+        self.underflows = self.audible_underflows = 0
 
     def pop_notices(self) -> list[str]:
         return []

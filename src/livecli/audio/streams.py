@@ -117,7 +117,9 @@ class Speaker(DeviceStream):
         super().__init__(spec, rate=rate)
         self.buffer = JitterBuffer(0)
         self.echo = None  # the echo control, told what every block played and when
-        self.underflows = 0
+        self.underflows = 0  # PortAudio's count: the device ran dry (a late callback)
+        self.audible_underflows = 0  # of which next to model audio, not inside silence
+        self._was_playing = False
         self._preroll_ms = preroll_ms
         self._play_lock = threading.Lock()  # play() against a format change on the watch thread
         self._playing_format: StreamFormat | None = None
@@ -127,9 +129,12 @@ class Speaker(DeviceStream):
         read_into = self.buffer.read_into
 
         def work(outdata, status, time_info):
+            playing = read_into(outdata) > 0
             if status.output_underflow:
                 self.underflows += 1
-            read_into(outdata)
+                if playing or self._was_playing:
+                    self.audible_underflows += 1
+            self._was_playing = playing
             echo = self.echo
             if echo is not None:  # every block, silence too: it is the echo's reference
                 played_at = dac_time(time_info, fallback_latency=SPEAKER_BLOCK_MS / 1000 * 2)
