@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+T = TypeVar("T")
 QUESTIONS = ["What is the weather like?", "Tell me a joke.", "How far away is the moon?", "Thank you."]
 
 
@@ -26,15 +29,31 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def thread_cpu_seconds(pid: int) -> dict[int, float]:
-    """CPU seconds of each of the process's threads, by thread id."""
-    seconds = {}
+def per_thread(pid: int, read: Callable[[Path], T]) -> dict[int, T]:
+    """`read(/proc/PID/task/TID)` for each of the process's threads, by thread id; a thread that
+    ends meanwhile is left out."""
+    found = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
-            seconds[int(task.name)] = cpu_seconds_of(task / "stat")
-        except (FileNotFoundError, ProcessLookupError):  # the thread ended meanwhile
+            found[int(task.name)] = read(task)
+        except OSError:
             continue
-    return seconds
+    return found
+
+
+def thread_cpu_seconds(pid: int) -> dict[int, float]:
+    """CPU seconds of each of the process's threads, by thread id."""
+    return per_thread(pid, lambda task: cpu_seconds_of(task / "stat"))
+
+
+def context_switches(pid: int) -> int:
+    """Voluntary + involuntary context switches of every thread: how often the process wakes."""
+    return sum(per_thread(pid, _context_switches).values())
+
+
+def _context_switches(task: Path) -> int:
+    lines = task.joinpath("status").read_text().splitlines()
+    return sum(int(line.split()[1]) for line in lines if "ctxt_switches" in line)
 
 
 def busiest_threads_pct(before: dict[int, float], after: dict[int, float], elapsed: float) -> list[float]:

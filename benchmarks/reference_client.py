@@ -137,20 +137,7 @@ def run_client() -> None:
 
 # --------------------------------------------------------------------------- the benchmark
 
-from common import QUESTIONS, cpu_seconds, peak_rss_mb  # noqa: E402
-
-
-def context_switches(pid: int) -> int:
-    """Voluntary + involuntary context switches of every thread: how often the process wakes."""
-    total = 0
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            for line in (task / "status").read_text().splitlines():
-                if "ctxt_switches" in line:
-                    total += int(line.split()[1])
-        except OSError:  # the thread ended meanwhile
-            pass
-    return total
+from common import QUESTIONS, context_switches, cpu_seconds, peak_rss_mb  # noqa: E402
 
 
 def converse(server, rig, seconds: float, min_barge_ins: int = 3) -> int:

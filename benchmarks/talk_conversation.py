@@ -11,8 +11,9 @@ microphone chunk pacing and jitter, the time from the server's `interrupted`
 to a silent speaker (measured on the recorded speaker sink: each barge-in,
 p50/p99), and what talk measured about itself (LIVECLI_METRICS): capture to
 send (from the chunk's first sample leaving the ADC), delivered to send (from
-PortAudio handing over the chunk's last block: livecli's own share), receive to device, voice to voice, underruns and overflows. With
-`--seconds 600` it is the 10-minute soak.
+PortAudio handing over the chunk's last block: livecli's own share), receive
+to device, voice to voice, underruns and overflows. Idle CPU is also given per
+thread. With `--seconds 600` it is the 10-minute soak.
 
     .venv/bin/python benchmarks/talk_conversation.py [--seconds 60] [--plain] [--echo off|aec|half-duplex]
 """
@@ -41,7 +42,7 @@ from tests.support.pulse_rig import PulseRig, tone_segments  # noqa: E402
 
 from common import QUESTIONS, busiest_threads_pct, cpu_seconds, peak_rss_mb, thread_cpu_seconds  # noqa: E402
 
-IDLE_SETTLE_S = 2.0  # after the first chunks arrive: the speaker pauses after 1 s of silence
+IDLE_SETTLE_S = 2.0  # after the first chunks arrive: start-up work (queued chunks, first frames) is done
 
 
 def start_talk(env: dict, plain: bool, echo: str) -> tuple[subprocess.Popen, int | None]:
