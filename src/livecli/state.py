@@ -6,15 +6,12 @@ import dataclasses
 import time
 
 from livecli.events import AssistantState, ConnectionState
+from livecli.formats import shorten
 from livecli.transcript import Transcript
 
 
 ARGUMENT_CHARS = 60
 SUMMARY_CHARS = 80
-
-
-def shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def describe_arguments(args: dict) -> str:
