@@ -12,11 +12,12 @@ import pytest
 import soxr
 from rich.console import Console, Group
 
-from livecli.replay import Player, RichReplayView, Screen, build_cues, render_progress
+from livecli.replay import Player, Screen, build_cues
 from livecli.store import SessionStore
 from livecli.store.timeline import RATE, Timeline
 from livecli.ui import rich_view
 from livecli.ui.plain import PlainView
+from livecli.ui.replay_view import RichReplayView, render_progress
 from tests.test_store_helpers import Scripted, conversation, noise
 
 TURNS = [
@@ -91,7 +92,7 @@ def transcript_at(db_dir, session_id, t):
     screen = Screen(info, PlainView(io.StringIO(), io.StringIO()))
     for cue in build_cues(events, timeline.model.spans(0.05)):
         if cue.at <= t:
-            cue.apply(screen)
+            screen.apply(cue.item)
     return [(turn.speaker.value, turn.text.strip(), turn.done) for turn in screen.state.transcript.turns]
 
 
@@ -135,11 +136,11 @@ def test_tool_calls_show_as_talk_showed_them(db_dir):
     screen = Screen(info, PlainView(printed, io.StringIO()))
     cues = build_cues(events, [])
     for cue in cues[:1]:
-        cue.apply(screen)
+        screen.apply(cue.item)
     [running] = screen.state.tools.values()
     assert (running.line(), running.finished) == ("Tool: look(n=1) [running]", False)
     for cue in cues[1:]:
-        cue.apply(screen)
+        screen.apply(cue.item)
     assert printed.getvalue().splitlines() == [
         'Tool: look(n=1) → {"temp_c": 21} [done, 0.2 s]',
         'Tool: look(n=2) → "the user refused this call" [refused]',
@@ -179,7 +180,7 @@ def test_the_layout_is_talks_with_a_progress_bar_and_fits_the_terminal(db_dir):
     console = Console(file=io.StringIO(), width=90, height=12, color_system=None, force_terminal=True)
     view = RichReplayView(console)
     parts = list(rich_view.render(player.screen.state, console).renderables)
-    parts[-1] = render_progress(player, console.width)
+    parts[-1] = render_progress(player.progress, console.width)
     console.print(Group(*parts))
     lines = console.file.getvalue().splitlines()
     assert len(lines) == 12

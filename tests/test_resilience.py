@@ -17,8 +17,7 @@ from livecli.link import Link
 from livecli.live import LiveConnection
 from livecli.session import TalkSession
 from livecli.settings import Settings
-from livecli.state import TalkState
-from livecli.transcript import Transcript
+from livecli.conversation import Conversation
 from livecli.ui.plain import PlainView
 from tests.support.fake_live import FakeLiveServer
 from tests.support.file_audio import CollectingSpeaker, FileMicrophone
@@ -53,7 +52,8 @@ class Run:
     def __init__(self, server, signal, seconds, *, during=None, handle=None):
         self.out, self.err = io.StringIO(), io.StringIO()
         view = PlainView(out=self.out, err=self.err)
-        self.state = TalkState(model="m", voice=None, transcript=Transcript(on_turn_done=view.turn_done))
+        self.conversation = Conversation(model="m", voice=None, tools_enabled=False)
+        self.state = self.conversation.state
         settings = Settings()
         self.link = None
 
@@ -67,7 +67,7 @@ class Run:
 
         self.mic = FileMicrophone(signal)
         self.session = TalkSession(
-            state=self.state, connect=connect, microphone=self.mic, speaker=CollectingSpeaker(), view=view,
+            conversation=self.conversation, connect=connect, microphone=self.mic, speaker=CollectingSpeaker(), view=view,
             stdin=io.StringIO(),
         )
         self.code = asyncio.run(self._run(seconds, during))

@@ -14,9 +14,8 @@ from livecli.errors import AuthError
 from livecli.live import LiveConnection
 from livecli.session import TalkSession
 from livecli.settings import Settings
-from livecli.state import TalkState
-from livecli.transcript import Transcript
-from livecli.ui.keyboard import SendText, ToggleMute
+from livecli.conversation import Conversation
+from livecli.conversation.inputs import SendText, ToggleMute
 from livecli.ui.plain import PlainView
 from tests.support.fake_live import FakeLiveServer
 from tests.support.file_audio import CollectingSpeaker, FileMicrophone, silence, tone
@@ -31,9 +30,8 @@ def server(monkeypatch):
 
 def make_session(settings, microphone, speaker, out, api_key="test-key"):
     view = PlainView(out=out, err=io.StringIO())
-    state = TalkState(model=settings.model, voice=settings.voice, transcript=Transcript(on_turn_done=view.turn_done))
     return TalkSession(
-        state=state,
+        conversation=Conversation(model=settings.model, voice=settings.voice, has_speaker=speaker is not None, tools_enabled=False),
         connect=lambda: LiveConnection(settings, api_key=api_key),
         microphone=microphone,
         speaker=speaker,
@@ -109,9 +107,9 @@ def test_typed_text_and_mute(server):
 
     async def type_and_mute(session):
         await asyncio.sleep(0.5)
-        session._on_command(SendText("hello by keyboard"))
+        session.feed(SendText("hello by keyboard"))
         await asyncio.sleep(1.5)
-        session._on_command(ToggleMute())
+        session.feed(ToggleMute())
 
     asyncio.run(run_for(make_session(Settings(), mic, CollectingSpeaker(), out), 1.0, type_and_mute))
     assert [r.data for r in server.text_in] == ["hello by keyboard"]

@@ -14,8 +14,7 @@ SCRIPT = """
 import asyncio, contextlib, io, sys
 sys.path.insert(0, {repo!r})
 from livecli.session import TalkSession
-from livecli.state import TalkState
-from livecli.transcript import Transcript
+from livecli.conversation import Conversation
 from livecli.ui.plain import PlainView
 from tests.support.file_audio import FileMicrophone, silence
 
@@ -33,7 +32,7 @@ class HangsOnClose:
 
 view = PlainView()
 session = TalkSession(
-    state=TalkState(model="m", voice=None, transcript=Transcript(on_turn_done=view.turn_done)),
+    conversation=Conversation(model="m", voice=None, has_speaker=False, tools_enabled=False),
     connect=HangsOnClose, microphone=FileMicrophone(silence(60)), speaker=None, view=view, stdin=io.StringIO(),
 )
 sys.exit(asyncio.run(session.run()))

@@ -15,11 +15,10 @@ from livecli.link import Link
 from livecli.live import LiveConnection
 from livecli.session import TalkSession
 from livecli.settings import Settings
-from livecli.state import TalkState
 from livecli.store import SessionRecorder, SessionStore
 from livecli.tools import open_registry
-from livecli.transcript import Transcript
-from livecli.ui.keyboard import Answer
+from livecli.conversation import Conversation
+from livecli.conversation.inputs import Answer
 from livecli.ui.plain import PlainView
 from tests.support.fake_live import FakeLiveServer
 from tests.support.file_audio import CollectingSpeaker, FileMicrophone, silence, tone
@@ -49,14 +48,13 @@ def talk(server, tmp_path, *, seconds, signal, tool_calls_answer=None, recorder=
     tools_file.write_text(TOOLS)
     out, err = io.StringIO(), io.StringIO()
     view = PlainView(out=out, err=err)
-    state = TalkState(model="m", voice=None, transcript=Transcript())
     settings = Settings()
 
     async def main():
         async with open_registry({}, extra_files=[tools_file], tools_dir=tmp_path / "none") as registry:
             declarations = registry.declarations()
             session = TalkSession(
-                state=state,
+                conversation=Conversation(model="m", voice=None),
                 connect=lambda: Link(lambda h: LiveConnection(settings, api_key="test-key", handle=h, tools=declarations)),
                 microphone=FileMicrophone(signal),
                 speaker=CollectingSpeaker(),
@@ -69,8 +67,8 @@ def talk(server, tmp_path, *, seconds, signal, tool_calls_answer=None, recorder=
             if tool_calls_answer is not None:
                 for _ in range(100):
                     await asyncio.sleep(0.05)
-                    if state.approval is not None:
-                        session._on_command(Answer(tool_calls_answer))
+                    if session.state.approval is not None:
+                        session.feed(Answer(tool_calls_answer))
                         break
             await asyncio.sleep(seconds)
             session.stop()

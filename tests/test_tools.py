@@ -16,7 +16,8 @@ from google.genai import types
 
 from livecli.errors import ConfigError, LivecliError
 from livecli.events import FunctionCall
-from livecli.tools import CallState, Policy, ToolRunner, open_registry, sources
+from livecli.events import CallState
+from livecli.tools import Policy, ToolRunner, open_registry, sources
 from livecli.tools.config import parse_mcp_servers, parse_tools
 
 try:
@@ -298,7 +299,7 @@ def test_calls_run_concurrently_and_failures_become_error_responses(config_dir):
     assert by_id["f"]["error"].startswith("ValidationError: 1 validation error")
     assert by_id["g"] == {"error": "there is no tool called 'no_such_tool'"}
     final = {s.id: s for s in statuses if s.state not in (CallState.RUNNING, CallState.WAITING_APPROVAL)}
-    assert final["a"].state is CallState.DONE and final["a"].summary == '{"value": 212.0, "unit": "F"}'
+    assert final["a"].state is CallState.DONE and final["a"].response == {"result": {"value": 212.0, "unit": "F"}}
     assert final["a"].response == by_id["a"] and final["a"].duration_s < 1.0
     assert final["c"].state is CallState.ERROR and 0.5 <= final["c"].duration_s < 1.2
     assert [s.state for s in statuses if s.id == "b"] == [CallState.RUNNING, CallState.ERROR]

@@ -105,6 +105,34 @@ class FunctionResult:
     scheduling: str | None = None
 
 
+class CallState(enum.Enum):
+    WAITING_APPROVAL = "waiting for approval"
+    RUNNING = "running"
+    DONE = "done"
+    ERROR = "error"
+    CANCELLED = "cancelled"
+    REFUSED = "refused"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ToolCallStatus:
+    """A call changed state (reported by the tool runner); `response` is what the model
+    was sent, once it was; `approval` how the call was let through ("auto", "approved",
+    "yolo") or kept out ("refused", "no answer" in time, "denied" by policy)."""
+
+    id: str | None
+    name: str
+    args: dict
+    state: CallState
+    duration_s: float | None = None  # running time, once the call has run
+    response: dict | None = None
+    approval: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.state not in (CallState.WAITING_APPROVAL, CallState.RUNNING)
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class LinkChange:
     """The connection to the service changed (reported by the resilient link).

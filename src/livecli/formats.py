@@ -22,3 +22,9 @@ def seconds_of(pcm_bytes: int, rate: int = INPUT_RATE) -> float:
 def shorten(text: str, limit: int) -> str:
     """`text` cut to `limit` characters, with an ellipsis where it was cut."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def clock(seconds: float) -> str:
+    """A position in a session: mm:ss.s."""
+    minutes, rest = divmod(max(0.0, seconds), 60)
+    return f"{int(minutes):02d}:{rest:04.1f}"

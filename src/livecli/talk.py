@@ -19,14 +19,14 @@ from typing import Any
 from livecli import keys, paths
 from livecli.audio import streams
 from livecli.audio.echo import make_echo
+from livecli.conversation import Conversation
 from livecli.errors import AudioError, ExitCode, LivecliError
 from livecli.link import Link
 from livecli.session import TalkSession
 from livecli.settings import Settings
-from livecli.state import TalkState
 from livecli.store import SessionRecorder, SessionStore
 from livecli.tools import open_registry
-from livecli.transcript import Speaker, Transcript, Turn
+from livecli.transcript import Speaker, Turn
 
 LATEST = "latest"
 
@@ -46,9 +46,6 @@ def run_talk(settings: Settings, options: TalkOptions, *, environ: Mapping[str, 
     store = SessionStore(paths.data_dir())
     continued, handle, earlier = resume_point(store, options.continue_ref)
     view = make_view(settings)
-    transcript = Transcript()
-    transcript.turns.extend(earlier)
-    state = TalkState(model=settings.model, voice=settings.voice, transcript=transcript)
     microphone = streams.Microphone(settings.input_device, chunk_ms=settings.chunk_ms)
     speaker = None if settings.text else streams.Speaker(settings.output_device, preroll_ms=settings.preroll_ms)
     echo = make_echo("off" if speaker is None else settings.echo)
@@ -76,16 +73,20 @@ def run_talk(settings: Settings, options: TalkOptions, *, environ: Mapping[str, 
             declarations = registry.declarations()
             from livecli.live import LiveConnection  # google.genai: loaded while the microphone runs
 
+            conversation = Conversation(
+                model=settings.model, voice=settings.voice, earlier=earlier, has_speaker=speaker is not None
+            )
+
             def connect() -> Link:
                 return Link(
                     lambda h: LiveConnection(settings, api_key=api_key, handle=h, tools=declarations),
                     handle=handle,
-                    history=transcript.recent,
+                    history=conversation.state.transcript.recent,
                     prime=bool(earlier),
                 )
 
             session = TalkSession(
-                state=state,
+                conversation=conversation,
                 connect=connect,
                 microphone=microphone,
                 speaker=speaker,

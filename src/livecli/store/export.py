@@ -6,14 +6,10 @@ import datetime
 import json
 from typing import Any
 
+from livecli.formats import clock
 from livecli.store.sessions import Event, SessionInfo
 
 HIDDEN_KINDS = {"interrupted", "resumption_handle", "usage"}  # shown through other lines or the header
-
-
-def clock(seconds: float) -> str:
-    minutes, rest = divmod(max(0.0, seconds), 60)
-    return f"{int(minutes):02d}:{rest:04.1f}"
 
 
 def length(seconds: float) -> str:

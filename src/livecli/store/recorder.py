@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from livecli import records
 from livecli.store import schema
 from livecli.store.scrub import scrub, scrub_settings
 
@@ -115,6 +116,9 @@ class SessionRecorder:
         if not self.record_history and kind in CONTENT_KINDS:
             return
         self._put((time.monotonic() - self.start, kind, payload))
+
+    def record(self, record: records.Record) -> None:
+        self.event(record.KIND, **records.payload(record))
 
     def audio(self, stream: str, pcm: bytes, rate: int, at: float | None = None) -> None:
         """`stream` "user": a chunk sent, `at` when its last sample was captured;

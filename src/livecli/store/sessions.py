@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from livecli import records
 from livecli.store import schema
 from livecli.store.recorder import HEARTBEAT_S
 from livecli.store.schema import StoreError
@@ -71,6 +72,10 @@ class Event:
     offset_s: float
     kind: str  # "unreadable" when the stored payload is damaged
     data: dict
+
+    @property
+    def record(self) -> records.Record | None:
+        return records.parse(self.kind, self.data)
 
 
 class SessionStore:

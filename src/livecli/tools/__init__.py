@@ -8,15 +8,13 @@ only need `tool` (optional options) and `ToolError`.
 from livecli.tools.declare import tool
 from livecli.tools.model import Policy, Scheduling, Tool, ToolError
 from livecli.tools.registry import Registry, open_registry
-from livecli.tools.runner import CallState, ToolCallStatus, ToolRunner
+from livecli.tools.runner import ToolRunner
 
 __all__ = [
-    "CallState",
     "Policy",
     "Registry",
     "Scheduling",
     "Tool",
-    "ToolCallStatus",
     "ToolError",
     "ToolRunner",
     "open_registry",

@@ -8,42 +8,14 @@ and the session record.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import enum
-import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 
 import pydantic_core
 
-from livecli.events import FunctionCall, FunctionResult
+from livecli.events import CallState, FunctionCall, FunctionResult, ToolCallStatus
 from livecli.tools.model import Policy, Tool, ToolError
 from livecli.tools.registry import Registry
-
-SUMMARY_CHARS = 80
-
-
-class CallState(enum.Enum):
-    WAITING_APPROVAL = "waiting for approval"
-    RUNNING = "running"
-    DONE = "done"
-    ERROR = "error"
-    CANCELLED = "cancelled"
-    REFUSED = "refused"
-
-
-@dataclasses.dataclass(frozen=True)
-class ToolCallStatus:
-    id: str | None
-    name: str
-    args: dict
-    state: CallState
-    duration_s: float | None = None  # running time, once the call has run
-    summary: str = ""  # short result or error, for one line of UI
-    response: dict | None = None  # what the model was sent, for the session record
-    # how the call was let through: "auto", "approved", "yolo"; or kept out: "refused",
-    # "no answer" (in time), "denied" (by policy)
-    approval: str | None = None
 
 
 class ToolRunner:
@@ -159,10 +131,7 @@ class ToolRunner:
         approval: str | None = None,
     ) -> FunctionResult:
         duration = time.monotonic() - started if started is not None else None
-        summary = json.dumps(response.get("result", response.get("error")), ensure_ascii=False, default=str)
-        if len(summary) > SUMMARY_CHARS:
-            summary = summary[: SUMMARY_CHARS - 1] + "…"
-        self._report(call, state, duration_s=duration, summary=summary, response=response, approval=approval)
+        self._report(call, state, duration_s=duration, response=response, approval=approval)
         scheduling = tool.scheduling.value if tool is not None and tool.scheduling is not None else None
         return FunctionResult(id=call.id, name=call.name, response=response, scheduling=scheduling)
 

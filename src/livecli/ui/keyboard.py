@@ -11,7 +11,6 @@ read from it is sent as text (or answers the approval: y, yes, n, no).
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import os
 import sys
 import termios
@@ -19,6 +18,7 @@ import threading
 import tty
 from collections.abc import Callable
 
+from livecli.conversation.inputs import Answer, Command, Hush, Quit, SendText, ToggleMute
 from livecli.state import TalkState
 
 ESC = "\x1b"
@@ -26,34 +26,6 @@ ENTER = ("\r", "\n")
 BACKSPACE = ("\x7f", "\x08")
 
 
-@dataclasses.dataclass(frozen=True)
-class SendText:
-    text: str
-
-
-@dataclasses.dataclass(frozen=True)
-class ToggleMute:
-    pass
-
-
-@dataclasses.dataclass(frozen=True)
-class Quit:
-    pass
-
-
-@dataclasses.dataclass(frozen=True)
-class Hush:
-    """Stop the assistant talking (the interrupt key, for half duplex above all)."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Answer:
-    """y or n to the tool call waiting for approval."""
-
-    yes: bool
-
-
-Command = SendText | ToggleMute | Quit | Answer | Hush
 
 
 def handle_key(state: TalkState, key: str) -> Command | None:

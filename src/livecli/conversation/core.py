@@ -1,0 +1,373 @@
+"""The conversation core: what a talk session knows and decides, with no I/O.
+
+It owns the talk state (what the view renders), the transcript and the tool
+activities. It takes one input at a time — a Live event, a link change, a tool
+update, a user command, a device notice, a microphone chunk, a tick of the
+clock, or a stored record during replay — and returns the effects the shell
+must carry out, in order. No asyncio, no SDK, no Rich, no clock of its own:
+times come in with the inputs, so tests feed inputs and assert effects in
+microseconds (as pipecat's processors are tested).
+
+Everything said or done becomes a record (`livecli.records`), and records are
+applied to the state the same way whether they were just made (talk) or read
+back from the store (replay): one set of transitions for both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterable
+
+from livecli import events, records
+from livecli.conversation.effects import (
+    CancelTools,
+    Effect,
+    EndAudioStream,
+    EndOfTurn,
+    Flush,
+    Measure,
+    Notify,
+    OpenMic,
+    Play,
+    Record,
+    RecordAudio,
+    ResolveApproval,
+    RunTools,
+    SendAudio,
+    SendTextToModel,
+    SendToolResults,
+    ShowTool,
+    ShowTurn,
+    Stop,
+)
+from livecli.conversation.inputs import (
+    Answer,
+    ApprovalAsked,
+    ApprovalClosed,
+    Command,
+    Connected,
+    DeviceNotice,
+    Ended,
+    Hush,
+    Input,
+    MicChunk,
+    Quit,
+    SendText,
+    Tick,
+    ToggleMute,
+)
+from livecli.events import AssistantState, ConnectionState
+from livecli.formats import INPUT_RATE, SILENCE_DBFS, shorten
+from livecli.state import SUMMARY_CHARS, TalkState, ToolActivity, describe_arguments
+from livecli.transcript import Speaker, Transcript, Turn
+
+SPEECH_DBFS = -40.0  # a chunk this loud (after echo control) counts as the user speaking
+YES = {"y", "yes"}
+NO = {"n", "no"}
+NO_TOOLS = {"error": "no tools are enabled in this session"}
+
+
+class Conversation:
+    """`effects = conversation.handle(input)`: one input in, the effects to carry out back."""
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        voice: str | None,
+        earlier: Iterable[Turn] = (),
+        has_speaker: bool = True,
+        tools_enabled: bool = True,
+    ):
+        self.state = TalkState(model=model, voice=voice, transcript=Transcript(self._turn_done))
+        self.state.transcript.turns.extend(earlier)
+        self._has_speaker = has_speaker
+        self._tools_enabled = tools_enabled
+        self._effects: list[Effect] = []
+        self._awaiting_reply = False  # the user has spoken or typed; no answer yet
+        self._model_turn_playing = False  # complete, but its audio may still be playing
+        self._hushed = False  # the user stopped this answer: drop the rest of its audio
+        self._speaker_active = False
+        self._speech_ended_at: float | None = None  # end of the last loud microphone chunk
+        self._playback_seen: float | None = None
+
+    def handle(self, item: Input) -> list[Effect]:
+        self._apply(item)
+        self.state.assistant = self._assistant_state()
+        effects, self._effects = self._effects, []
+        return effects
+
+    # -- dispatch ---------------------------------------------------------------------------
+
+    def _apply(self, item: Input) -> None:
+        match item:
+            case MicChunk():
+                self._mic_chunk(item)
+            case Tick():
+                self._tick(item)
+            case events.ModelAudio() if self._hushed:
+                pass  # the user stopped this answer
+            case events.ModelAudio(pcm=pcm, rate=rate):
+                self._awaiting_reply = False
+                self._emit(Play(pcm, rate), RecordAudio("model", pcm, rate))
+            case events.ModelText(text=text) | events.OutputTranscript(text=text):
+                self._awaiting_reply = False
+                self.state.transcript.add(Speaker.MODEL, text)
+            case events.InputTranscript(text=text):
+                self._awaiting_reply = True
+                self.state.transcript.add(Speaker.USER, text)
+            case events.Interrupted():
+                self._hushed = False
+                self._emit(Flush())
+                self._model_interrupted()
+                self._record(records.Interruption())
+            case events.TurnComplete():
+                self._hushed = False
+                self._awaiting_reply = False
+                self.state.transcript.finish_user_turn()
+                self._emit(EndOfTurn())
+                self._model_turn_playing = True
+                self._close_played_turn()
+            case events.Usage(prompt_tokens=prompt, response_tokens=response, total_tokens=total):
+                self._record(records.UsageReport(prompt, response, total))
+            case events.GoAway(time_left_s=left):
+                when = f" in {left:.0f} s" if left is not None else ""
+                self._notify(f"the service will close this connection{when}")
+            case events.ResumptionHandle(handle=handle, resumable=True) if handle:
+                self._record(records.ResumptionHandle(handle))
+            case events.ResumptionHandle():
+                pass
+            case events.LinkChange():
+                self._link_changed(item)
+            case events.ToolCall(calls=calls):
+                self.state.transcript.finish_user_turn()  # the model acts on what was said so far
+                if self._tools_enabled:
+                    self._emit(RunTools(calls))
+                else:
+                    results = tuple(events.FunctionResult(call.id, call.name, dict(NO_TOOLS)) for call in calls)
+                    self._emit(SendToolResults(results))
+            case events.ToolCallCancellation(ids=ids):
+                self._emit(CancelTools(ids))
+            case Connected():
+                self.state.connection = ConnectionState.CONNECTED
+                self._record(records.Connected())
+            case DeviceNotice(message=message):
+                self._notify(message)
+                self._record(records.DeviceNotice(message))
+            case events.ToolCallStatus():
+                self._tool_update(item)
+            case ApprovalAsked(call=call):
+                self.state.approval = f"allow {call.name}({describe_arguments(call.args)})?"
+                self._emit(Notify(f"{self.state.approval} answer y or n"))
+            case ApprovalClosed():
+                self.state.approval = None
+            case SendText() | ToggleMute() | Hush() | Answer() | Quit():
+                self._command(item)
+            case Ended(error=error):
+                self.state.connection = ConnectionState.CLOSED
+                self.state.transcript.finish_all()
+                if error is not None:
+                    self._record(records.Failure(error))
+            case _:
+                self._apply_record(item)
+
+    def _apply_record(self, record: records.Record) -> None:
+        """A stored record read back (replay): the state it stands for, nothing sent or stored."""
+        transcript = self.state.transcript
+        match record:
+            case records.UserTurn(text=text, typed=True):
+                transcript.add_user_text(text)
+            case records.UserTurn(text=text):
+                if transcript.open_turn(Speaker.USER) is None:
+                    transcript.add(Speaker.USER, text)
+                transcript.finish_user_turn()
+            case records.ModelTurn(text=text, interrupted=interrupted):
+                if transcript.open_turn(Speaker.MODEL) is None:
+                    transcript.add(Speaker.MODEL, text)
+                self._model_interrupted() if interrupted else transcript.model_turn_complete()
+            case records.Connected():
+                self.state.connection = ConnectionState.CONNECTED
+            case _:
+                self._apply_fact(record)
+
+    def _apply_fact(self, record: records.Record) -> None:
+        """What a record changes on screen, made now or read back."""
+        match record:
+            case records.ToolCalled(id=call_id, name=name, args=args):
+                activity = ToolActivity(name=name, args=describe_arguments(args), state="running")
+                self.state.tools[call_id or name] = activity
+            case records.ToolFinished():
+                key = record.id or record.name
+                earlier = self.state.tools.get(key)
+                outcome = record.response.get("result", record.response.get("error"))
+                activity = ToolActivity(
+                    name=record.name,
+                    args=earlier.args if earlier is not None else "",
+                    state=record.state,
+                    duration_s=record.duration_s,
+                    summary=shorten(json.dumps(outcome, ensure_ascii=False, default=str), SUMMARY_CHARS) if outcome is not None else "",
+                    finished=True,
+                )
+                self.state.tools[key] = activity
+                self._emit(ShowTool(activity))
+            case records.UsageReport(total_tokens=total):
+                self.state.total_tokens += total
+            case records.Reconnected():
+                self.state.connection = ConnectionState.CONNECTED
+                self._notify(reconnected_message(record))
+            case records.Notice(message=message) | records.Failure(message=message) | records.DeviceNotice(message=message):
+                self._notify(message)
+            case records.UserTurn() | records.ModelTurn() | records.Interruption() | records.ResumptionHandle():
+                pass  # turns are recorded when the transcript closes them
+            case records.Connected():
+                pass
+
+    # -- the microphone and the devices ------------------------------------------------------
+
+    def _mic_chunk(self, chunk: MicChunk) -> None:
+        self.state.mic_level_dbfs = chunk.level_dbfs  # what the model would hear
+        if self.state.muted:
+            return
+        if chunk.level_dbfs > SPEECH_DBFS:
+            self._speech_ended_at = chunk.ended_at
+        self._emit(SendAudio(chunk.pcm, chunk.ended_at), RecordAudio("user", chunk.pcm, INPUT_RATE, at=chunk.ended_at))
+
+    def _tick(self, tick: Tick) -> None:
+        self._speaker_active = tick.speaker_active
+        self.state.device_status = tick.device_status
+        self.state.mic_gated = tick.mic_gated
+        if tick.mic_down or self.state.muted:
+            self.state.mic_level_dbfs = SILENCE_DBFS
+        self._measure_reply(tick.playback_started_at)
+        self._close_played_turn()
+
+    def _measure_reply(self, started: float | None) -> None:
+        """Voice to voice: the end of the user's speech to the answer starting to play."""
+        if started is None or started == self._playback_seen:
+            return
+        self._playback_seen = started
+        if self._speech_ended_at is not None and started > self._speech_ended_at:
+            latency = started - self._speech_ended_at
+            self.state.reply_latency_ms = latency * 1000
+            self._speech_ended_at = None
+            self._emit(Measure("voice_to_voice", latency))
+
+    def _close_played_turn(self) -> None:
+        """A complete model turn ends for the user when its audio has played."""
+        if self._model_turn_playing and not (self._has_speaker and self._speaker_active):
+            self._model_turn_playing = False
+            self.state.transcript.model_turn_complete()
+
+    def _model_interrupted(self) -> None:
+        self._model_turn_playing = False
+        self.state.transcript.model_interrupted()
+
+    # -- the link -------------------------------------------------------------------------------
+
+    def _link_changed(self, change: events.LinkChange) -> None:
+        self.state.connection = change.state
+        if change.state is ConnectionState.RECONNECTING:
+            self._model_interrupted()  # an answer cut off by the drop will not be completed
+            attempt = f" (attempt {change.attempt})" if change.attempt else ""
+            self._notify(f"reconnecting{attempt}: {change.reason}")
+        elif change.state is ConnectionState.CONNECTED:
+            self._record(records.Reconnected(change.reason, change.gap_s, change.resumed, change.dropped_s))
+
+    # -- tools ----------------------------------------------------------------------------------
+
+    def _tool_update(self, update: events.ToolCallStatus) -> None:
+        key = update.id or update.name
+        if key not in self.state.tools:
+            self._record(records.ToolCalled(update.id, update.name, dict(update.args)))
+        if not update.finished:
+            current = self.state.tools[key]
+            self.state.tools[key] = dataclasses.replace(current, state=update.state.value)
+            return
+        finished = records.ToolFinished(
+            id=update.id,
+            name=update.name,
+            response=dict(update.response or {}),
+            state=update.state.value,
+            approval=update.approval,
+            duration_s=update.duration_s,
+        )
+        self._record(finished)
+
+    # -- commands -------------------------------------------------------------------------------
+
+    def _command(self, command: Command) -> None:
+        match command:
+            case Quit():
+                self._emit(Stop())
+            case ToggleMute():
+                self.state.muted = not self.state.muted
+                if self.state.muted:
+                    self.state.mic_level_dbfs = SILENCE_DBFS
+                    self._emit(EndAudioStream())
+            case Hush():
+                self._hush()
+            case Answer(yes=yes):
+                if self.state.approval is not None:
+                    self._emit(ResolveApproval(yes))
+            case SendText(text=text) if self.state.approval is not None and text.lower() in YES | NO:
+                self._emit(ResolveApproval(text.lower() in YES))
+            case SendText(text=text):
+                self.state.transcript.add_user_text(text)
+                self._awaiting_reply = True
+                self._emit(SendTextToModel(text))
+
+    def _hush(self) -> None:
+        """Silence the answer now; in half duplex this also opens the microphone."""
+        if not self._has_speaker or not (self._speaker_active or self._model_turn_playing):
+            return
+        self._hushed = not self._model_turn_playing  # more of this answer may still come
+        self._emit(Flush(), OpenMic())
+        self._model_interrupted()
+        self._record(records.Interruption(by="key"))
+
+    # -- what the assistant is doing ------------------------------------------------------------
+
+    def _assistant_state(self) -> AssistantState:
+        if self.state.connection is ConnectionState.CLOSED:
+            return AssistantState.ENDED
+        if self.state.connection is ConnectionState.CONNECTING:
+            return AssistantState.CONNECTING
+        if any(not activity.finished for activity in self.state.tools.values()):
+            return AssistantState.RUNNING_TOOL
+        if self._has_speaker and self._speaker_active:
+            return AssistantState.SPEAKING
+        if self.state.transcript.open_turn(Speaker.MODEL) is not None:
+            return AssistantState.SPEAKING
+        if self._awaiting_reply:
+            return AssistantState.THINKING
+        return AssistantState.LISTENING
+
+    # -- effects --------------------------------------------------------------------------------
+
+    def _turn_done(self, turn: Turn) -> None:
+        self._emit(ShowTurn(turn))
+        text = turn.text.strip()
+        if turn.speaker is Speaker.USER:
+            self._effects.append(Record(records.UserTurn(text, typed=turn.typed)))
+        else:
+            self._effects.append(Record(records.ModelTurn(text, interrupted=turn.interrupted)))
+
+    def _record(self, record: records.Record) -> None:
+        """A fact made now: stored, and applied to what the user sees."""
+        self._emit(Record(record))
+        self._apply_fact(record)
+
+    def _notify(self, message: str) -> None:
+        self.state.notice = message
+        self._emit(Notify(message))
+
+    def _emit(self, *effects: Effect) -> None:
+        self._effects.extend(effects)
+
+
+def reconnected_message(record: records.Reconnected) -> str:
+    gap = f" in {record.gap_s * 1000:.0f} ms" if record.gap_s else ""
+    how = "resumed" if record.resumed else f"fresh session: {record.reason}"
+    lost = f"; {record.dropped_s:.1f} s of microphone audio did not fit the buffer" if record.dropped_s else ""
+    return f"reconnected{gap} ({how}){lost}"

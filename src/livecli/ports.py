@@ -1,0 +1,79 @@
+"""What the talk shell needs of its collaborators, as small Protocols.
+
+The shell is wired with real devices, the Live link, the recorder and a view in
+the product, and with file-backed stand-ins in tests; these say what each must
+offer, so neither side imports the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Protocol
+
+from livecli import events, records
+from livecli.state import TalkState, ToolActivity
+from livecli.transcript import Turn
+
+
+class Device(Protocol):
+    status: str | None  # while the device is down or replaced by the default
+
+    def start(self) -> None: ...
+    def close(self) -> None: ...
+    def pop_notices(self) -> list[str]: ...
+
+
+class Microphone(Device, Protocol):
+    overflows: int
+    delivered_at: float  # when PortAudio handed over the block that completed the last chunk
+
+    def chunks(self) -> AsyncIterator[tuple[bytes, float]]: ...
+
+
+class PlaybackBuffer(Protocol):
+    started_at: float | None  # when playback last began after silence
+    latencies: Sequence[float]
+    underruns: int
+
+
+class Speaker(Device, Protocol):
+    buffer: PlaybackBuffer
+    underflows: int
+    audible_underflows: int
+
+    @property
+    def active(self) -> bool: ...
+
+    def play(self, pcm: bytes) -> None: ...
+    def flush(self) -> None: ...
+    def end_of_turn(self) -> None: ...
+
+
+class EchoControl(Protocol):
+    muted: bool  # half duplex: the microphone is off while Gemini speaks
+
+    def near_end(self, pcm: bytes, captured_at: float) -> bytes: ...
+    def open_now(self) -> None: ...
+
+
+class Connection(Protocol):
+    async def send_audio(self, pcm: bytes) -> None: ...
+    async def send_text(self, text: str) -> None: ...
+    async def end_audio_stream(self) -> None: ...
+    async def send_tool_results(self, results: list[events.FunctionResult]) -> None: ...
+    def events(self) -> AsyncIterator[events.LiveEvent]: ...
+
+
+class Recorder(Protocol):
+    def record(self, record: records.Record) -> None: ...
+    def audio(self, stream: str, pcm: bytes, rate: int, at: float | None = None) -> None: ...
+    def close(self, exit_reason: str) -> None: ...
+
+
+class View(Protocol):
+    def start(self, state: TalkState) -> None: ...
+    def refresh(self, state: TalkState) -> None: ...
+    def turn_done(self, turn: Turn) -> None: ...
+    def tool_done(self, activity: ToolActivity) -> None: ...
+    def notice(self, message: str) -> None: ...
+    def stop(self, state: TalkState) -> None: ...

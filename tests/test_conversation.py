@@ -1,0 +1,254 @@
+"""The conversation core, fed one input at a time: what the user sees, hears and what is sent and kept.
+
+Each test tells one story of a talk session in microseconds; the end-to-end tests
+prove the same through real devices.
+"""
+
+from livecli import events, records
+from livecli.conversation import Conversation, effects as fx
+from livecli.conversation.inputs import (
+    Answer,
+    ApprovalAsked,
+    ApprovalClosed,
+    Connected,
+    DeviceNotice,
+    Ended,
+    Hush,
+    MicChunk,
+    Quit,
+    SendText,
+    Tick,
+    ToggleMute,
+)
+from livecli.events import AssistantState, CallState, ConnectionState, FunctionCall, LinkChange, ToolCallStatus
+from livecli.transcript import Speaker, Turn
+
+LOUD = -20.0
+QUIET = -70.0
+
+
+def run(conversation, *items):
+    """Feed `items` in order; every effect they caused, in order."""
+    found = []
+    for item in items:
+        found += conversation.handle(item)
+    return found
+
+
+def connected(**options) -> Conversation:
+    conversation = Conversation(model="gemini-3.8-live", voice="Kore", **options)
+    conversation.handle(Connected())
+    return conversation
+
+
+def stored(effects):
+    return [effect.record for effect in effects if isinstance(effect, fx.Record)]
+
+
+def shown(effects):
+    return [effect.turn.line() for effect in effects if isinstance(effect, fx.ShowTurn)]
+
+
+def of(kind, effects):
+    return [effect for effect in effects if isinstance(effect, kind)]
+
+
+def test_a_spoken_question_is_sent_answered_played_and_kept_in_order():
+    talk = connected()
+    effects = run(
+        talk,
+        MicChunk(b"\x01\x00" * 1600, ended_at=10.1, level_dbfs=LOUD),
+        events.InputTranscript("what time"),
+        events.InputTranscript(" is it"),
+    )
+    assert of(fx.SendAudio, effects) == [fx.SendAudio(b"\x01\x00" * 1600, 10.1)]
+    assert of(fx.RecordAudio, effects)[0].stream == "user"
+    assert talk.state.assistant is AssistantState.THINKING
+
+    effects = run(talk, events.ModelAudio(b"\x00\x00" * 240, 24000), events.OutputTranscript("It is noon."))
+    assert of(fx.Play, effects) == [fx.Play(b"\x00\x00" * 240, 24000)]
+    assert talk.state.assistant is AssistantState.SPEAKING
+
+    effects = run(talk, Tick(speaker_active=True, playback_started_at=10.9), events.TurnComplete())
+    assert shown(effects) == ["You: what time is it"]  # the user's turn closes when the answer is complete
+    assert of(fx.Measure, effects) == [fx.Measure("voice_to_voice", 10.9 - 10.1)]
+    assert talk.state.reply_latency_ms == (10.9 - 10.1) * 1000
+    assert of(fx.EndOfTurn, effects) == [fx.EndOfTurn()]
+
+    effects = run(talk, Tick(speaker_active=True))
+    assert shown(effects) == []  # still playing: the answer is not over for the user
+    effects = run(talk, Tick(speaker_active=False))
+    assert shown(effects) == ["Gemini: It is noon."]
+    assert stored(effects) == [records.ModelTurn("It is noon.")]
+    assert talk.state.assistant is AssistantState.LISTENING
+
+
+def test_barge_in_silences_the_speaker_and_marks_the_answer_cut():
+    talk = connected()
+    run(talk, events.OutputTranscript("A long story"), Tick(speaker_active=True))
+    effects = run(talk, events.InputTranscript("stop"), events.Interrupted())
+    assert of(fx.Flush, effects) == [fx.Flush()]
+    assert shown(effects) == ["Gemini: A long story [interrupted]"]
+    assert records.Interruption() in stored(effects)
+    assert talk.state.transcript.open_turn(Speaker.USER).text == "stop"  # the barge-in keeps its words
+
+
+def test_the_hush_key_stops_the_answer_and_drops_the_rest_of_its_audio():
+    talk = connected()
+    run(talk, events.OutputTranscript("Once upon"), Tick(speaker_active=True))
+    effects = run(talk, Hush())
+    assert of(fx.Flush, effects) and of(fx.OpenMic, effects)
+    assert records.Interruption(by="key") in stored(effects)
+    assert of(fx.Play, run(talk, events.ModelAudio(b"\x00\x00" * 240, 24000))) == []
+    run(talk, events.TurnComplete(), Tick(speaker_active=False))
+    assert of(fx.Play, run(talk, events.ModelAudio(b"\x00\x00" * 240, 24000))) != []  # the next answer plays
+
+
+def test_hush_with_nothing_playing_does_nothing():
+    assert run(connected(), Hush()) == []
+
+
+def test_mute_stops_sending_and_tells_the_service_once():
+    talk = connected()
+    effects = run(talk, ToggleMute())
+    assert of(fx.EndAudioStream, effects) == [fx.EndAudioStream()]
+    assert talk.state.muted
+    effects = run(talk, MicChunk(b"\x01\x00" * 1600, ended_at=1.0, level_dbfs=LOUD))
+    assert of(fx.SendAudio, effects) == [] and of(fx.RecordAudio, effects) == []
+    run(talk, ToggleMute())
+    assert of(fx.SendAudio, run(talk, MicChunk(b"\x01\x00", ended_at=2.0, level_dbfs=QUIET)))
+
+
+def test_typed_text_is_a_whole_turn_sent_as_text():
+    talk = connected()
+    effects = run(talk, SendText("hello by keyboard"))
+    assert of(fx.SendTextToModel, effects) == [fx.SendTextToModel("hello by keyboard")]
+    assert stored(effects) == [records.UserTurn("hello by keyboard", typed=True)]
+    assert talk.state.assistant is AssistantState.THINKING
+
+
+def test_a_tool_call_that_needs_approval_asks_and_takes_the_answer():
+    talk = connected()
+    call = FunctionCall("c1", "delete_file", {"path": "/tmp/x"})
+    effects = run(talk, events.InputTranscript("delete it"), events.ToolCall((call,)))
+    assert of(fx.RunTools, effects) == [fx.RunTools((call,))]
+    assert shown(effects) == ["You: delete it"]  # the model acts on what was said so far
+
+    effects = run(
+        talk,
+        ToolCallStatus("c1", "delete_file", call.args, CallState.WAITING_APPROVAL),
+        ApprovalAsked(call),
+    )
+    assert stored(effects) == [records.ToolCalled("c1", "delete_file", {"path": "/tmp/x"})]
+    assert talk.state.approval == "allow delete_file(path='/tmp/x')?"
+    assert talk.state.assistant is AssistantState.RUNNING_TOOL
+    assert run(talk, SendText("y")) == [fx.ResolveApproval(True)]  # a typed y answers, it is not sent
+
+    run(talk, ApprovalClosed(), ToolCallStatus("c1", "delete_file", call.args, CallState.RUNNING, approval="approved"))
+    effects = run(
+        talk,
+        ToolCallStatus(
+            "c1", "delete_file", call.args, CallState.DONE, 0.25, {"result": "deleted /tmp/x"}, approval="approved"
+        ),
+    )
+    assert stored(effects) == [
+        records.ToolFinished("c1", "delete_file", {"result": "deleted /tmp/x"}, "done", "approved", 0.25)
+    ]
+    [activity] = [effect.activity for effect in of(fx.ShowTool, effects)]
+    assert activity.line() == "Tool: delete_file(path='/tmp/x') → \"deleted /tmp/x\" [done, 0.2 s]"
+    assert talk.state.approval is None and talk.state.assistant is AssistantState.THINKING  # the answer comes next
+
+
+def test_an_approval_key_without_a_question_does_nothing():
+    assert run(connected(), Answer(True)) == []
+
+
+def test_without_tools_every_call_is_answered_with_an_error():
+    talk = connected(tools_enabled=False)
+    effects = run(talk, events.ToolCall((FunctionCall("c1", "anything", {}),)))
+    [send] = of(fx.SendToolResults, effects)
+    assert send.results == (events.FunctionResult("c1", "anything", {"error": "no tools are enabled in this session"}),)
+
+
+def test_the_model_cancelling_a_call_stops_it():
+    assert run(connected(), events.ToolCallCancellation(("c1", "c2"))) == [fx.CancelTools(("c1", "c2"))]
+
+
+def test_a_goaway_handover_is_announced_and_the_handles_are_kept():
+    talk = connected()
+    effects = run(talk, events.ResumptionHandle("h1", True), events.GoAway(50.0), events.ResumptionHandle(None, False))
+    assert stored(effects) == [records.ResumptionHandle("h1")]
+    assert of(fx.Notify, effects) == [fx.Notify("the service will close this connection in 50 s")]
+    effects = run(talk, LinkChange(ConnectionState.CONNECTED, "goAway", gap_s=0.0, resumed=True))
+    assert stored(effects) == [records.Reconnected("goAway", 0.0, True, 0.0)]
+    assert talk.state.connection is ConnectionState.CONNECTED
+
+
+def test_a_drop_cuts_the_answer_and_the_resume_says_how_long_it_took():
+    talk = connected()
+    run(talk, events.OutputTranscript("Half an ans"))
+    effects = run(talk, LinkChange(ConnectionState.RECONNECTING, "closed (1006)", attempt=1))
+    assert shown(effects) == ["Gemini: Half an ans [interrupted]"]
+    assert talk.state.connection is ConnectionState.RECONNECTING
+    effects = run(talk, LinkChange(ConnectionState.CONNECTED, "closed (1006)", gap_s=0.42, resumed=True, dropped_s=1.5))
+    assert of(fx.Notify, effects) == [
+        fx.Notify("reconnected in 420 ms (resumed); 1.5 s of microphone audio did not fit the buffer")
+    ]
+
+
+def test_a_lost_device_is_said_once_kept_in_the_record_and_shown_until_it_is_back():
+    talk = connected()
+    effects = run(talk, DeviceNotice("microphone 'USB' lost: reopening…"), Tick(mic_down=True, device_status="no microphone"))
+    assert stored(effects) == [records.DeviceNotice("microphone 'USB' lost: reopening…")]
+    assert talk.state.device_status == "no microphone" and talk.state.mic_level_dbfs == -96.0
+    run(talk, DeviceNotice("microphone 'USB' back"), Tick())
+    assert talk.state.device_status is None
+
+
+def test_usage_reports_add_up():
+    talk = connected()
+    effects = run(talk, events.Usage(100, 20, 120), events.Usage(150, 30, 180))
+    assert [r.total_tokens for r in stored(effects)] == [120, 180]
+    assert talk.state.total_tokens == 300
+
+
+def test_quit_stops_and_the_end_keeps_every_open_turn():
+    talk = connected()
+    assert run(talk, Quit()) == [fx.Stop()]
+    run(talk, events.InputTranscript("one more thing"))
+    effects = run(talk, Ended("the Live connection closed (1011): boom"))
+    assert stored(effects) == [records.UserTurn("one more thing"), records.Failure("the Live connection closed (1011): boom")]
+    assert talk.state.assistant is AssistantState.ENDED
+
+
+def test_without_a_speaker_an_answer_is_over_when_it_is_complete():
+    talk = connected(has_speaker=False)
+    effects = run(talk, events.ModelText("Hello."), events.TurnComplete())
+    assert shown(effects) == ["Gemini: Hello."]
+
+
+def test_a_continued_conversation_starts_with_its_earlier_turns():
+    earlier = [Turn(Speaker.USER, "hi", done=True), Turn(Speaker.MODEL, "hello", done=True)]
+    talk = Conversation(model="m", voice=None, earlier=earlier)
+    assert talk.state.transcript.recent() == [("user", "hi"), ("model", "hello")]
+    assert talk.state.assistant is AssistantState.CONNECTING
+
+
+def test_replayed_records_rebuild_what_talk_showed():
+    talk = Conversation(model="m", voice=None)
+    effects = run(
+        talk,
+        records.Connected(),
+        events.InputTranscript("what is 2+2"),
+        records.UserTurn("what is 2+2"),
+        events.OutputTranscript("Four"),
+        records.ToolCalled("c1", "add", {"a": 2, "b": 2}),
+        records.ToolFinished("c1", "add", {"result": 4}, "done", "auto", 0.01),
+        records.ModelTurn("Four", interrupted=False),
+        records.UserTurn("thanks", typed=True),
+        records.Reconnected("goAway", 0.05, True),
+        records.UsageReport(total_tokens=42),
+    )
+    assert shown(effects) == ["You: what is 2+2", "Gemini: Four", "You: thanks"]
+    assert [e.activity.line() for e in of(fx.ShowTool, effects)] == ["Tool: add(a=2, b=2) → 4 [done, 0.0 s]"]
+    assert talk.state.total_tokens == 42 and talk.state.notice == "reconnected in 50 ms (resumed)"
