@@ -122,7 +122,7 @@ def record(rig: PulseRig, play: np.ndarray, out: Path, *, voices=()) -> tuple[pr
     play.astype("<i2").tofile(raw)
     env = rig.subprocess_env(dict(os.environ, PYTHONPATH=str(REPO / "src")))
     command = [sys.executable, "-m", "livecli.audio.echo_probe", "record", str(out), "--play", str(raw), "--play-rate", "24000"]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     onsets = []
     try:
         line = process.stdout.readline()

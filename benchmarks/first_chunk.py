@@ -121,7 +121,7 @@ def one_run(server: FakeLiveServer, command: list[str], env: dict, *, stderr=sub
     conns_before = len(server.events("connected"))
     handshakes_before = len(server.handshakes)
     started = time.monotonic()
-    process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr)
+    process = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=stderr)
     try:
         ok = server.wait_for(
             lambda: len(server.events("connected")) > conns_before

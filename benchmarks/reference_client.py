@@ -184,7 +184,7 @@ def run_one(name: str, command: list[str], rig, base_env: dict, seconds: float, 
     recorder = rig.record_speaker()
     stderr = tempfile.TemporaryFile()
     started = time.monotonic()
-    process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr)
+    process = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=stderr)
     try:
         if not server.wait_for(lambda: len(server.audio_in) >= 5, timeout=30):
             stderr.seek(0)

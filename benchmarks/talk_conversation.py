@@ -48,7 +48,7 @@ IDLE_SETTLE_S = 2.0  # after the first chunks arrive: start-up work (queued chun
 def start_talk(env: dict, plain: bool, echo: str) -> tuple[subprocess.Popen, int | None]:
     command = [sys.executable, "-m", "livecli", "talk", "--echo", echo] + (["--plain"] if plain else [])
     if plain:
-        return subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL), None
+        return subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL), None
     master, slave = pty.openpty()
     os.set_blocking(master, True)
     process = subprocess.Popen(command, env=dict(env, COLUMNS="100", LINES="30"), stdin=slave, stdout=slave, stderr=slave)

@@ -14,6 +14,7 @@ from livecli.conversation.inputs import (
     DeviceNotice,
     Ended,
     Hush,
+    InputEnded,
     MicChunk,
     Quit,
     SendText,
@@ -104,6 +105,26 @@ def test_the_hush_key_stops_the_answer_and_drops_the_rest_of_its_audio():
     assert of(fx.Play, run(talk, events.ModelAudio(b"\x00\x00" * 240, 24000))) != []  # the next answer plays
 
 
+def test_a_hushed_answer_shows_only_what_was_heard_and_the_model_is_told():
+    talk = connected()
+    run(talk, events.OutputTranscript("One two three four five six seven eight nine"), Tick(speaker_active=True))
+    effects = run(talk, Hush())
+    assert shown(effects) == ["Gemini: One two three four five six seven eight nine [interrupted]"]
+    assert of(fx.SendContext, effects) == [
+        fx.SendContext('[I stopped your answer after "…two three four five six seven eight nine". Wait for me to speak.]')
+    ]
+    effects = run(talk, events.OutputTranscript(" ten eleven"), Tick(speaker_active=False))
+    assert talk.state.transcript.open_turn(Speaker.MODEL) is None  # the unheard rest is not printed
+    assert talk.state.assistant is AssistantState.LISTENING
+
+
+def test_hush_after_the_answer_is_complete_only_silences_it():
+    talk = connected()
+    run(talk, events.ModelAudio(b"\x00\x00" * 240, 24000), events.OutputTranscript("Done."), events.TurnComplete())
+    effects = run(talk, Hush())
+    assert of(fx.Flush, effects) and not of(fx.SendContext, effects)  # nothing more is coming
+
+
 def test_hush_with_nothing_playing_does_nothing():
     assert run(connected(), Hush()) == []
 
@@ -117,6 +138,29 @@ def test_mute_stops_sending_and_tells_the_service_once():
     assert of(fx.SendAudio, effects) == [] and of(fx.RecordAudio, effects) == []
     run(talk, ToggleMute())
     assert of(fx.SendAudio, run(talk, MicChunk(b"\x01\x00", ended_at=2.0, level_dbfs=QUIET)))
+
+
+def test_muted_says_so_instead_of_listening():
+    talk = connected()
+    run(talk, ToggleMute())
+    assert talk.state.assistant is AssistantState.MUTED
+    run(talk, ToggleMute())
+    assert talk.state.assistant is AssistantState.LISTENING
+
+
+def test_the_end_of_piped_input_ends_the_session_once_the_answer_has_played():
+    talk = connected()
+    effects = run(talk, SendText("what is the capital of France?"), InputEnded())
+    assert of(fx.Stop, effects) == []  # the question waits for its answer
+    effects = run(talk, events.ModelAudio(b"\x00\x00" * 240, 24000), events.OutputTranscript("Paris."), events.TurnComplete())
+    assert of(fx.Stop, effects) == []  # still playing
+    effects = run(talk, Tick(speaker_active=False))
+    assert shown(effects) == ["Gemini: Paris."] and of(fx.Stop, effects) == [fx.Stop()]
+    assert of(fx.Stop, run(talk, Tick())) == []  # said once
+
+
+def test_empty_input_ends_the_session_at_once():
+    assert run(Conversation(model="m", voice=None), InputEnded()) == [fx.Stop()]
 
 
 def test_typed_text_is_a_whole_turn_sent_as_text():
@@ -193,6 +237,14 @@ def test_a_drop_cuts_the_answer_and_the_resume_says_how_long_it_took():
     effects = run(talk, LinkChange(ConnectionState.CONNECTED, "closed (1006)", gap_s=0.42, resumed=True, dropped_s=1.5))
     assert of(fx.Notify, effects) == [
         fx.Notify("reconnected in 420 ms (resumed); 1.5 s of microphone audio did not fit the buffer")
+    ]
+
+
+def test_a_continued_session_that_cannot_resume_says_so_without_a_reconnection():
+    talk = connected()
+    effects = run(talk, LinkChange(ConnectionState.CONNECTED, "could not resume: handle expired", resumed=False))
+    assert stored(effects) == [
+        records.Notice("could not resume: handle expired: continuing in a fresh session that knows the earlier turns")
     ]
 
 

@@ -30,7 +30,7 @@ def start_talk(env, *args):
     return subprocess.Popen(
         [sys.executable, "-m", "livecli", "talk", "--plain", "--echo", "off", *args],  # null sinks: no acoustic echo
         env=env,
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -123,7 +123,7 @@ def start_talk(env, *args):
     return subprocess.Popen(
         [sys.executable, "-m", "livecli", "talk", "--plain", *args],
         env=env,
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -42,7 +42,7 @@ def test_a_recorded_talk_session_lists_exports_and_replays_what_was_said(pulse_r
     with server:
         env = pulse_rig.subprocess_env(server.subprocess_env(isolated_env))
         talk = subprocess.Popen(
-            [sys.executable, "-m", "livecli", "talk", "--plain", "--echo", "off"], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            [sys.executable, "-m", "livecli", "talk", "--plain", "--echo", "off"], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
         try:
             assert server.wait_for(lambda: len(server.audio_in) >= 10, timeout=20), "no microphone audio arrived"

@@ -20,6 +20,7 @@ from livecli.settings import Settings
 from livecli.conversation import Conversation
 from livecli.ui.plain import PlainView
 from tests.support.fake_live import FakeLiveServer
+from tests.support.stdin import silent_stdin
 from tests.support.file_audio import CollectingSpeaker, FileMicrophone
 
 CHUNK = 1600  # samples in 100 ms at 16 kHz
@@ -68,7 +69,7 @@ class Run:
         self.mic = FileMicrophone(signal)
         self.session = TalkSession(
             conversation=self.conversation, connect=connect, microphone=self.mic, speaker=CollectingSpeaker(), view=view,
-            stdin=io.StringIO(),
+            stdin=silent_stdin(),
         )
         self.code = asyncio.run(self._run(seconds, during))
 

@@ -18,6 +18,7 @@ from livecli.conversation import Conversation
 from livecli.conversation.inputs import SendText, ToggleMute
 from livecli.ui.plain import PlainView
 from tests.support.fake_live import FakeLiveServer
+from tests.support.stdin import silent_stdin
 from tests.support.file_audio import CollectingSpeaker, FileMicrophone, silence, tone
 
 
@@ -36,7 +37,7 @@ def make_session(settings, microphone, speaker, out, api_key="test-key"):
         microphone=microphone,
         speaker=speaker,
         view=view,
-        stdin=io.StringIO(),
+        stdin=silent_stdin(),
     )
 
 

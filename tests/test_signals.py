@@ -17,6 +17,7 @@ from livecli.session import TalkSession
 from livecli.conversation import Conversation
 from livecli.ui.plain import PlainView
 from tests.support.file_audio import FileMicrophone, silence
+from tests.support.stdin import silent_stdin
 
 class HangsOnClose:
     async def __aenter__(self):
@@ -33,7 +34,7 @@ class HangsOnClose:
 view = PlainView()
 session = TalkSession(
     conversation=Conversation(model="m", voice=None, has_speaker=False, tools_enabled=False),
-    connect=HangsOnClose, microphone=FileMicrophone(silence(60)), speaker=None, view=view, stdin=io.StringIO(),
+    connect=HangsOnClose, microphone=FileMicrophone(silence(60)), speaker=None, view=view, stdin=silent_stdin(),
 )
 sys.exit(asyncio.run(session.run()))
 """

@@ -21,6 +21,7 @@ from livecli.conversation import Conversation
 from livecli.conversation.inputs import Answer
 from livecli.ui.plain import PlainView
 from tests.support.fake_live import FakeLiveServer
+from tests.support.stdin import silent_stdin
 from tests.support.file_audio import CollectingSpeaker, FileMicrophone, silence, tone
 
 TOOLS = textwrap.dedent('''
@@ -61,7 +62,7 @@ def talk(server, tmp_path, *, seconds, signal, tool_calls_answer=None, recorder=
                 view=view,
                 registry=registry,
                 recorder=recorder,
-                stdin=io.StringIO(),
+                stdin=silent_stdin(),
             )
             task = asyncio.create_task(session.run())
             if tool_calls_answer is not None:

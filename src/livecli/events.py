@@ -16,6 +16,7 @@ class AssistantState(enum.Enum):
     THINKING = "thinking"
     SPEAKING = "speaking"
     RUNNING_TOOL = "running a tool"
+    MUTED = "muted"
     ENDED = "ended"
 
 

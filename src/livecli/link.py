@@ -178,6 +178,11 @@ class Link:
         if self._conn is not None:
             await self._conn.end_audio_stream()
 
+    async def send_context(self, text: str) -> None:
+        """Tell the model something without asking for an answer; nothing to tell while reconnecting."""
+        if self._conn is not None:
+            await self._conn.send_history([("user", text)])
+
     async def send_tool_results(self, results: list[events.FunctionResult]) -> None:
         if self._conn is None:
             raise ConnectionFailed("tool results not sent: reconnecting")

@@ -58,6 +58,7 @@ class Screen:
         """Back to the session's start (to seek backwards, cues are applied again)."""
         self.core = Conversation(model=self._info.model, voice=self._info.voice)
         self.core.handle(records.Connected())
+        self.core.state.replaying = True
         self.quiet = False  # while catching up after a seek: nothing printed twice
 
     @property

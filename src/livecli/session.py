@@ -95,6 +95,11 @@ class TalkSession:
                 self._recorder.close(self.exit_reason)
         return ExitCode.OK
 
+    @property
+    def connected(self) -> bool:
+        """Whether the service ever accepted the session."""
+        return self._connection is not None
+
     def stop(self) -> None:
         """End the session cleanly (what `q` and the first Ctrl-C do)."""
         self._stop.set()
@@ -193,6 +198,8 @@ class TalkSession:
                 self._echo.open_now()
             case fx.SendTextToModel(text=text):
                 self._send(lambda connection: connection.send_text(text))
+            case fx.SendContext(text=text):
+                self._send(lambda connection: connection.send_context(text))
             case fx.EndAudioStream():
                 self._send(lambda connection: connection.end_audio_stream())
             case fx.SendToolResults(results=results):

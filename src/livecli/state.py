@@ -29,6 +29,7 @@ class ToolActivity:
     duration_s: float | None = None
     summary: str = ""
     finished: bool = False
+    after_turn: int = 0  # how many turns the transcript held when the call came: it shows after them
 
     def line(self) -> str:
         timing = f", {self.duration_s:.1f} s" if self.duration_s is not None else ""
@@ -55,6 +56,7 @@ class TalkState:
     device_status: str | None = None  # while a device is down or replaced by the default
     tools: dict[str, ToolActivity] = dataclasses.field(default_factory=dict)  # by call id
     approval: str | None = None  # the question while a tool call waits for y/n
+    replaying: bool = False  # `livecli replay`: a recording, not a live connection
 
     @property
     def elapsed_s(self) -> float:

@@ -55,6 +55,7 @@ def run_talk(settings: Settings, options: TalkOptions, *, environ: Mapping[str, 
         speaker.echo = echo.control
     recorder = open_recorder(settings, view, continues=continued)
     exclude = recorder.id if recorder is not None else None
+    sessions: list[TalkSession] = []
 
     async def talk() -> ExitCode:
         # Capture while the SDK and the tools load, so the first chunk is ready once connected.
@@ -96,6 +97,7 @@ def run_talk(settings: Settings, options: TalkOptions, *, environ: Mapping[str, 
                 recorder=recorder,
                 echo=echo.control,
             )
+            sessions.append(session)
             # What is loaded by now lives as long as the process. Left to the collector, each
             # full pass walks it all (about 100,000 objects: 53 ms holding the GIL, longer than
             # the speaker's 20 ms of buffer), so it is set aside for good.
@@ -107,9 +109,12 @@ def run_talk(settings: Settings, options: TalkOptions, *, environ: Mapping[str, 
                     Path(environ["LIVECLI_METRICS"]).write_text(json.dumps(session.final_metrics(), indent=2))
 
     try:
-        return asyncio.run(talk())
+        code = asyncio.run(talk())
     finally:
         prune(store, settings)
+    if recorder is not None and sessions and sessions[0].connected:
+        print(f"livecli: session {recorder.id} saved: `livecli replay {recorder.id}` plays it back", file=sys.stderr)
+    return code
 
 
 def resume_point(store: SessionStore, ref: str | None) -> tuple[str | None, str | None, list[Turn]]:

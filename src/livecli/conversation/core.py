@@ -35,6 +35,7 @@ from livecli.conversation.effects import (
     ResolveApproval,
     RunTools,
     SendAudio,
+    SendContext,
     SendTextToModel,
     SendToolResults,
     ShowTool,
@@ -51,6 +52,7 @@ from livecli.conversation.inputs import (
     Ended,
     Hush,
     Input,
+    InputEnded,
     MicChunk,
     Quit,
     SendText,
@@ -66,6 +68,7 @@ SPEECH_DBFS = -40.0  # a chunk this loud (after echo control) counts as the user
 YES = {"y", "yes"}
 NO = {"n", "no"}
 NO_TOOLS = {"error": "no tools are enabled in this session"}
+HEARD_WORDS = 8  # of a stopped answer, told back to the model
 
 
 class Conversation:
@@ -87,7 +90,9 @@ class Conversation:
         self._effects: list[Effect] = []
         self._awaiting_reply = False  # the user has spoken or typed; no answer yet
         self._model_turn_playing = False  # complete, but its audio may still be playing
-        self._hushed = False  # the user stopped this answer: drop the rest of its audio
+        self._hushed = False  # the user stopped this answer: drop the rest of it
+        self._input_ended = False
+        self._stopping = False
         self._speaker_active = False
         self._speech_ended_at: float | None = None  # end of the last loud microphone chunk
         self._playback_seen: float | None = None
@@ -95,6 +100,9 @@ class Conversation:
     def handle(self, item: Input) -> list[Effect]:
         self._apply(item)
         self.state.assistant = self._assistant_state()
+        if self._input_ended and not self._stopping and self._all_answered():
+            self._stopping = True
+            self._emit(Stop())
         effects, self._effects = self._effects, []
         return effects
 
@@ -106,10 +114,11 @@ class Conversation:
                 self._mic_chunk(item)
             case Tick():
                 self._tick(item)
-            case events.ModelAudio() if self._hushed:
-                pass  # the user stopped this answer
+            case events.ModelAudio() | events.ModelText() | events.OutputTranscript() if self._hushed:
+                pass  # the user stopped this answer: what was not heard is not shown either
             case events.ModelAudio(pcm=pcm, rate=rate):
                 self._awaiting_reply = False
+                self._speaker_active = self._has_speaker  # until the devices say otherwise
                 self._emit(Play(pcm, rate), RecordAudio("model", pcm, rate))
             case events.ModelText(text=text) | events.OutputTranscript(text=text):
                 self._awaiting_reply = False
@@ -119,7 +128,7 @@ class Conversation:
                 self.state.transcript.add(Speaker.USER, text)
             case events.Interrupted():
                 self._hushed = False
-                self._emit(Flush())
+                self._silence()
                 self._model_interrupted()
                 self._record(records.Interruption())
             case events.TurnComplete():
@@ -162,13 +171,13 @@ class Conversation:
                 self._emit(Notify(f"{self.state.approval} answer y or n"))
             case ApprovalClosed():
                 self.state.approval = None
-            case SendText() | ToggleMute() | Hush() | Answer() | Quit():
+            case SendText() | ToggleMute() | Hush() | Answer() | Quit() | InputEnded():
                 self._command(item)
             case Ended(error=error):
                 self.state.connection = ConnectionState.CLOSED
                 self.state.transcript.finish_all()
                 if error is not None:
-                    self._record(records.Failure(error))
+                    self._emit(Record(records.Failure(error)))  # kept; the command line says it
             case _:
                 self._apply_record(item)
 
@@ -195,7 +204,12 @@ class Conversation:
         """What a record changes on screen, made now or read back."""
         match record:
             case records.ToolCalled(id=call_id, name=name, args=args):
-                activity = ToolActivity(name=name, args=describe_arguments(args), state="running")
+                activity = ToolActivity(
+                    name=name,
+                    args=describe_arguments(args),
+                    state="running",
+                    after_turn=len(self.state.transcript.turns),
+                )
                 self.state.tools[call_id or name] = activity
             case records.ToolFinished():
                 key = record.id or record.name
@@ -208,6 +222,7 @@ class Conversation:
                     duration_s=record.duration_s,
                     summary=shorten(json.dumps(outcome, ensure_ascii=False, default=str), SUMMARY_CHARS) if outcome is not None else "",
                     finished=True,
+                    after_turn=earlier.after_turn if earlier is not None else len(self.state.transcript.turns),
                 )
                 self.state.tools[key] = activity
                 self._emit(ShowTool(activity))
@@ -259,6 +274,10 @@ class Conversation:
             self._model_turn_playing = False
             self.state.transcript.model_turn_complete()
 
+    def _silence(self) -> None:
+        self._speaker_active = False
+        self._emit(Flush())
+
     def _model_interrupted(self) -> None:
         self._model_turn_playing = False
         self.state.transcript.model_interrupted()
@@ -271,6 +290,8 @@ class Conversation:
             self._model_interrupted()  # an answer cut off by the drop will not be completed
             attempt = f" (attempt {change.attempt})" if change.attempt else ""
             self._notify(f"reconnecting{attempt}: {change.reason}")
+        elif change.state is ConnectionState.CONNECTED and change.gap_s is None:  # not a reconnection
+            self._record(records.Notice(f"{change.reason}: continuing in a fresh session that knows the earlier turns"))
         elif change.state is ConnectionState.CONNECTED:
             self._record(records.Reconnected(change.reason, change.gap_s, change.resumed, change.dropped_s))
 
@@ -300,6 +321,8 @@ class Conversation:
         match command:
             case Quit():
                 self._emit(Stop())
+            case InputEnded():
+                self._input_ended = True
             case ToggleMute():
                 self.state.muted = not self.state.muted
                 if self.state.muted:
@@ -322,9 +345,15 @@ class Conversation:
         if not self._has_speaker or not (self._speaker_active or self._model_turn_playing):
             return
         self._hushed = not self._model_turn_playing  # more of this answer may still come
-        self._emit(Flush(), OpenMic())
+        self._silence()
+        self._emit(OpenMic())
+        answer = self.state.transcript.open_turn(Speaker.MODEL)
+        heard = " ".join(answer.text.split()[-HEARD_WORDS:]) if answer is not None else ""
         self._model_interrupted()
         self._record(records.Interruption(by="key"))
+        if self._hushed:  # the model is still talking: stop it, and say how far the user listened
+            where = f' after "…{heard}"' if heard else ""
+            self._emit(SendContext(f"[I stopped your answer{where}. Wait for me to speak.]"))
 
     # -- what the assistant is doing ------------------------------------------------------------
 
@@ -341,7 +370,15 @@ class Conversation:
             return AssistantState.SPEAKING
         if self._awaiting_reply:
             return AssistantState.THINKING
+        if self.state.muted:
+            return AssistantState.MUTED
         return AssistantState.LISTENING
+
+    def _all_answered(self) -> bool:
+        """Nothing asked is still waiting for (or playing) its answer."""
+        return self.state.assistant in (AssistantState.LISTENING, AssistantState.MUTED, AssistantState.CONNECTING) and not (
+            self._model_turn_playing or self.state.transcript.open_turn(Speaker.USER)
+        )
 
     # -- effects --------------------------------------------------------------------------------
 

@@ -44,6 +44,13 @@ class SendTextToModel:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class SendContext:
+    """Tell the model something without asking for an answer (it also stops what it is generating)."""
+
+    text: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class EndAudioStream:
     """Tell the service the microphone went quiet on purpose."""
 
@@ -114,6 +121,7 @@ Effect = (
     | OpenMic
     | SendAudio
     | SendTextToModel
+    | SendContext
     | EndAudioStream
     | RunTools
     | SendToolResults

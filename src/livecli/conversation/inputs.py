@@ -78,13 +78,18 @@ class Quit:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class InputEnded:
+    """Typed input (a pipe, a file, /dev/null) has run out: end once every question is answered."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Ended:
     """The session is over (`reason` goes into the record's exit reason)."""
 
     error: str | None = None
 
 
-Command = SendText | ToggleMute | Hush | Answer | Quit
+Command = SendText | ToggleMute | Hush | Answer | Quit | InputEnded
 Input = (
     events.LiveEvent
     | Connected

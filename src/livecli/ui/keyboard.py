@@ -5,7 +5,8 @@ raises SIGINT): `t`, `/` or Enter open a line to type, Enter sends it, Esc
 cancels; `m` mutes or unmutes the microphone; Space stops the assistant talking;
 `q` ends the session; `y`/`n` answer
 a tool call waiting for approval. When stdin is not a terminal, each line
-read from it is sent as text (or answers the approval: y, yes, n, no).
+read from it is sent as text (or answers the approval: y, yes, n, no), and
+its end ends the session once everything asked has been answered.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import threading
 import tty
 from collections.abc import Callable
 
-from livecli.conversation.inputs import Answer, Command, Hush, Quit, SendText, ToggleMute
+from livecli.conversation.inputs import Answer, Command, Hush, InputEnded, Quit, SendText, ToggleMute
 from livecli.state import TalkState
 
 ESC = "\x1b"
@@ -90,14 +91,15 @@ class InputReader:
                 self._on_command(command)
 
     def _read_lines(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Each non-empty line is sent as text; end of input just stops reading."""
+        """Each non-empty line is sent as text; at the end of input the session ends once answered."""
         try:
             for line in self._stdin:
                 text = line.strip()
                 if text:
                     loop.call_soon_threadsafe(self._on_command, SendText(text))
+            loop.call_soon_threadsafe(self._on_command, InputEnded())
         except (OSError, ValueError, RuntimeError):
-            pass  # stdin closed, or the loop ended first
+            pass  # stdin unreadable, or the loop ended first
 
     def stop(self) -> None:
         """Give the terminal back as it was; safe to call more than once."""

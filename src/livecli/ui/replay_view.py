@@ -65,5 +65,5 @@ class RichReplayView:
         if self._live is not None:
             self._live.stop()
             self._live = None
-        for turn in state.transcript.turns:
-            self._console.print(rich_view.render_turn(turn))
+        for line in rich_view.render_transcript(state):
+            self._console.print(line)

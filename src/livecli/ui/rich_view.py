@@ -13,20 +13,22 @@ from rich.live import Live
 from rich.text import Text
 
 from livecli.events import AssistantState, ConnectionState
-from livecli.state import TalkState
+from livecli.state import TalkState, ToolActivity
 from livecli.transcript import Speaker, Turn
 
 METER_WIDTH = 16
 METER_FLOOR_DBFS = -60.0
 HINTS = "t type · m mute · Space hush · q quit"
-TOOL_LINES = 3
+MUTED_HINTS = "t type · m unmute · Space hush · q quit"
 SPEAKER_STYLE = {Speaker.USER: "bold cyan", Speaker.MODEL: "bold magenta"}
 STATE_STYLE = {
     AssistantState.LISTENING: "green",
     AssistantState.THINKING: "yellow",
     AssistantState.SPEAKING: "magenta",
     AssistantState.RUNNING_TOOL: "blue",
+    AssistantState.MUTED: "red",
 }
+REPLAY_SHOWS = (AssistantState.SPEAKING, AssistantState.RUNNING_TOOL)  # a recording does not listen
 
 
 def one_line(text: Text) -> Text:
@@ -38,14 +40,17 @@ def one_line(text: Text) -> Text:
 
 def render_header(state: TalkState) -> Text:
     minutes, seconds = divmod(int(state.elapsed_s), 60)
-    connection_style = "green" if state.connection is ConnectionState.CONNECTED else "yellow"
+    if state.replaying:
+        link = ("replay", "magenta")
+    else:
+        link = (state.connection.value, "green" if state.connection is ConnectionState.CONNECTED else "yellow")
     header = Text.assemble(
         ("livecli ", "bold"),
         (state.model, "cyan"),
         "  voice ",
         (state.voice or "default", "cyan"),
         "  ",
-        (state.connection.value, connection_style),
+        link,
         f"  {minutes:02d}:{seconds:02d}",
     )
     return one_line(header)
@@ -67,13 +72,15 @@ def render_meter(state: TalkState) -> Text:
         return Text("mic off: Gemini speaks".ljust(METER_WIDTH + 4), style="yellow")
     fraction = min(1.0, max(0.0, (state.mic_level_dbfs - METER_FLOOR_DBFS) / -METER_FLOOR_DBFS))
     filled = round(fraction * METER_WIDTH)
-    return Text.assemble(("mic ", "dim"), ("█" * filled, "green"), ("·" * (METER_WIDTH - filled), "dim"))
+    label = "you " if state.replaying else "mic "
+    return Text.assemble((label, "dim"), ("█" * filled, "green"), ("·" * (METER_WIDTH - filled), "dim"))
 
 
 def render_status(state: TalkState) -> Text:
     status = render_meter(state)
-    status.append("  ")
-    status.append(state.assistant.value, style=STATE_STYLE.get(state.assistant, "dim"))
+    if not state.replaying or state.assistant in REPLAY_SHOWS:
+        status.append("  ")
+        status.append(state.assistant.value, style=STATE_STYLE.get(state.assistant, "dim"))
     if state.reply_latency_ms is not None:
         status.append(f"  reply {state.reply_latency_ms:,.0f} ms", style="dim")
     if state.total_tokens:
@@ -85,12 +92,21 @@ def render_status(state: TalkState) -> Text:
     return one_line(status)
 
 
-def render_tools(state: TalkState) -> list[Text]:
-    """The latest tool calls, running or just finished."""
-    lines = []
-    for activity in list(state.tools.values())[-TOOL_LINES:]:
-        style = "blue" if not activity.finished else "dim"
-        lines.append(one_line(Text(activity.line(), style=style)))
+def render_tool(activity: ToolActivity) -> Text:
+    return one_line(Text(activity.line(), style="blue" if not activity.finished else "dim"))
+
+
+def render_transcript(state: TalkState) -> list[Text]:
+    """Turns, newest last, each tool call under the turn it came after."""
+    tools: dict[int, list[Text]] = {}
+    for activity in state.tools.values():
+        tools.setdefault(activity.after_turn, []).append(render_tool(activity))
+    lines: list[Text] = []
+    for index, turn in enumerate(state.transcript.turns):
+        lines += tools.pop(index, [])
+        lines.append(render_turn(turn))
+    for rest in tools.values():  # after the last turn
+        lines += rest
     return lines
 
 
@@ -101,7 +117,7 @@ def render_prompt(state: TalkState) -> Text:
         return one_line(
             Text.assemble(("> ", "bold"), state.typed, ("▏", "blink"), ("   Enter send · Esc cancel", "dim"))
         )
-    return one_line(Text(HINTS, style="dim"))
+    return one_line(Text(MUTED_HINTS if state.muted else HINTS, style="dim"))
 
 
 def render(state: TalkState, console: Console, *, prompt: Text | None = None) -> Group:
@@ -110,11 +126,10 @@ def render(state: TalkState, console: Console, *, prompt: Text | None = None) ->
     `prompt` replaces the last line (key hints), e.g. with replay's progress bar.
     """
     width = console.width
-    tools = render_tools(state)
-    room = max(1, console.height - 5 - len(tools))
+    room = max(1, console.height - 5)
     lines: list[Text] = []
-    for turn in reversed(state.transcript.turns):  # newest first, only as many as fit
-        lines[:0] = render_turn(turn).wrap(console, width)
+    for entry in reversed(render_transcript(state)):  # newest first, only as many as fit
+        lines[:0] = entry.wrap(console, width)
         if len(lines) >= room:
             break
     body = Text("\n").join(lines[-room:]) if lines else Text("Say something…", style="dim")
@@ -124,7 +139,6 @@ def render(state: TalkState, console: Console, *, prompt: Text | None = None) ->
         Text("─" * width, style="dim"),
         padding,
         body,
-        *tools,
         render_status(state),
         prompt if prompt is not None else render_prompt(state),
     )
@@ -178,5 +192,5 @@ class RichView:
             return
         self._live.stop()
         self._live = None
-        for turn in state.transcript.turns:
-            self._console.print(render_turn(turn))
+        for line in render_transcript(state):
+            self._console.print(line)
