@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from livecli.ports import Microphone, Speaker
 
 MAX_SAMPLES = 100_000
 
@@ -34,7 +38,15 @@ class Metrics:
     def count(self, name: str, value: int = 1) -> None:
         self.counters[name] += value
 
-    def summary(self) -> dict:
+    def summary(self, microphone: Microphone | None = None, speaker: Speaker | None = None) -> dict:
+        """Every figure, with the devices' own counts when they are given."""
+        if speaker is not None:
+            self.observe_all("receive_to_device", speaker.buffer.latencies)
+            self.count("output_underruns", speaker.buffer.underruns)
+            self.count("output_underflows", speaker.underflows)
+            self.count("output_underflows_audible", speaker.audible_underflows)
+        if microphone is not None:
+            self.count("input_overflows", microphone.overflows)
         latencies = {
             name: {
                 "n": len(values),

@@ -18,14 +18,15 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
-from livecli import events, records
+from livecli import records
 from livecli.audio.pcm import level_dbfs
 from livecli.conversation import Conversation, effects as fx, inputs
 from livecli.errors import ExitCode, LivecliError
 from livecli.formats import seconds_of
 from livecli.metrics import Metrics
 from livecli.ports import Connection, EchoControl, Microphone, Recorder, Speaker, View
-from livecli.tools import Registry, ToolRunner
+from livecli.tool_desk import ToolDesk
+from livecli.tools import Registry
 from livecli.ui.keyboard import InputReader
 
 REFRESH_S = 0.1
@@ -60,8 +61,7 @@ class TalkSession:
         self._connection: Connection | None = None
         self._interrupts = 0
         self._input = InputReader(self.state, self.feed, stdin)
-        self._approval: asyncio.Future[bool] | None = None
-        self._runner = ToolRunner(registry, approve=self._approve, yolo=yolo, on_update=self.feed) if registry else None
+        self._tools = ToolDesk(registry, yolo=yolo, feed=self.feed) if registry is not None else None
         self.metrics = Metrics()
         self.exit_reason = "user"
 
@@ -204,12 +204,12 @@ class TalkSession:
                 self._send(lambda connection: connection.end_audio_stream())
             case fx.SendToolResults(results=results):
                 self._send(lambda connection: connection.send_tool_results(list(results)))
-            case fx.RunTools(calls=calls) if self._runner is not None:
-                self._send(lambda connection: self._answer_tools(connection, calls))
-            case fx.CancelTools(ids=ids) if self._runner is not None:
-                self._runner.cancel(ids)
-            case fx.ResolveApproval(yes=yes) if self._approval is not None and not self._approval.done():
-                self._approval.set_result(yes)
+            case fx.RunTools(calls=calls) if self._tools is not None:
+                self._send(lambda connection: self._tools.run(connection, calls))
+            case fx.CancelTools(ids=ids) if self._tools is not None:
+                self._tools.cancel(ids)
+            case fx.ResolveApproval(yes=yes) if self._tools is not None:
+                self._tools.answer(yes)
             case fx.Record(record=record) if recorder is not None:
                 recorder.record(record)
             case fx.RecordAudio(stream=stream, pcm=pcm, rate=rate, at=at) if recorder is not None:
@@ -236,29 +236,9 @@ class TalkSession:
         if not task.cancelled() and task.exception() is not None:
             self.feed(records.Notice(str(task.exception())))  # shown, not stored
 
-    async def _answer_tools(self, connection: Connection, calls: tuple[events.FunctionCall, ...]) -> None:
-        async for batch in self._runner.answer(calls):
-            await connection.send_tool_results(batch)
-
-    async def _approve(self, call: events.FunctionCall) -> bool:
-        """Ask the user about one call; the runner's timeout cancels the question."""
-        self._approval = asyncio.get_running_loop().create_future()
-        self.feed(inputs.ApprovalAsked(call))
-        try:
-            return await self._approval
-        finally:
-            self._approval = None
-            self.feed(inputs.ApprovalClosed())
-
     def final_metrics(self) -> dict:
         """Everything measured, with the devices' own counts."""
-        if self._speaker is not None:
-            self.metrics.observe_all("receive_to_device", self._speaker.buffer.latencies)
-            self.metrics.count("output_underruns", self._speaker.buffer.underruns)
-            self.metrics.count("output_underflows", self._speaker.underflows)
-            self.metrics.count("output_underflows_audible", self._speaker.audible_underflows)
-        self.metrics.count("input_overflows", self._mic.overflows)
-        return self.metrics.summary()
+        return self.metrics.summary(self._mic, self._speaker)
 
     def _on_sigint(self) -> None:
         self._interrupts += 1
