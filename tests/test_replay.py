@@ -245,7 +245,19 @@ def test_an_empty_session_says_there_is_nothing_to_replay(run_cli, db_dir):
     session_id = Scripted(db_dir).close(0.5)
     result = run_cli("replay", "--no-audio")
     assert result.returncode == 1
-    assert result.stderr == f"livecli: error: session {session_id} has nothing to replay: no audio and no transcript were recorded\n"
+    assert result.stderr == f"livecli: error: session {session_id} has nothing to replay: nothing was said in it (ended: user)\n"
+
+
+def test_a_session_that_failed_to_start_says_why_there_is_nothing_to_replay(run_cli, db_dir):
+    recorder = Scripted(db_dir)
+    recorder.event(0.2, "error", message="the Live service refused the session (1007): API key not valid.")
+    session_id = recorder.close(0.3, reason="error: the Live service refused the session (1007): API key not valid.")
+    result = run_cli("replay", session_id, "--no-audio")
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"livecli: error: session {session_id} has nothing to replay: nothing was said in it"
+        " (ended: error: the Live service refused the session (1007): API key not valid.)\n"
+    )
 
 
 def test_keys_from_a_terminal(monkeypatch):

@@ -259,8 +259,9 @@ def run_replay(
     info = store.info(session_id)
     stored = store.events(session_id)
     timeline = Timeline(store, session_id, stored, info.duration_s)
-    if not stored and not timeline.has_audio:
-        raise StoreError(f"session {session_id} has nothing to replay: no audio and no transcript were recorded")
+    if not timeline.has_audio and not any(isinstance(event.record, records.TURNS) for event in stored):
+        ended = f" ({info.ending})" if info.exit_reason else ""
+        raise StoreError(f"session {session_id} has nothing to replay: nothing was said in it{ended}")
     rich = not plain and sys.stdout.isatty()
     if rich:
         from rich.console import Console
