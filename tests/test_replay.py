@@ -12,6 +12,7 @@ import pytest
 import soxr
 from rich.console import Console, Group
 
+from livecli import records
 from livecli.replay import Player, RichReplayView, Screen, build_cues, render_progress
 from livecli.store import SessionStore
 from livecli.store.timeline import RATE, Timeline
@@ -111,8 +112,8 @@ def test_the_transcript_appears_as_it_is_spoken(db_dir):
 
 def test_typed_turns_and_text_only_sessions_show_when_they_happened(db_dir):
     s = Scripted(db_dir, record_audio=False)
-    s.event(1.0, "user_turn", text="hello?", typed=True)
-    s.event(2.0, "model_turn", text="Hi there.", interrupted=False)
+    s.record(1.0, records.UserTurn("hello?", typed=True))
+    s.record(2.0, records.ModelTurn("Hi there."))
     session_id = s.close(3.0)
     assert transcript_at(db_dir, session_id, 1.5) == [("You", "hello?", True)]
     assert transcript_at(db_dir, session_id, 2.01) == [("You", "hello?", True), ("Gemini", "Hi there.", True)]
@@ -121,14 +122,14 @@ def test_typed_turns_and_text_only_sessions_show_when_they_happened(db_dir):
 def test_tool_calls_show_as_talk_showed_them(db_dir):
     s = Scripted(db_dir)
     answers = {
-        "1": dict(result={"temp_c": 21}, state="done", approval="auto", duration_s=0.25),
-        "2": dict(error="the user refused this call", state="refused", approval="refused", duration_s=None),
-        "3": dict(state="cancelled", approval="approved", duration_s=None),  # cancelled by the model: no answer
-        "4": dict(error="ValueError: no", state="error", approval="yolo", duration_s=1.5),
+        "1": dict(response={"result": {"temp_c": 21}}, state="done", approval="auto", duration_s=0.25),
+        "2": dict(response={"error": "the user refused this call"}, state="refused", approval="refused"),
+        "3": dict(response={}, state="cancelled", approval="approved"),  # cancelled by the model: no answer
+        "4": dict(response={"error": "ValueError: no"}, state="error", approval="yolo", duration_s=1.5),
     }
     for n, answer in answers.items():
-        s.event(float(n), "tool_call", id=n, name="look", args={"query": "x" * 70} if n == "4" else {"n": int(n)})
-        s.event(float(n) + 0.5, "tool_result", id=n, name="look", **answer)
+        s.record(float(n), records.ToolCalled(id=n, name="look", args={"query": "x" * 70} if n == "4" else {"n": int(n)}))
+        s.record(float(n) + 0.5, records.ToolFinished(id=n, name="look", **answer))
     session_id = s.close(5.0)
     info, events, timeline = load(db_dir, session_id)
     printed = io.StringIO()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from livecli import records
 from livecli.store import DB_NAME, SessionStore
 from livecli.store.schema import SCHEMA_VERSION
 from tests.test_store_helpers import Scripted, conversation, raw_db
@@ -32,7 +33,7 @@ def test_list_when_nothing_was_recorded(run_cli, db_dir):
 def test_list_shows_id_start_length_turns_and_first_words(run_cli, db_dir):
     recorded = conversation(db_dir)
     typed = Scripted(db_dir)
-    typed.event(1.0, "user_turn", text="a typed question", typed=True)
+    typed.record(1.0, records.UserTurn("a typed question", typed=True))
     second = typed.close(61.0)
     lines = run_cli("sessions", "list").stdout.splitlines()
     assert lines[0].split() == ["ID", "STARTED", "LENGTH", "TURNS", "FIRST", "WORDS"]

@@ -6,9 +6,8 @@ import datetime
 import json
 from typing import Any
 
+from livecli import records
 from livecli.store.sessions import Event, SessionInfo
-
-HIDDEN_KINDS = {"interrupted", "resumption_handle", "usage"}  # shown through other lines or the header
 
 
 def clock(seconds: float) -> str:
@@ -27,39 +26,42 @@ def started(info: SessionInfo) -> str:
 
 
 def total_tokens(events: list[Event]) -> int:
-    return sum(int(e.data.get("total_tokens") or 0) for e in events if e.kind == "usage")
+    return sum(e.record.total_tokens for e in events if isinstance(e.record, records.UsageReport))
 
 
 def describe(event: Event, *, markdown: bool = False, limit: int | None = 300) -> str | None:
     """One line for an event, or None for the ones not worth a line."""
-    data = event.data
     bold = (lambda s: f"**{s}**") if markdown else (lambda s: s)
-    match event.kind:
-        case "user_turn":
-            return f"{bold('You:')} {_text(data.get('text'))}" + (" (typed)" if data.get("typed") else "")
-        case "model_turn":
-            return f"{bold('Gemini:')} {_text(data.get('text'))}" + (" [interrupted]" if data.get("interrupted") else "")
-        case "tool_call":
-            return f"tool call {data.get('name')}({_short(data.get('args', {}), limit)})"
-        case "tool_result":
-            outcome = f"error: {_short(data['error'], limit)}" if data.get("error") else _short(data.get("result"), limit)
-            details = [str(data["approval"])] if data.get("approval") else []
-            if isinstance(data.get("duration_s"), (int, float)):
-                details.append(f"{data['duration_s']:.2f} s")
-            return f"tool result {data.get('name')}: {outcome}" + (f" ({', '.join(details)})" if details else "")
-        case "reconnect":
-            how = "resumed" if data.get("resumed") else "fresh session"
-            gap = data.get("gap_s")
+    match event.record:
+        case records.UserTurn(text=text, typed=typed):
+            return f"{bold('You:')} {_text(text)}" + (" (typed)" if typed else "")
+        case records.ModelTurn(text=text, interrupted=interrupted):
+            return f"{bold('Gemini:')} {_text(text)}" + (" [interrupted]" if interrupted else "")
+        case records.ToolCalled(name=name, args=args):
+            return f"tool call {name}({_short(args, limit)})"
+        case records.ToolFinished(name=name, response=response, approval=approval, duration_s=duration):
+            error = response.get("error")
+            outcome = f"error: {_short(error, limit)}" if error else _short(response.get("result"), limit)
+            details = [approval] if approval else []
+            if duration is not None:
+                details.append(f"{duration:.2f} s")
+            return f"tool result {name}: {outcome}" + (f" ({', '.join(details)})" if details else "")
+        case records.Reconnected(reason=reason, gap_s=gap, resumed=resumed):
+            how = "resumed" if resumed else "fresh session"
             after = f" after {gap:.1f} s" if isinstance(gap, (int, float)) else ""
-            return f"reconnected{after} ({how}): {data.get('reason', '')}".rstrip(": ")
-        case "error" | "notice":
-            return f"{event.kind}: {data.get('message', '')}"
-        case "unreadable":
+            return f"reconnected{after} ({how}): {reason}".rstrip(": ")
+        case records.Failure(message=message):
+            return f"error: {message}"
+        case records.Notice(message=message):
+            return f"notice: {message}"
+        case records.DeviceNotice(message=message):
+            return f"device: {message}"
+        case records.Interruption() | records.ResumptionHandle() | records.UsageReport() | records.Connected():
+            return None  # shown through other lines or the header
+        case None if event.kind == records.UNREADABLE:
             return "[an event whose stored data is damaged]"
-        case kind if kind in HIDDEN_KINDS:
-            return None
-        case kind:
-            return f"{kind}: {_short(data, limit)}"
+        case _:
+            return f"{event.kind}: {_short(event.data, limit)}"  # a kind this version does not know
 
 
 def header_lines(info: SessionInfo, events: list[Event]) -> list[str]:

@@ -18,13 +18,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from livecli import records
 from livecli.store import schema
 from livecli.store.recorder import HEARTBEAT_S
 from livecli.store.schema import StoreError
 
-TURN_KINDS = ("user_turn", "model_turn")
-SPEAKERS = {"user_turn": "You", "model_turn": "Gemini"}
-ROLES = {"user_turn": "user", "model_turn": "model"}
+ROLES = {records.UserTurn: "user", records.ModelTurn: "model"}  # as `LiveConnection.send_history` names them
 STALE_AFTER_S = 5 * HEARTBEAT_S  # no commit for this long and not ended: the process died
 
 
@@ -68,9 +67,13 @@ class SessionInfo:
 
 @dataclasses.dataclass(frozen=True)
 class Event:
+    """A stored row: its kind and payload as stored, and the record they make (None when the
+    payload is damaged, kind `records.UNREADABLE`, or the kind is one this version does not know)."""
+
     offset_s: float
-    kind: str  # "unreadable" when the stored payload is damaged
+    kind: str
     data: dict
+    record: records.Record | None
 
 
 class SessionStore:
@@ -110,10 +113,10 @@ class SessionStore:
             rows = db.execute(
                 "SELECT s.id, s.started_at, s.ended_at, s.updated_at, s.duration_s, s.model, s.voice, s.input_device,"
                 " s.output_device, s.settings, s.record_audio, s.record_history, s.continues, s.exit_reason,"
-                " (SELECT count(*) FROM events e WHERE e.session_id = s.id AND e.kind IN ('user_turn', 'model_turn')),"
-                " (SELECT e.payload FROM events e WHERE e.session_id = s.id AND e.kind = 'user_turn' ORDER BY e.id LIMIT 1)"
+                " (SELECT count(*) FROM events e WHERE e.session_id = s.id AND e.kind IN (?, ?)),"
+                " (SELECT e.payload FROM events e WHERE e.session_id = s.id AND e.kind = ? ORDER BY e.id LIMIT 1)"
                 f" FROM sessions s {where}",
-                args,
+                (records.UserTurn.KIND, records.ModelTurn.KIND, records.UserTurn.KIND, *args),
             ).fetchall()
         return [
             SessionInfo(
@@ -150,13 +153,14 @@ class SessionStore:
             raise StoreError(f"'{ref}' matches {len(matches)} sessions ({shown}): give more of the id")
         return matches[0]
 
-    def events(self, session_id: str, kinds: tuple[str, ...] | None = None) -> list[Event]:
-        """In the order they happened; a damaged payload comes back as kind "unreadable"."""
+    def events(self, session_id: str, kinds: tuple[type, ...] | None = None) -> list[Event]:
+        """In the order they happened, only of the record classes in `kinds` if given;
+        a damaged payload comes back as kind `records.UNREADABLE`."""
         query = "SELECT offset_s, kind, payload FROM events WHERE session_id = ?"
         args: tuple = (session_id,)
         if kinds:
             query += f" AND kind IN ({', '.join('?' * len(kinds))})"
-            args += kinds
+            args += tuple(cls.KIND for cls in kinds)
         with self._db() as db:
             rows = [] if db is None else db.execute(query + " ORDER BY id", args).fetchall()
         found = []
@@ -166,8 +170,9 @@ class SessionStore:
                 if not isinstance(data, dict):
                     raise ValueError("not an object")
             except ValueError:
-                kind, data = "unreadable", {}
-            found.append(Event(float(offset), kind, data))
+                found.append(Event(float(offset), records.UNREADABLE, {}, None))
+                continue
+            found.append(Event(float(offset), kind, data, records.parse(kind, data)))
         return found
 
     def audio_index(self, session_id: str, stream: str) -> list[tuple[int, float, int, int]]:
@@ -190,15 +195,19 @@ class SessionStore:
     # -- for `talk --continue` ------------------------------------------------------------
 
     def latest_resumption_handle(self, session_id: str) -> str | None:
-        for event in reversed(self.events(session_id, ("resumption_handle",))):
-            if event.data.get("handle"):
-                return str(event.data["handle"])
+        for event in reversed(self.events(session_id, (records.ResumptionHandle,))):
+            if isinstance(event.record, records.ResumptionHandle) and event.record.handle:
+                return str(event.record.handle)
         return None
 
     def recent_turns(self, session_id: str, limit: int = 20) -> list[tuple[str, str]]:
         """The last `limit` turns as (role "user" | "model", text), oldest first: what
         `LiveConnection.send_history` takes to prime a fresh session."""
-        turns = [(ROLES[e.kind], str(e.data.get("text", "")).strip()) for e in self.events(session_id, TURN_KINDS)]
+        turns = [
+            (ROLES[type(e.record)], str(e.record.text).strip())
+            for e in self.events(session_id, records.TURNS)
+            if isinstance(e.record, records.TURNS)
+        ]
         return [turn for turn in turns if turn[1]][-limit:] if limit > 0 else []
 
     # -- search ----------------------------------------------------------------------------
@@ -226,7 +235,7 @@ class SessionStore:
                 if rows or len(terms) == 1:
                     break
         return [
-            {"session": sid, "date": _iso(started), "at_s": round(offset, 1), "speaker": ROLES[kind], "text": text}
+            {"session": sid, "date": _iso(started), "at_s": round(offset, 1), "speaker": ROLES[records.KINDS[kind]], "text": text}
             for sid, started, offset, kind, text in rows
         ]
 

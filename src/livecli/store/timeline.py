@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from livecli import records
 from livecli.store.sessions import Event, SessionStore
 
 RATE = 24000  # the mix's rate: the model's
@@ -147,7 +148,7 @@ class Timeline:
     """A stored session's audio: user and model on the session's clock, at RATE."""
 
     def __init__(self, store: SessionStore, session_id: str, events: list[Event], duration_s: float):
-        cuts = [e.offset_s for e in events if e.kind == "interrupted"]
+        cuts = [e.offset_s for e in events if isinstance(e.record, records.Interruption)]
         self.user = _Stream(store, store.audio_index(session_id, "user"), captured=True, cuts=[])
         self.model = _Stream(store, store.audio_index(session_id, "model"), captured=False, cuts=cuts)
         self.duration_s = max(duration_s, self.user.end_s, self.model.end_s)
