@@ -25,13 +25,13 @@ from pathlib import Path
 import numpy as np
 
 from livecli import records
+from livecli.formats import FULL_SCALE, OUTPUT_RATE, SILENCE_DBFS
 from livecli.store.sessions import Event, SessionStore
 
-RATE = 24000  # the mix's rate: the model's
+RATE = OUTPUT_RATE  # the mix's rate: the model's
 PREFETCH_S = 5.0
 PAD_S = 0.05  # resampling context around a window
 JITTER_S = 0.05  # user chunks closer than this to back to back were back to back
-SILENCE_DBFS = -96.0
 
 
 @dataclasses.dataclass
@@ -107,7 +107,7 @@ class _Stream:
         start = round(from_s * self.rate)
         samples = self.render(start, max(1, round(to_s * self.rate) - start))
         rms = float(np.sqrt(np.mean(samples * samples)))
-        return 20.0 * math.log10(rms / 32768.0) if rms >= 1.0 else SILENCE_DBFS
+        return 20.0 * math.log10(rms / FULL_SCALE) if rms >= 1.0 else SILENCE_DBFS
 
     def render(self, start: int, frames: int) -> np.ndarray:
         """Samples [start, start + frames) at this stream's rate, as float32."""
