@@ -242,8 +242,8 @@ def test_a_session_without_audio_replays_its_transcript(run_cli, db_dir):
 
 
 def test_an_empty_session_says_there_is_nothing_to_replay(run_cli, db_dir):
-    session_id = Scripted(db_dir).close(0.5)
-    result = run_cli("replay", "--no-audio")
+    session_id = Scripted(db_dir, connected=False).close(0.5)  # a failed start: replayed only when named
+    result = run_cli("replay", session_id, "--no-audio")
     assert result.returncode == 1
     assert result.stderr == f"livecli: error: session {session_id} has nothing to replay: no audio and no transcript were recorded\n"
 

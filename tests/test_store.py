@@ -37,10 +37,10 @@ def test_events_come_back_in_order_with_offsets_and_payloads(db_dir):
     recorded = conversation(db_dir)
     events = SessionStore(db_dir).events(recorded.id)
     assert [type(e.record) for e in events] == [
-        records.Interruption, records.UserTurn, records.ModelTurn, records.UsageReport, records.UserTurn, records.ModelTurn,
+        records.Connected, records.Interruption, records.UserTurn, records.ModelTurn, records.UsageReport, records.UserTurn, records.ModelTurn,
         records.ToolCalled, records.ToolFinished, records.ResumptionHandle,
     ]
-    tool_result = events[7]
+    tool_result = events[8]
     assert tool_result.offset_s == pytest.approx(7.2, abs=0.01)
     assert tool_result.data == {
         "id": "call-1", "name": "get_weather", "result": {"temp_c": 21}, "state": "done", "approval": "auto", "duration_s": 0.2,
@@ -132,9 +132,9 @@ def test_secrets_never_reach_the_store(db_dir):
     store = SessionStore(db_dir)
     assert store.info(session_id).settings == {"model": "m", "compression_trigger_tokens": 0}
     events = store.events(session_id)
-    assert events[0].data["args"] == {"url": "https://x.example/?key=[redacted]", "Authorization": "[redacted]"}
-    assert events[1].data["message"] == "refused key [redacted]"
-    assert events[2].record == records.UsageReport(1, 2, 3, prompt_details={"AUDIO": 1})  # token counts are not tokens
+    assert events[1].data["args"] == {"url": "https://x.example/?key=[redacted]", "Authorization": "[redacted]"}
+    assert events[2].data["message"] == "refused key [redacted]"
+    assert events[3].record == records.UsageReport(1, 2, 3, prompt_details={"AUDIO": 1})  # token counts are not tokens
     for path in db_dir.iterdir():  # the database, its WAL and anything beside it
         assert API_KEY.encode() not in path.read_bytes()
 
@@ -151,7 +151,9 @@ def test_no_history_keeps_what_was_said_out(db_dir):
     recorded = conversation(db_dir, record_history=False)
     store = SessionStore(db_dir)
     assert raw_db(db_dir, "SELECT count(*) FROM audio") == [(0,)]
-    assert {type(e.record) for e in store.events(recorded.id)} == {records.Interruption, records.UsageReport, records.ResumptionHandle}
+    assert {type(e.record) for e in store.events(recorded.id)} == {
+        records.Connected, records.Interruption, records.UsageReport, records.ResumptionHandle,
+    }
     assert store.search_transcripts("weather") == []
     assert store.info(recorded.id).record_history is False
 
@@ -291,7 +293,7 @@ def test_a_damaged_event_payload_reads_as_unreadable(db_dir):
     recorded = conversation(db_dir)
     raw_db(db_dir, "UPDATE events SET payload = '{not json' WHERE kind = ?", records.ToolCalled.KIND)
     events = SessionStore(db_dir).events(recorded.id)
-    assert (events[6].kind, events[6].record) == (records.UNREADABLE, None) and len(events) == 9
+    assert (events[7].kind, events[7].record) == (records.UNREADABLE, None) and len(events) == 10
 
 
 def test_two_recorders_at_once_share_the_database(db_dir):
@@ -312,7 +314,7 @@ def test_two_recorders_at_once_share_the_database(db_dir):
 
 def test_rows_written_by_earlier_versions_read_as_records(db_dir):
     """Databases written before typed records keep their payloads as they were: they still parse."""
-    session_id = Scripted(db_dir).close(9.0)
+    session_id = Scripted(db_dir, connected=False).close(9.0)
     today = [  # (kind, payload) exactly as the talk session wrote them before records.py
         ("user_turn", {"text": "hello", "typed": False}),
         ("model_turn", {"text": "Hi.", "interrupted": True}),
@@ -354,3 +356,45 @@ def test_rows_written_by_earlier_versions_read_as_records(db_dir):
         "error: the key was refused",
         'a_kind_from_the_future: {"x": 1}',
     ]
+
+
+def test_a_failed_start_is_marked_and_skipped_when_no_id_is_given(db_dir):
+    talked = conversation(db_dir).id
+    refused = Scripted(db_dir, connected=False)
+    refused.record(0.3, records.Failure("the API key was refused: API key not valid"))
+    refused_id = refused.close(0.4, reason="error: the API key was refused")
+    store = SessionStore(db_dir)
+    info = store.info(refused_id)
+    assert (info.failed_start, info.status) == (True, "failed to start")
+    assert info.ending == "failed to start: the API key was refused: API key not valid"
+    assert info.as_json()["failed_start"] is True and store.info(talked).as_json()["failed_start"] is False
+    assert store.resolve(None) == talked  # what `replay` and `talk --continue` pick
+    assert store.resolve(refused_id) == refused_id  # still shown and replayed when named
+    assert [i.status for i in store.list_sessions()] == ["failed to start", "ended"]
+
+
+def test_sessions_from_before_connected_was_recorded_count_as_connected_if_anything_happened(db_dir):
+    with_turns = conversation(db_dir, record_audio=False).id
+    with_audio_only = Scripted(db_dir)
+    with_audio_only.user(0.5, noise(0.5, 16000, 1))
+    audio_id = with_audio_only.close(1.0)
+    nothing = Scripted(db_dir).close(1.0)
+    raw_db(db_dir, "DELETE FROM events WHERE kind = ?", records.Connected.KIND)  # as written before this version
+    store = SessionStore(db_dir)
+    assert [store.info(i).failed_start for i in (with_turns, audio_id, nothing)] == [False, False, True]
+    assert store.resolve(None) == audio_id
+
+
+def test_a_session_still_connecting_is_recording_not_failed_but_not_picked_either(db_dir):
+    earlier = conversation(db_dir).id
+    connecting = SessionRecorder.open(db_dir, model="m", voice=None, input_device=None, output_device=None, settings={})
+    store = SessionStore(db_dir)
+    assert (store.info(connecting.id).status, store.info(connecting.id).failed_start) == ("recording", False)
+    assert store.resolve(None) == earlier
+    connecting.close("user")
+
+
+def test_when_every_session_failed_to_start_no_id_is_a_clear_error(db_dir):
+    Scripted(db_dir, connected=False).close(0.5)
+    with pytest.raises(StoreError, match=r"^no session has connected yet: every recorded one failed to start"):
+        SessionStore(db_dir).resolve(None)

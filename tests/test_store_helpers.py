@@ -24,11 +24,14 @@ def noise(seconds: float, rate: int, seed: int, amplitude: int = 6000) -> np.nda
 
 
 class Scripted:
-    def __init__(self, db_dir: Path, **open_args):
+    def __init__(self, db_dir: Path, *, connected: bool = True, **open_args):
+        """`connected=False`: the service never accepted the session (a failed start)."""
         args = dict(model="gemini-test", voice="Puck", input_device="pulse", output_device=None, settings={"model": "gemini-test"})
         args.update(open_args)
         self.recorder = SessionRecorder.open(db_dir, **args)
         self.id = self.recorder.id
+        if connected:
+            self.record(0.2, records.Connected())
 
     def _now_is(self, t: float) -> float:
         """Make session time `t` the present; returns the monotonic time of `t`."""

@@ -25,6 +25,14 @@ from livecli.store.schema import StoreError
 
 ROLES = {records.UserTurn: "user", records.ModelTurn: "model"}  # as `LiveConnection.send_history` names them
 STALE_AFTER_S = 5 * HEARTBEAT_S  # no commit for this long and not ended: the process died
+# A session connected if it says so; sessions written before `Connected` existed did if the
+# service ever answered (a turn, a usage report, a resumption handle) or audio was sent or heard.
+CONNECTED_IF = (records.Connected, *records.TURNS, records.UsageReport, records.ResumptionHandle)
+_CONNECTED_SQL = (
+    f"(EXISTS (SELECT 1 FROM events e WHERE e.session_id = s.id AND e.kind IN ({', '.join('?' * len(CONNECTED_IF))}))"
+    " OR EXISTS (SELECT 1 FROM audio a WHERE a.session_id = s.id))"
+)
+_CONNECTED_ARGS = tuple(cls.KIND for cls in CONNECTED_IF)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,9 +53,20 @@ class SessionInfo:
     exit_reason: str | None
     turns: int
     first_words: str
+    connected: bool  # the service accepted the session (see CONNECTED_IF)
+    failure: str | None  # the last error recorded, if any
+
+    @property
+    def failed_start(self) -> bool:
+        """Over without ever connecting: a refused key, an unreachable service, a bad --tools file…"""
+        return not self.connected and self._life != "recording"
 
     @property
     def status(self) -> str:
+        return "failed to start" if self.failed_start else self._life
+
+    @property
+    def _life(self) -> str:
         if self.ended_at is not None:
             return "ended"
         return "recording" if time.time() - self.updated_at < STALE_AFTER_S else "not closed"
@@ -55,13 +74,20 @@ class SessionInfo:
     @property
     def ending(self) -> str:
         """How it ended, in words: the exit reason, or what became of it."""
+        if self.failed_start:
+            return f"failed to start: {self.failure}" if self.failure else "failed to start"
         if self.status == "ended":
             return f"ended: {self.exit_reason}" if self.exit_reason else "ended"
         return "still recording" if self.status == "recording" else "not closed (the process was killed or crashed)"
 
     def as_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
-        data.update(status=self.status, started=_iso(self.started_at), ended=_iso(self.ended_at) if self.ended_at else None)
+        data.update(
+            status=self.status,
+            failed_start=self.failed_start,
+            started=_iso(self.started_at),
+            ended=_iso(self.ended_at) if self.ended_at else None,
+        )
         return data
 
 
@@ -114,9 +140,11 @@ class SessionStore:
                 "SELECT s.id, s.started_at, s.ended_at, s.updated_at, s.duration_s, s.model, s.voice, s.input_device,"
                 " s.output_device, s.settings, s.record_audio, s.record_history, s.continues, s.exit_reason,"
                 " (SELECT count(*) FROM events e WHERE e.session_id = s.id AND e.kind IN (?, ?)),"
-                " (SELECT e.payload FROM events e WHERE e.session_id = s.id AND e.kind = ? ORDER BY e.id LIMIT 1)"
+                " (SELECT e.payload FROM events e WHERE e.session_id = s.id AND e.kind = ? ORDER BY e.id LIMIT 1),"
+                f" {_CONNECTED_SQL},"
+                " (SELECT e.payload FROM events e WHERE e.session_id = s.id AND e.kind = ? ORDER BY e.id DESC LIMIT 1)"
                 f" FROM sessions s {where}",
-                (records.UserTurn.KIND, records.ModelTurn.KIND, records.UserTurn.KIND, *args),
+                (*(cls.KIND for cls in records.TURNS), records.UserTurn.KIND, *_CONNECTED_ARGS, records.Failure.KIND, *args),
             ).fetchall()
         return [
             SessionInfo(
@@ -128,19 +156,25 @@ class SessionStore:
                 exit_reason=row[13],
                 turns=row[14],
                 first_words=str(_json(row[15]).get("text", "")).strip(),
+                connected=bool(row[16]),
+                failure=_json(row[17]).get("message"),
             )
             for row in rows
         ]
 
     def resolve(self, ref: str | None) -> str:
-        """The id of the session `ref` names: a unique prefix of its id, or None for the latest."""
+        """The id of the session `ref` names: a unique prefix of its id, or None for the latest
+        that connected (a failed start is only ever named by its id)."""
         with self._db() as db:
-            if db is None:
+            if db is None or db.execute("SELECT 1 FROM sessions LIMIT 1").fetchone() is None:
                 raise StoreError("no sessions recorded yet")
             if ref is None:
-                row = db.execute("SELECT id FROM sessions ORDER BY started_at DESC, id DESC LIMIT 1").fetchone()
+                row = db.execute(
+                    f"SELECT s.id FROM sessions s WHERE {_CONNECTED_SQL} ORDER BY s.started_at DESC, s.id DESC LIMIT 1",
+                    _CONNECTED_ARGS,
+                ).fetchone()
                 if row is None:
-                    raise StoreError("no sessions recorded yet")
+                    raise StoreError("no session has connected yet: every recorded one failed to start (`livecli sessions list` shows them)")
                 return row[0]
             prefix = ref.strip().lower()
             matches = []
