@@ -83,7 +83,7 @@ def conversation(db_dir: Path, **open_args) -> Conversation:
     s.record(4.0, records.UserTurn("what is the weather like"))
     s.record(4.0, records.ModelTurn("It is sunny and warm today with a light breeze.", interrupted=True))
     s.model(5.3, d)
-    s.record(6.8, records.UsageReport(prompt_tokens=100, response_tokens=50, total_tokens=150))
+    s.record(6.8, records.UsageReport(100, 50, 150, prompt_details={"TEXT": 20, "AUDIO": 80}, response_details={"AUDIO": 50}))
     s.record(6.8, records.UserTurn("stop please"))
     s.record(6.9, records.ModelTurn("Okay, stopping."))
     s.record(7.0, records.ToolCalled(id="call-1", name="get_weather", args={"city": "Paris"}))

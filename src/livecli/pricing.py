@@ -112,6 +112,9 @@ class Cost:
             return "unknown price"
         return ("" if self.complete else "≥ ") + usd_text(self.usd)
 
+    def as_json(self) -> dict[str, Any]:
+        return {"usd": self.usd, "complete": self.complete, "unpriced_tokens": self.unpriced_tokens, "reasons": list(self.reasons)}
+
     def __add__(self, other: Cost) -> Cost:
         usd = None if self.usd is None and other.usd is None else (self.usd or 0.0) + (other.usd or 0.0)
         reasons = self.reasons + tuple(r for r in other.reasons if r not in self.reasons)

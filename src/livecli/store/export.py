@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 from livecli import records
+from livecli.formats import shorten
+from livecli.pricing import Cost, UsageTotals
 from livecli.store.sessions import Event, SessionInfo
 
 
@@ -25,8 +27,19 @@ def started(info: SessionInfo) -> str:
     return datetime.datetime.fromtimestamp(info.started_at).strftime("%Y-%m-%d %H:%M")
 
 
-def total_tokens(events: list[Event]) -> int:
-    return sum(e.record.total_tokens for e in events if isinstance(e.record, records.UsageReport))
+def tokens_line(tokens: UsageTotals, cost: Cost | None = None) -> str | None:
+    """"564 tokens (in: 332 text, 165 audio; out: 42 audio; 136 thinking), $0.0019", or None for none."""
+    if not tokens.total:
+        return None
+    parts = [
+        f"{side}: " + ", ".join(f"{n:,} {modality.lower()}" for modality, n in sorted(counts.items()))
+        for side, counts in (("in", tokens.prompt_by_modality), ("out", tokens.response_by_modality))
+        if counts
+    ]
+    if tokens.thoughts:
+        parts.append(f"{tokens.thoughts:,} thinking")
+    line = f"{tokens.total:,} tokens" + (f" ({'; '.join(parts)})" if parts else "")
+    return line + (f", {cost}" if cost is not None else "")
 
 
 def describe(event: Event, *, markdown: bool = False, limit: int | None = 300) -> str | None:
@@ -64,15 +77,14 @@ def describe(event: Event, *, markdown: bool = False, limit: int | None = 300) -
             return f"{event.kind}: {_short(event.data, limit)}"  # a kind this version does not know
 
 
-def header_lines(info: SessionInfo, events: list[Event]) -> list[str]:
+def header_lines(info: SessionInfo, cost: Cost | None = None) -> list[str]:
     devices = f"{info.input_device or 'default'} → {info.output_device or 'default'}"
     lines = [
         f"started {started(info)}, {length(info.duration_s)}, {info.turns} turns, {info.ending}",
         f"model {info.model}, voice {info.voice or 'default'}, devices {devices}",
     ]
-    tokens = total_tokens(events)
-    if tokens:
-        lines.append(f"{tokens:,} tokens")
+    if (tokens := tokens_line(info.tokens, cost)) is not None:
+        lines.append(tokens)
     if info.continues:
         lines.append(f"continues session {info.continues}")
     if not info.record_history:
@@ -80,14 +92,14 @@ def header_lines(info: SessionInfo, events: list[Event]) -> list[str]:
     return lines
 
 
-def show_text(info: SessionInfo, events: list[Event]) -> str:
-    lines = [f"session {info.id}", *header_lines(info, events), ""]
+def show_text(info: SessionInfo, events: list[Event], cost: Cost | None = None) -> str:
+    lines = [f"session {info.id}", *header_lines(info, cost), ""]
     lines += [f"[{clock(e.offset_s)}] {line}" for e in events if (line := describe(e)) is not None]
     return "\n".join(lines)
 
 
-def markdown(info: SessionInfo, events: list[Event]) -> str:
-    lines = [f"# livecli session {info.id}", "", *(f"- {line}" for line in header_lines(info, events)), ""]
+def markdown(info: SessionInfo, events: list[Event], cost: Cost | None = None) -> str:
+    lines = [f"# livecli session {info.id}", "", *(f"- {line}" for line in header_lines(info, cost)), ""]
     for event in events:
         line = describe(event, markdown=True, limit=None)
         if line is not None:
@@ -95,9 +107,10 @@ def markdown(info: SessionInfo, events: list[Event]) -> str:
     return "\n".join(lines)
 
 
-def as_json(info: SessionInfo, events: list[Event]) -> str:
+def as_json(info: SessionInfo, events: list[Event], cost: Cost | None = None) -> str:
+    session = info.as_json() | ({"cost": cost.as_json()} if cost is not None else {})
     return json.dumps(
-        {"session": info.as_json(), "events": [{"offset_s": e.offset_s, "kind": e.kind, "data": e.data} for e in events]},
+        {"session": session, "events": [{"offset_s": e.offset_s, "kind": e.kind, "data": e.data} for e in events]},
         indent=2,
         ensure_ascii=False,
     )
@@ -109,4 +122,4 @@ def _text(value: Any) -> str:
 
 def _short(value: Any, limit: int | None) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
+    return text if limit is None else shorten(text, limit)

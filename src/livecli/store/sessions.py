@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from livecli import records
+from livecli.pricing import UsageTotals
 from livecli.store import schema
 from livecli.store.recorder import HEARTBEAT_S
 from livecli.store.schema import StoreError
@@ -55,6 +56,7 @@ class SessionInfo:
     first_words: str
     connected: bool  # the service accepted the session (see CONNECTED_IF)
     failure: str | None  # the last error recorded, if any
+    tokens: UsageTotals  # the sum of its usage reports
 
     @property
     def failed_start(self) -> bool:
@@ -122,9 +124,12 @@ class SessionStore:
 
     # -- listing and lookup ---------------------------------------------------------------
 
-    def list_sessions(self, limit: int | None = None) -> list[SessionInfo]:
-        """Newest first."""
-        return self._infos("ORDER BY s.started_at DESC, s.id DESC LIMIT ?", (-1 if limit is None else limit,))
+    def list_sessions(self, limit: int | None = None, *, since: float | None = None) -> list[SessionInfo]:
+        """Newest first; only those started at or after `since` (Unix time) if given."""
+        return self._infos(
+            "WHERE s.started_at >= ? ORDER BY s.started_at DESC, s.id DESC LIMIT ?",
+            (float("-inf") if since is None else since, -1 if limit is None else limit),
+        )
 
     def info(self, session_id: str) -> SessionInfo:
         found = self._infos("WHERE s.id = ?", (session_id,))
@@ -146,6 +151,7 @@ class SessionStore:
                 f" FROM sessions s {where}",
                 (*(cls.KIND for cls in records.TURNS), records.UserTurn.KIND, *_CONNECTED_ARGS, records.Failure.KIND, *args),
             ).fetchall()
+            usage = _usage_by_session(db, f"SELECT s.id FROM sessions s {where}", args)
         return [
             SessionInfo(
                 *row[:9],
@@ -158,6 +164,7 @@ class SessionStore:
                 first_words=str(_json(row[15]).get("text", "")).strip(),
                 connected=bool(row[16]),
                 failure=_json(row[17]).get("message"),
+                tokens=usage.get(row[0], UsageTotals()),
             )
             for row in rows
         ]
@@ -300,6 +307,20 @@ class SessionStore:
                 db.execute("COMMIT")
                 db.execute("PRAGMA incremental_vacuum")
         return doomed
+
+
+def _usage_by_session(db: sqlite3.Connection, sessions_sql: str, args: tuple) -> dict[str, UsageTotals]:
+    """The usage reports of the sessions `sessions_sql` selects, summed per session."""
+    totals: dict[str, UsageTotals] = {}
+    rows = db.execute(
+        f"SELECT session_id, payload FROM events WHERE kind = ? AND session_id IN ({sessions_sql}) ORDER BY id",
+        (records.UsageReport.KIND, *args),
+    )
+    for session_id, payload in rows:
+        report = records.parse(records.UsageReport.KIND, _json(payload))
+        if isinstance(report, records.UsageReport):
+            totals[session_id] = totals.get(session_id, UsageTotals()) + UsageTotals.of(report)
+    return totals
 
 
 def _fts_terms(query: str) -> list[str]:
