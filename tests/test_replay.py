@@ -12,6 +12,7 @@ import pytest
 import soxr
 from rich.console import Console, Group
 
+from livecli import records
 from livecli.replay import Player, Screen, build_cues
 from livecli.store import SessionStore
 from livecli.store.timeline import RATE, Timeline
@@ -112,8 +113,8 @@ def test_the_transcript_appears_as_it_is_spoken(db_dir):
 
 def test_typed_turns_and_text_only_sessions_show_when_they_happened(db_dir):
     s = Scripted(db_dir, record_audio=False)
-    s.event(1.0, "user_turn", text="hello?", typed=True)
-    s.event(2.0, "model_turn", text="Hi there.", interrupted=False)
+    s.record(1.0, records.UserTurn("hello?", typed=True))
+    s.record(2.0, records.ModelTurn("Hi there."))
     session_id = s.close(3.0)
     assert transcript_at(db_dir, session_id, 1.5) == [("You", "hello?", True)]
     assert transcript_at(db_dir, session_id, 2.01) == [("You", "hello?", True), ("Gemini", "Hi there.", True)]
@@ -122,14 +123,14 @@ def test_typed_turns_and_text_only_sessions_show_when_they_happened(db_dir):
 def test_tool_calls_show_as_talk_showed_them(db_dir):
     s = Scripted(db_dir)
     answers = {
-        "1": dict(result={"temp_c": 21}, state="done", approval="auto", duration_s=0.25),
-        "2": dict(error="the user refused this call", state="refused", approval="refused", duration_s=None),
-        "3": dict(state="cancelled", approval="approved", duration_s=None),  # cancelled by the model: no answer
-        "4": dict(error="ValueError: no", state="error", approval="yolo", duration_s=1.5),
+        "1": dict(response={"result": {"temp_c": 21}}, state="done", approval="auto", duration_s=0.25),
+        "2": dict(response={"error": "the user refused this call"}, state="refused", approval="refused"),
+        "3": dict(response={}, state="cancelled", approval="approved"),  # cancelled by the model: no answer
+        "4": dict(response={"error": "ValueError: no"}, state="error", approval="yolo", duration_s=1.5),
     }
     for n, answer in answers.items():
-        s.event(float(n), "tool_call", id=n, name="look", args={"query": "x" * 70} if n == "4" else {"n": int(n)})
-        s.event(float(n) + 0.5, "tool_result", id=n, name="look", **answer)
+        s.record(float(n), records.ToolCalled(id=n, name="look", args={"query": "x" * 70} if n == "4" else {"n": int(n)}))
+        s.record(float(n) + 0.5, records.ToolFinished(id=n, name="look", **answer))
     session_id = s.close(5.0)
     info, events, timeline = load(db_dir, session_id)
     printed = io.StringIO()
@@ -184,9 +185,9 @@ def test_the_layout_is_talks_with_a_progress_bar_and_fits_the_terminal(db_dir):
     console.print(Group(*parts))
     lines = console.file.getvalue().splitlines()
     assert len(lines) == 12
-    assert lines[0].startswith("livecli gemini-test  voice Puck  connected  00:03")
+    assert lines[0].startswith("livecli gemini-test  voice Puck  replay  00:03")
     assert lines[-4:-2] == ["You: what is the weather like …", "Gemini: It is sunny and …"]
-    assert lines[-2].startswith("mic ") and lines[-2].endswith("speaking")
+    assert lines[-2].startswith("you ") and lines[-2].endswith("speaking")
     assert lines[-1].startswith("▶ 00:03 ━") and lines[-1].endswith("00:08  ×1.5   space pause · ←/→ 5 s · q quit")
     view.stop(player.screen.state)  # never started: prints the transcript only
 
@@ -242,21 +243,21 @@ def test_a_session_without_audio_replays_its_transcript(run_cli, db_dir):
 
 
 def test_an_empty_session_says_there_is_nothing_to_replay(run_cli, db_dir):
-    session_id = Scripted(db_dir).close(0.5)
-    result = run_cli("replay", "--no-audio")
+    session_id = Scripted(db_dir, connected=False).close(0.5)  # a failed start: replayed only when named
+    result = run_cli("replay", session_id, "--no-audio")
     assert result.returncode == 1
-    assert result.stderr == f"livecli: error: session {session_id} has nothing to replay: nothing was said in it (ended: user)\n"
+    assert result.stderr == f"livecli: error: session {session_id} has nothing to replay: nothing was said in it (failed to start)\n"
 
 
 def test_a_session_that_failed_to_start_says_why_there_is_nothing_to_replay(run_cli, db_dir):
-    recorder = Scripted(db_dir)
-    recorder.event(0.2, "error", message="the Live service refused the session (1007): API key not valid.")
+    recorder = Scripted(db_dir, connected=False)
+    recorder.record(0.2, records.Failure("the Live service refused the session (1007): API key not valid."))
     session_id = recorder.close(0.3, reason="error: the Live service refused the session (1007): API key not valid.")
     result = run_cli("replay", session_id, "--no-audio")
     assert result.returncode == 1
     assert result.stderr == (
         f"livecli: error: session {session_id} has nothing to replay: nothing was said in it"
-        " (ended: error: the Live service refused the session (1007): API key not valid.)\n"
+        " (failed to start: the Live service refused the session (1007): API key not valid.)\n"
     )
 
 

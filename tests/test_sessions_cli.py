@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from livecli import records
 from livecli.store import DB_NAME, SessionStore
 from livecli.store.schema import SCHEMA_VERSION
 from tests.test_store_helpers import Scripted, conversation, raw_db
@@ -32,7 +33,7 @@ def test_list_when_nothing_was_recorded(run_cli, db_dir):
 def test_list_shows_id_start_length_turns_and_first_words(run_cli, db_dir):
     recorded = conversation(db_dir)
     typed = Scripted(db_dir)
-    typed.event(1.0, "user_turn", text="a typed question", typed=True)
+    typed.record(1.0, records.UserTurn("a typed question", typed=True))
     second = typed.close(61.0)
     lines = run_cli("sessions", "list").stdout.splitlines()
     assert lines[0].split() == ["ID", "STARTED", "LENGTH", "TURNS", "FIRST", "WORDS"]
@@ -87,8 +88,8 @@ def test_export_markdown_json_and_wav(run_cli, db_dir, tmp_path):
     assert "`00:04.0` **Gemini:** It is sunny and warm today with a light breeze. [interrupted]" in md
     exported = json.loads(run_cli("sessions", "export", recorded.id, "--format", "json").stdout)
     assert exported["session"]["id"] == recorded.id
-    assert [e["kind"] for e in exported["events"]][:3] == ["interrupted", "user_turn", "model_turn"]
-    assert exported["events"][7]["data"]["duration_s"] == 0.2
+    assert [e["kind"] for e in exported["events"]][:4] == ["connected", "interrupted", "user_turn", "model_turn"]
+    assert exported["events"][8]["data"]["duration_s"] == 0.2
 
     path = tmp_path / "out.wav"
     result = run_cli("sessions", "export", recorded.id, "-f", "wav", "-o", str(path))
@@ -139,3 +140,17 @@ def test_a_database_from_a_newer_livecli_is_one_line(run_cli, db_dir):
     conversation(db_dir)
     raw_db(db_dir, f"PRAGMA user_version = {SCHEMA_VERSION + 3}")
     one_line_error(run_cli("sessions", "list"), f"written by a newer livecli (schema {SCHEMA_VERSION + 3}")
+
+
+def test_a_failed_start_is_listed_as_such_and_replay_skips_it(run_cli, db_dir):
+    recorded = conversation(db_dir)
+    refused = Scripted(db_dir, connected=False)
+    refused.record(0.3, records.Failure("the API key was refused"))
+    refused_id = refused.close(0.4, reason="error: the API key was refused")
+    lines = run_cli("sessions", "list").stdout.splitlines()
+    assert lines[1].startswith(refused_id) and lines[1].split()[3:] == ["0:00", "0", "[failed", "to", "start]"]
+    assert "failed to start: the API key was refused" in run_cli("sessions", "show", refused_id).stdout
+    replayed = run_cli("replay", "--no-audio", "--speed", "0")  # the latest that connected
+    assert (replayed.returncode, replayed.stdout.splitlines()[0]) == (0, "You: what is the weather like"), replayed.stderr
+    assert [s["failed_start"] for s in json.loads(run_cli("sessions", "list", "--json").stdout)] == [True, False]
+    assert recorded.id in lines[2]

@@ -7,8 +7,10 @@ import time
 
 import pytest
 
+from livecli import records
 from livecli.store import SessionRecorder, SessionStore, StoreError
 from livecli.store import recorder as recorder_module
+from livecli.store.export import describe
 from livecli.store.recorder import new_id
 from livecli.store.schema import DB_NAME, SCHEMA_VERSION
 from tests.test_store_helpers import Scripted, conversation, noise, raw_db
@@ -34,12 +36,16 @@ def test_a_session_lists_with_its_turns_length_and_first_words(db_dir):
 def test_events_come_back_in_order_with_offsets_and_payloads(db_dir):
     recorded = conversation(db_dir)
     events = SessionStore(db_dir).events(recorded.id)
-    assert [e.kind for e in events] == [
-        "interrupted", "user_turn", "model_turn", "usage", "user_turn", "model_turn", "tool_call", "tool_result", "resumption_handle",
+    assert [type(e.record) for e in events] == [
+        records.Connected, records.Interruption, records.UserTurn, records.ModelTurn, records.UsageReport, records.UserTurn, records.ModelTurn,
+        records.ToolCalled, records.ToolFinished, records.ResumptionHandle,
     ]
-    tool_result = events[7]
+    tool_result = events[8]
     assert tool_result.offset_s == pytest.approx(7.2, abs=0.01)
-    assert tool_result.data == {"id": "call-1", "name": "get_weather", "result": {"temp_c": 21}, "error": None, "approval": "auto", "duration_s": 0.2}
+    assert tool_result.data == {
+        "id": "call-1", "name": "get_weather", "result": {"temp_c": 21}, "state": "done", "approval": "auto", "duration_s": 0.2,
+    }
+    assert tool_result.record == records.ToolFinished("call-1", "get_weather", {"result": {"temp_c": 21}}, "done", "auto", 0.2)
 
 
 def test_both_audio_streams_are_stored_whole(db_dir):
@@ -55,10 +61,10 @@ def test_both_audio_streams_are_stored_whole(db_dir):
 def test_writes_are_committed_while_the_session_runs(db_dir):
     """What was said is on disk within half a second, without close()."""
     recorder = SessionRecorder.open(db_dir, model="m", voice=None, input_device=None, output_device=None, settings={})
-    recorder.event("user_turn", text="hello", typed=False)
+    recorder.record(records.UserTurn("hello"))
     recorder.audio("user", b"\1\0" * 1600, 16000)
     time.sleep(0.6)
-    assert raw_db(db_dir, "SELECT kind FROM events") == [("user_turn",)]
+    assert raw_db(db_dir, "SELECT kind FROM events") == [(records.UserTurn.KIND,)]
     assert raw_db(db_dir, "SELECT count(*) FROM audio") == [(1,)]
     assert SessionStore(db_dir).info(recorder.id).status == "recording"
     recorder.close("user")
@@ -74,7 +80,7 @@ def test_calls_never_wait_for_a_busy_database(db_dir):
     for i in range(300):  # 30 s of microphone audio, ten times faster than real time
         begun = time.perf_counter()
         recorder.audio("user", chunk, 16000)
-        recorder.event("notice", message=f"n{i}")
+        recorder.record(records.Notice(f"n{i}"))
         took.append(time.perf_counter() - begun)
         time.sleep(0.01)
     blocker.execute("COMMIT")
@@ -84,7 +90,7 @@ def test_calls_never_wait_for_a_busy_database(db_dir):
     print(f"\nFIGURES recorder_call_us median={took[150] * 1e6:.0f} p99={took[297] * 1e6:.0f} max={took[-1] * 1e6:.0f}")
     assert took[297] < 0.001, f"99th percentile {took[297] * 1000:.2f} ms"
     assert raw_db(db_dir, "SELECT count(*) FROM audio") == [(300,)]
-    assert raw_db(db_dir, "SELECT count(*) FROM events WHERE kind = 'notice'") == [(300,)]
+    assert raw_db(db_dir, "SELECT count(*) FROM events WHERE kind = ?", records.Notice.KIND) == [(300,)]
 
 
 def test_a_full_queue_drops_and_says_so_instead_of_blocking(db_dir, monkeypatch):
@@ -98,7 +104,7 @@ def test_a_full_queue_drops_and_says_so_instead_of_blocking(db_dir, monkeypatch)
     blocker.close()
     recorder.close("user")
     assert recorder.dropped >= 70
-    [(message,)] = raw_db(db_dir, "SELECT json_extract(payload, '$.message') FROM events WHERE kind = 'notice'")
+    [(message,)] = raw_db(db_dir, "SELECT json_extract(payload, '$.message') FROM events WHERE kind = ?", records.Notice.KIND)
     assert message == f"{recorder.dropped} recordings lost: the disk was too slow"
 
 
@@ -109,9 +115,9 @@ def test_a_database_that_stops_taking_writes_is_reported_not_raised(db_dir, monk
         raise sqlite3.OperationalError("database or disk is full")
 
     monkeypatch.setattr(recorder, "_insert", disk_full)
-    recorder.event("notice", message="x")
+    recorder.record(records.Notice("x"))
     time.sleep(0.4)
-    recorder.event("notice", message="ignored now")
+    recorder.record(records.Notice("ignored now"))
     recorder.close("user")
     assert "database or disk is full" in recorder.failure
 
@@ -119,16 +125,16 @@ def test_a_database_that_stops_taking_writes_is_reported_not_raised(db_dir, monk
 def test_secrets_never_reach_the_store(db_dir):
     settings = {"model": "m", "api_key": API_KEY, "access_token": "tok", "client_secret": "s", "compression_trigger_tokens": 0}
     s = Scripted(db_dir, settings=settings)
-    s.event(1.0, "tool_call", id="1", name="fetch", args={"url": "https://x.example/?key=" + API_KEY, "Authorization": "Bearer abc"})
-    s.event(2.0, "error", message=f"refused key {API_KEY}")
-    s.event(2.5, "usage", prompt_tokens=1, response_tokens=2, total_tokens=3)
+    s.record(1.0, records.ToolCalled("1", "fetch", {"url": "https://x.example/?key=" + API_KEY, "Authorization": "Bearer abc"}))
+    s.record(2.0, records.Failure(f"refused key {API_KEY}"))
+    s.record(2.5, records.UsageReport(prompt_tokens=1, response_tokens=2, total_tokens=3, prompt_details={"AUDIO": 1}))
     session_id = s.close(3.0)
     store = SessionStore(db_dir)
     assert store.info(session_id).settings == {"model": "m", "compression_trigger_tokens": 0}
     events = store.events(session_id)
-    assert events[0].data["args"] == {"url": "https://x.example/?key=[redacted]", "Authorization": "[redacted]"}
-    assert events[1].data["message"] == "refused key [redacted]"
-    assert events[2].data == {"prompt_tokens": 1, "response_tokens": 2, "total_tokens": 3}  # token counts are not tokens
+    assert events[1].data["args"] == {"url": "https://x.example/?key=[redacted]", "Authorization": "[redacted]"}
+    assert events[2].data["message"] == "refused key [redacted]"
+    assert events[3].record == records.UsageReport(1, 2, 3, prompt_details={"AUDIO": 1})  # token counts are not tokens
     for path in db_dir.iterdir():  # the database, its WAL and anything beside it
         assert API_KEY.encode() not in path.read_bytes()
 
@@ -145,7 +151,9 @@ def test_no_history_keeps_what_was_said_out(db_dir):
     recorded = conversation(db_dir, record_history=False)
     store = SessionStore(db_dir)
     assert raw_db(db_dir, "SELECT count(*) FROM audio") == [(0,)]
-    assert {e.kind for e in store.events(recorded.id)} == {"interrupted", "usage", "resumption_handle"}
+    assert {type(e.record) for e in store.events(recorded.id)} == {
+        records.Connected, records.Interruption, records.UsageReport, records.ResumptionHandle,
+    }
     assert store.search_transcripts("weather") == []
     assert store.info(recorded.id).record_history is False
 
@@ -153,8 +161,8 @@ def test_no_history_keeps_what_was_said_out(db_dir):
 def test_search_finds_words_phrases_and_stems_best_first(db_dir):
     first = conversation(db_dir).id
     s = Scripted(db_dir)
-    s.event(1.0, "user_turn", text="Tell me about the breezes in Brittany", typed=False)
-    s.event(2.0, "model_turn", text="Brittany is windy; a light breeze is common on its coast.", interrupted=False)
+    s.record(1.0, records.UserTurn("Tell me about the breezes in Brittany"))
+    s.record(2.0, records.ModelTurn("Brittany is windy; a light breeze is common on its coast."))
     second = s.close(3.0)
     store = SessionStore(db_dir)
     hits = store.search_transcripts('"light breeze"')
@@ -283,9 +291,9 @@ def test_a_damaged_database_file_is_a_clear_error(db_dir, damage):
 
 def test_a_damaged_event_payload_reads_as_unreadable(db_dir):
     recorded = conversation(db_dir)
-    raw_db(db_dir, "UPDATE events SET payload = '{not json' WHERE kind = 'tool_call'")
-    kinds = [e.kind for e in SessionStore(db_dir).events(recorded.id)]
-    assert kinds[6] == "unreadable" and len(kinds) == 9
+    raw_db(db_dir, "UPDATE events SET payload = '{not json' WHERE kind = ?", records.ToolCalled.KIND)
+    events = SessionStore(db_dir).events(recorded.id)
+    assert (events[7].kind, events[7].record) == (records.UNREADABLE, None) and len(events) == 10
 
 
 def test_two_recorders_at_once_share_the_database(db_dir):
@@ -302,3 +310,91 @@ def test_two_recorders_at_once_share_the_database(db_dir):
         t.join()
     assert {i.id for i in SessionStore(db_dir).list_sessions()} == set(results)
     assert all(i.turns == 4 for i in SessionStore(db_dir).list_sessions())
+
+
+def test_rows_written_by_earlier_versions_read_as_records(db_dir):
+    """Databases written before typed records keep their payloads as they were: they still parse."""
+    session_id = Scripted(db_dir, connected=False).close(9.0)
+    today = [  # (kind, payload) exactly as the talk session wrote them before records.py
+        ("user_turn", {"text": "hello", "typed": False}),
+        ("model_turn", {"text": "Hi.", "interrupted": True}),
+        ("interrupted", {"by": "key"}),
+        ("tool_call", {"id": "c1", "name": "look", "args": {"q": 1}}),
+        ("tool_result", {"id": "c1", "name": "look", "error": "no", "state": "error", "approval": "yolo", "duration_s": 0.5}),
+        ("usage", {"prompt_tokens": 10, "response_tokens": 5, "total_tokens": 15}),
+        ("resumption_handle", {"handle": "h-1"}),
+        ("reconnect", {"reason": "dropped", "gap_s": 0.4, "resumed": True, "dropped_s": 0.0}),
+        ("device", {"message": "microphone lost"}),
+        ("notice", {"message": "3 recordings lost: the disk was too slow"}),
+        ("error", {"message": "the key was refused"}),
+        ("a_kind_from_the_future", {"x": 1}),
+    ]
+    for offset, (kind, payload) in enumerate(today):
+        raw_db(db_dir, "INSERT INTO events (session_id, offset_s, kind, payload) VALUES (?, ?, ?, ?)",
+               session_id, offset, kind, json.dumps(payload))
+    events = SessionStore(db_dir).events(session_id)
+    assert [e.record for e in events] == [
+        records.UserTurn("hello"),
+        records.ModelTurn("Hi.", interrupted=True),
+        records.Interruption(by="key"),
+        records.ToolCalled("c1", "look", {"q": 1}),
+        records.ToolFinished("c1", "look", {"error": "no"}, "error", "yolo", 0.5),
+        records.UsageReport(10, 5, 15),
+        records.ResumptionHandle("h-1"),
+        records.Reconnected("dropped", 0.4, True, 0.0),
+        records.DeviceNotice("microphone lost"),
+        records.Notice("3 recordings lost: the disk was too slow"),
+        records.Failure("the key was refused"),
+        None,  # unknown here, but kept visible as stored
+    ]
+    assert (events[-1].kind, events[-1].data) == ("a_kind_from_the_future", {"x": 1})
+    assert [records.payload(e.record) for e in events[:2]] == [today[0][1], today[1][1]]  # the same shape written today
+    assert [describe(e) for e in events[7:]] == [
+        "reconnected after 0.4 s (resumed): dropped",
+        "device: microphone lost",
+        "notice: 3 recordings lost: the disk was too slow",
+        "error: the key was refused",
+        'a_kind_from_the_future: {"x": 1}',
+    ]
+
+
+def test_a_failed_start_is_marked_and_skipped_when_no_id_is_given(db_dir):
+    talked = conversation(db_dir).id
+    refused = Scripted(db_dir, connected=False)
+    refused.record(0.3, records.Failure("the API key was refused: API key not valid"))
+    refused_id = refused.close(0.4, reason="error: the API key was refused")
+    store = SessionStore(db_dir)
+    info = store.info(refused_id)
+    assert (info.failed_start, info.status) == (True, "failed to start")
+    assert info.ending == "failed to start: the API key was refused: API key not valid"
+    assert info.as_json()["failed_start"] is True and store.info(talked).as_json()["failed_start"] is False
+    assert store.resolve(None) == talked  # what `replay` and `talk --continue` pick
+    assert store.resolve(refused_id) == refused_id  # still shown and replayed when named
+    assert [i.status for i in store.list_sessions()] == ["failed to start", "ended"]
+
+
+def test_sessions_from_before_connected_was_recorded_count_as_connected_if_anything_happened(db_dir):
+    with_turns = conversation(db_dir, record_audio=False).id
+    with_audio_only = Scripted(db_dir)
+    with_audio_only.user(0.5, noise(0.5, 16000, 1))
+    audio_id = with_audio_only.close(1.0)
+    nothing = Scripted(db_dir).close(1.0)
+    raw_db(db_dir, "DELETE FROM events WHERE kind = ?", records.Connected.KIND)  # as written before this version
+    store = SessionStore(db_dir)
+    assert [store.info(i).failed_start for i in (with_turns, audio_id, nothing)] == [False, False, True]
+    assert store.resolve(None) == audio_id
+
+
+def test_a_session_still_connecting_is_recording_not_failed_but_not_picked_either(db_dir):
+    earlier = conversation(db_dir).id
+    connecting = SessionRecorder.open(db_dir, model="m", voice=None, input_device=None, output_device=None, settings={})
+    store = SessionStore(db_dir)
+    assert (store.info(connecting.id).status, store.info(connecting.id).failed_start) == ("recording", False)
+    assert store.resolve(None) == earlier
+    connecting.close("user")
+
+
+def test_when_every_session_failed_to_start_no_id_is_a_clear_error(db_dir):
+    Scripted(db_dir, connected=False).close(0.5)
+    with pytest.raises(StoreError, match=r"^no session has connected yet: every recorded one failed to start"):
+        SessionStore(db_dir).resolve(None)

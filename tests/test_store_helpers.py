@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from livecli import records
 from livecli.store import DB_NAME, SessionRecorder
 
 
@@ -23,11 +24,14 @@ def noise(seconds: float, rate: int, seed: int, amplitude: int = 6000) -> np.nda
 
 
 class Scripted:
-    def __init__(self, db_dir: Path, **open_args):
+    def __init__(self, db_dir: Path, *, connected: bool = True, **open_args):
+        """`connected=False`: the service never accepted the session (a failed start)."""
         args = dict(model="gemini-test", voice="Puck", input_device="pulse", output_device=None, settings={"model": "gemini-test"})
         args.update(open_args)
         self.recorder = SessionRecorder.open(db_dir, **args)
         self.id = self.recorder.id
+        if connected:
+            self.record(0.2, records.Connected())
 
     def _now_is(self, t: float) -> float:
         """Make session time `t` the present; returns the monotonic time of `t`."""
@@ -47,9 +51,9 @@ class Scripted:
         for k, i in enumerate(range(0, len(pcm), n)):
             self.recorder.audio("model", pcm[i : i + n].tobytes(), 24000, at=self._now_is(t0 + k * chunk_s / speed))
 
-    def event(self, t: float, kind: str, **payload) -> None:
+    def record(self, t: float, record: records.Record) -> None:
         self._now_is(t)
-        self.recorder.event(kind, **payload)
+        self.recorder.record(record)
 
     def close(self, t: float, reason: str = "user") -> str:
         self._now_is(t)
@@ -75,16 +79,16 @@ def conversation(db_dir: Path, **open_args) -> Conversation:
     s.user(0.5, a)  # "what is the weather like"
     s.model(2.5, b)  # arrives by 3.5 s, would play until 5.5 s
     s.user(3.8, c)  # barge-in
-    s.event(4.0, "interrupted")
-    s.event(4.0, "user_turn", text="what is the weather like", typed=False)
-    s.event(4.0, "model_turn", text="It is sunny and warm today with a light breeze.", interrupted=True)
+    s.record(4.0, records.Interruption())
+    s.record(4.0, records.UserTurn("what is the weather like"))
+    s.record(4.0, records.ModelTurn("It is sunny and warm today with a light breeze.", interrupted=True))
     s.model(5.3, d)
-    s.event(6.8, "usage", prompt_tokens=100, response_tokens=50, total_tokens=150)
-    s.event(6.8, "user_turn", text="stop please", typed=False)
-    s.event(6.9, "model_turn", text="Okay, stopping.", interrupted=False)
-    s.event(7.0, "tool_call", id="call-1", name="get_weather", args={"city": "Paris"})
-    s.event(7.2, "tool_result", id="call-1", name="get_weather", result={"temp_c": 21}, error=None, approval="auto", duration_s=0.2)
-    s.event(7.3, "resumption_handle", handle="handle-2")
+    s.record(6.8, records.UsageReport(100, 50, 150, prompt_details={"TEXT": 20, "AUDIO": 80}, response_details={"AUDIO": 50}))
+    s.record(6.8, records.UserTurn("stop please"))
+    s.record(6.9, records.ModelTurn("Okay, stopping."))
+    s.record(7.0, records.ToolCalled(id="call-1", name="get_weather", args={"city": "Paris"}))
+    s.record(7.2, records.ToolFinished("call-1", "get_weather", {"result": {"temp_c": 21}}, "done", approval="auto", duration_s=0.2))
+    s.record(7.3, records.ResumptionHandle("handle-2"))
     session_id = s.close(8.0)
     return Conversation(session_id, user=[(0.5, a), (3.8, c)], model=[(2.5, b[: int(1.5 * 24000)]), (5.3, d)])
 

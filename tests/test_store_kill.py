@@ -11,6 +11,7 @@ from tests.test_store_helpers import raw_db
 RECORD = r"""
 import sys, time
 from pathlib import Path
+from livecli import records
 from livecli.store import SessionRecorder
 
 recorder = SessionRecorder.open(Path(sys.argv[1]), model="m", voice=None, input_device=None, output_device=None, settings={})
@@ -21,7 +22,7 @@ for i in range(1000):
     recorder.audio("user", user, 16000)
     recorder.audio("model", model, 24000)
     if i % 5 == 0:
-        recorder.event("user_turn", text=f"turn {i // 5}", typed=False)
+        recorder.record(records.UserTurn(f"turn {i // 5}"))
     print(f"{time.monotonic() - recorder.start:.3f}", flush=True)  # handed over up to here
 """
 

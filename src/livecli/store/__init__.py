@@ -1,8 +1,9 @@
 """Where talk sessions are kept: transcripts, events and both audio streams.
 
-`SessionRecorder` writes a session while it happens; `SessionStore` reads,
-searches and prunes; `timeline.Timeline` lays the stored audio on the
-session's clock (imported apart: it needs numpy).
+`SessionRecorder` writes a session's records while it happens; `SessionStore`
+reads, searches and prunes; `usage` sums tokens and cost over sessions;
+`timeline.Timeline` lays the stored audio on the session's clock (imported
+apart: it needs numpy).
 """
 
 from livecli.store.recorder import SessionRecorder

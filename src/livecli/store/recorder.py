@@ -1,6 +1,6 @@
 """Recording a talk session as it happens.
 
-`event()` and `audio()` are called on the asyncio loop, which must never wait
+`record()` and `audio()` are called on the asyncio loop, which must never wait
 for the disk: they only time-stamp the item and put it on a bounded queue. A
 writer thread inserts the items and commits every COMMIT_EVERY_S, so a killed
 process loses at most that much plus what was still queued; a full queue (a
@@ -16,7 +16,6 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 from livecli import records
 from livecli.store import schema
@@ -27,8 +26,6 @@ HEARTBEAT_S = 1.0  # an idle session still commits this often: see SessionStore'
 QUEUE_LIMIT = 5000  # items: minutes of 100 ms chunks
 CLOSE_TIMEOUT_S = 10.0
 STREAMS = ("user", "model")
-# What `record_history=False` keeps out: everything that was said or done.
-CONTENT_KINDS = frozenset({"user_turn", "model_turn", "tool_call", "tool_result"})
 
 _ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, in ASCII order
 _ID_EPOCH = 1704067200  # 2024-01-01: six characters of seconds last until 2058
@@ -111,14 +108,11 @@ class SessionRecorder:
             raise schema.describe(exc, path) from None
         return cls(db, path, session_id, start, record_audio=record_audio, record_history=record_history)
 
-    def event(self, kind: str, **payload: Any) -> None:
-        """Record `kind` with its payload (JSON-able; serialised on the writer thread, so don't mutate it after)."""
-        if not self.record_history and kind in CONTENT_KINDS:
-            return
-        self._put((time.monotonic() - self.start, kind, payload))
-
     def record(self, record: records.Record) -> None:
-        self.event(record.KIND, **records.payload(record))
+        """Store `record` now (serialised on the writer thread: don't mutate its dicts after)."""
+        if not self.record_history and isinstance(record, records.CONTENT):
+            return
+        self._put((time.monotonic() - self.start, record))
 
     def audio(self, stream: str, pcm: bytes, rate: int, at: float | None = None) -> None:
         """`stream` "user": a chunk sent, `at` when its last sample was captured;
@@ -137,7 +131,7 @@ class SessionRecorder:
         offset = time.monotonic() - self.start
         last = [_Close(offset, exit_reason)]
         if self.dropped:
-            last.insert(0, (offset, "notice", {"message": f"{self.dropped} recordings lost: the disk was too slow"}))
+            last.insert(0, (offset, records.Notice(f"{self.dropped} recordings lost: the disk was too slow")))
         try:
             for item in last:
                 self._queue.put(item, timeout=CLOSE_TIMEOUT_S)
@@ -198,10 +192,10 @@ class SessionRecorder:
             )
             self._end_offset = max(self._end_offset, offset + (len(pcm) / 2 / rate if stream == "model" else 0.0))
             return
-        offset, kind, payload = item
+        offset, record = item
         self._db.execute(
             "INSERT INTO events (session_id, offset_s, kind, payload) VALUES (?, ?, ?, ?)",
-            (self.id, offset, kind, json.dumps(scrub(payload), default=str)),
+            (self.id, offset, record.KIND, json.dumps(scrub(records.payload(record)), default=str)),
         )
         self._end_offset = max(self._end_offset, offset)
 

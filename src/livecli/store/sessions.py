@@ -19,14 +19,21 @@ from pathlib import Path
 from typing import Any
 
 from livecli import records
+from livecli.pricing import UsageTotals
 from livecli.store import schema
 from livecli.store.recorder import HEARTBEAT_S
 from livecli.store.schema import StoreError
 
-TURN_KINDS = ("user_turn", "model_turn")
-SPEAKERS = {"user_turn": "You", "model_turn": "Gemini"}
-ROLES = {"user_turn": "user", "model_turn": "model"}
+ROLES = {records.UserTurn: "user", records.ModelTurn: "model"}  # as `LiveConnection.send_history` names them
 STALE_AFTER_S = 5 * HEARTBEAT_S  # no commit for this long and not ended: the process died
+# A session connected if it says so; sessions written before `Connected` existed did if the
+# service ever answered (a turn, a usage report, a resumption handle) or audio was sent or heard.
+CONNECTED_IF = (records.Connected, *records.TURNS, records.UsageReport, records.ResumptionHandle)
+_CONNECTED_SQL = (
+    f"(EXISTS (SELECT 1 FROM events e WHERE e.session_id = s.id AND e.kind IN ({', '.join('?' * len(CONNECTED_IF))}))"
+    " OR EXISTS (SELECT 1 FROM audio a WHERE a.session_id = s.id))"
+)
+_CONNECTED_ARGS = tuple(cls.KIND for cls in CONNECTED_IF)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,9 +54,21 @@ class SessionInfo:
     exit_reason: str | None
     turns: int
     first_words: str
+    connected: bool  # the service accepted the session (see CONNECTED_IF)
+    failure: str | None  # the last error recorded, if any
+    tokens: UsageTotals  # the sum of its usage reports
+
+    @property
+    def failed_start(self) -> bool:
+        """Over without ever connecting: a refused key, an unreachable service, a bad --tools file…"""
+        return not self.connected and self._life != "recording"
 
     @property
     def status(self) -> str:
+        return "failed to start" if self.failed_start else self._life
+
+    @property
+    def _life(self) -> str:
         if self.ended_at is not None:
             return "ended"
         return "recording" if time.time() - self.updated_at < STALE_AFTER_S else "not closed"
@@ -57,25 +76,32 @@ class SessionInfo:
     @property
     def ending(self) -> str:
         """How it ended, in words: the exit reason, or what became of it."""
+        if self.failed_start:
+            return f"failed to start: {self.failure}" if self.failure else "failed to start"
         if self.status == "ended":
             return f"ended: {self.exit_reason}" if self.exit_reason else "ended"
         return "still recording" if self.status == "recording" else "not closed (the process was killed or crashed)"
 
     def as_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
-        data.update(status=self.status, started=_iso(self.started_at), ended=_iso(self.ended_at) if self.ended_at else None)
+        data.update(
+            status=self.status,
+            failed_start=self.failed_start,
+            started=_iso(self.started_at),
+            ended=_iso(self.ended_at) if self.ended_at else None,
+        )
         return data
 
 
 @dataclasses.dataclass(frozen=True)
 class Event:
-    offset_s: float
-    kind: str  # "unreadable" when the stored payload is damaged
-    data: dict
+    """A stored row: its kind and payload as stored, and the record they make (None when the
+    payload is damaged, kind `records.UNREADABLE`, or the kind is one this version does not know)."""
 
-    @property
-    def record(self) -> records.Record | None:
-        return records.parse(self.kind, self.data)
+    offset_s: float
+    kind: str
+    data: dict
+    record: records.Record | None
 
 
 class SessionStore:
@@ -98,9 +124,12 @@ class SessionStore:
 
     # -- listing and lookup ---------------------------------------------------------------
 
-    def list_sessions(self, limit: int | None = None) -> list[SessionInfo]:
-        """Newest first."""
-        return self._infos("ORDER BY s.started_at DESC, s.id DESC LIMIT ?", (-1 if limit is None else limit,))
+    def list_sessions(self, limit: int | None = None, *, since: float | None = None) -> list[SessionInfo]:
+        """Newest first; only those started at or after `since` (Unix time) if given."""
+        return self._infos(
+            "WHERE s.started_at >= ? ORDER BY s.started_at DESC, s.id DESC LIMIT ?",
+            (float("-inf") if since is None else since, -1 if limit is None else limit),
+        )
 
     def info(self, session_id: str) -> SessionInfo:
         found = self._infos("WHERE s.id = ?", (session_id,))
@@ -115,11 +144,14 @@ class SessionStore:
             rows = db.execute(
                 "SELECT s.id, s.started_at, s.ended_at, s.updated_at, s.duration_s, s.model, s.voice, s.input_device,"
                 " s.output_device, s.settings, s.record_audio, s.record_history, s.continues, s.exit_reason,"
-                " (SELECT count(*) FROM events e WHERE e.session_id = s.id AND e.kind IN ('user_turn', 'model_turn')),"
-                " (SELECT e.payload FROM events e WHERE e.session_id = s.id AND e.kind = 'user_turn' ORDER BY e.id LIMIT 1)"
+                " (SELECT count(*) FROM events e WHERE e.session_id = s.id AND e.kind IN (?, ?)),"
+                " (SELECT e.payload FROM events e WHERE e.session_id = s.id AND e.kind = ? ORDER BY e.id LIMIT 1),"
+                f" {_CONNECTED_SQL},"
+                " (SELECT e.payload FROM events e WHERE e.session_id = s.id AND e.kind = ? ORDER BY e.id DESC LIMIT 1)"
                 f" FROM sessions s {where}",
-                args,
+                (*(cls.KIND for cls in records.TURNS), records.UserTurn.KIND, *_CONNECTED_ARGS, records.Failure.KIND, *args),
             ).fetchall()
+            usage = _usage_by_session(db, f"SELECT s.id FROM sessions s {where}", args)
         return [
             SessionInfo(
                 *row[:9],
@@ -130,19 +162,26 @@ class SessionStore:
                 exit_reason=row[13],
                 turns=row[14],
                 first_words=str(_json(row[15]).get("text", "")).strip(),
+                connected=bool(row[16]),
+                failure=_json(row[17]).get("message"),
+                tokens=usage.get(row[0], UsageTotals()),
             )
             for row in rows
         ]
 
     def resolve(self, ref: str | None) -> str:
-        """The id of the session `ref` names: a unique prefix of its id, or None for the latest."""
+        """The id of the session `ref` names: a unique prefix of its id, or None for the latest
+        that connected (a failed start is only ever named by its id)."""
         with self._db() as db:
-            if db is None:
+            if db is None or db.execute("SELECT 1 FROM sessions LIMIT 1").fetchone() is None:
                 raise StoreError("no sessions recorded yet")
             if ref is None:
-                row = db.execute("SELECT id FROM sessions ORDER BY started_at DESC, id DESC LIMIT 1").fetchone()
+                row = db.execute(
+                    f"SELECT s.id FROM sessions s WHERE {_CONNECTED_SQL} ORDER BY s.started_at DESC, s.id DESC LIMIT 1",
+                    _CONNECTED_ARGS,
+                ).fetchone()
                 if row is None:
-                    raise StoreError("no sessions recorded yet")
+                    raise StoreError("no session has connected yet: every recorded one failed to start (`livecli sessions list` shows them)")
                 return row[0]
             prefix = ref.strip().lower()
             matches = []
@@ -155,13 +194,14 @@ class SessionStore:
             raise StoreError(f"'{ref}' matches {len(matches)} sessions ({shown}): give more of the id")
         return matches[0]
 
-    def events(self, session_id: str, kinds: tuple[str, ...] | None = None) -> list[Event]:
-        """In the order they happened; a damaged payload comes back as kind "unreadable"."""
+    def events(self, session_id: str, kinds: tuple[type, ...] | None = None) -> list[Event]:
+        """In the order they happened, only of the record classes in `kinds` if given;
+        a damaged payload comes back as kind `records.UNREADABLE`."""
         query = "SELECT offset_s, kind, payload FROM events WHERE session_id = ?"
         args: tuple = (session_id,)
         if kinds:
             query += f" AND kind IN ({', '.join('?' * len(kinds))})"
-            args += kinds
+            args += tuple(cls.KIND for cls in kinds)
         with self._db() as db:
             rows = [] if db is None else db.execute(query + " ORDER BY id", args).fetchall()
         found = []
@@ -171,8 +211,9 @@ class SessionStore:
                 if not isinstance(data, dict):
                     raise ValueError("not an object")
             except ValueError:
-                kind, data = "unreadable", {}
-            found.append(Event(float(offset), kind, data))
+                found.append(Event(float(offset), records.UNREADABLE, {}, None))
+                continue
+            found.append(Event(float(offset), kind, data, records.parse(kind, data)))
         return found
 
     def audio_index(self, session_id: str, stream: str) -> list[tuple[int, float, int, int]]:
@@ -195,15 +236,19 @@ class SessionStore:
     # -- for `talk --continue` ------------------------------------------------------------
 
     def latest_resumption_handle(self, session_id: str) -> str | None:
-        for event in reversed(self.events(session_id, ("resumption_handle",))):
-            if event.data.get("handle"):
-                return str(event.data["handle"])
+        for event in reversed(self.events(session_id, (records.ResumptionHandle,))):
+            if isinstance(event.record, records.ResumptionHandle) and event.record.handle:
+                return str(event.record.handle)
         return None
 
     def recent_turns(self, session_id: str, limit: int = 20) -> list[tuple[str, str]]:
         """The last `limit` turns as (role "user" | "model", text), oldest first: what
         `LiveConnection.send_history` takes to prime a fresh session."""
-        turns = [(ROLES[e.kind], str(e.data.get("text", "")).strip()) for e in self.events(session_id, TURN_KINDS)]
+        turns = [
+            (ROLES[type(e.record)], str(e.record.text).strip())
+            for e in self.events(session_id, records.TURNS)
+            if isinstance(e.record, records.TURNS)
+        ]
         return [turn for turn in turns if turn[1]][-limit:] if limit > 0 else []
 
     # -- search ----------------------------------------------------------------------------
@@ -231,7 +276,7 @@ class SessionStore:
                 if rows or len(terms) == 1:
                     break
         return [
-            {"session": sid, "date": _iso(started), "at_s": round(offset, 1), "speaker": ROLES[kind], "text": text}
+            {"session": sid, "date": _iso(started), "at_s": round(offset, 1), "speaker": ROLES[records.KINDS[kind]], "text": text}
             for sid, started, offset, kind, text in rows
         ]
 
@@ -262,6 +307,20 @@ class SessionStore:
                 db.execute("COMMIT")
                 db.execute("PRAGMA incremental_vacuum")
         return doomed
+
+
+def _usage_by_session(db: sqlite3.Connection, sessions_sql: str, args: tuple) -> dict[str, UsageTotals]:
+    """The usage reports of the sessions `sessions_sql` selects, summed per session."""
+    totals: dict[str, UsageTotals] = {}
+    rows = db.execute(
+        f"SELECT session_id, payload FROM events WHERE kind = ? AND session_id IN ({sessions_sql}) ORDER BY id",
+        (records.UsageReport.KIND, *args),
+    )
+    for session_id, payload in rows:
+        report = records.parse(records.UsageReport.KIND, _json(payload))
+        if isinstance(report, records.UsageReport):
+            totals[session_id] = totals.get(session_id, UsageTotals()) + UsageTotals.of(report)
+    return totals
 
 
 def _fts_terms(query: str) -> list[str]:

@@ -24,13 +24,14 @@ from pathlib import Path
 
 import numpy as np
 
+from livecli import records
+from livecli.formats import FULL_SCALE, OUTPUT_RATE, SILENCE_DBFS
 from livecli.store.sessions import Event, SessionStore
 
-RATE = 24000  # the mix's rate: the model's
+RATE = OUTPUT_RATE  # the mix's rate: the model's
 PREFETCH_S = 5.0
 PAD_S = 0.05  # resampling context around a window
 JITTER_S = 0.05  # user chunks closer than this to back to back were back to back
-SILENCE_DBFS = -96.0
 
 
 @dataclasses.dataclass
@@ -106,7 +107,7 @@ class _Stream:
         start = round(from_s * self.rate)
         samples = self.render(start, max(1, round(to_s * self.rate) - start))
         rms = float(np.sqrt(np.mean(samples * samples)))
-        return 20.0 * math.log10(rms / 32768.0) if rms >= 1.0 else SILENCE_DBFS
+        return 20.0 * math.log10(rms / FULL_SCALE) if rms >= 1.0 else SILENCE_DBFS
 
     def render(self, start: int, frames: int) -> np.ndarray:
         """Samples [start, start + frames) at this stream's rate, as float32."""
@@ -147,7 +148,7 @@ class Timeline:
     """A stored session's audio: user and model on the session's clock, at RATE."""
 
     def __init__(self, store: SessionStore, session_id: str, events: list[Event], duration_s: float):
-        cuts = [e.offset_s for e in events if e.kind == "interrupted"]
+        cuts = [e.offset_s for e in events if isinstance(e.record, records.Interruption)]
         self.user = _Stream(store, store.audio_index(session_id, "user"), captured=True, cuts=[])
         self.model = _Stream(store, store.audio_index(session_id, "model"), captured=False, cuts=cuts)
         self.duration_s = max(duration_s, self.user.end_s, self.model.end_s)
