@@ -261,7 +261,45 @@ def test_usage_reports_add_up():
     talk = connected()
     effects = run(talk, events.Usage(100, 20, 120), events.Usage(150, 30, 180))
     assert [r.total_tokens for r in stored(effects)] == [120, 180]
-    assert talk.state.total_tokens == 300
+    assert talk.state.usage.total == 300
+
+
+def audio_turn(prompt_audio: int, response_audio: int) -> records.UsageReport:
+    """A usage report as the service sends it: each turn's own tokens, per modality."""
+    return records.UsageReport(
+        prompt_audio, response_audio, prompt_audio + response_audio, {"AUDIO": prompt_audio}, {"AUDIO": response_audio}
+    )
+
+
+def test_the_cost_so_far_is_estimated_from_the_models_prices():
+    talk = connected()
+    run(talk, audio_turn(1_000_000, 0), audio_turn(0, 100_000))  # $3.00 in, $1.20 out on gemini-3.8-live
+    assert str(talk.state.cost) == "$4.20"
+
+
+def test_a_model_without_a_known_price_says_so():
+    talk = Conversation(model="gemini-9-live-experimental", voice=None)
+    run(talk, Connected(), audio_turn(1000, 1000))
+    assert str(talk.state.cost) == "unknown price"
+
+
+def test_config_prices_override_the_published_ones():
+    talk = Conversation(model="gemini-9-live-experimental", voice=None, prices={"gemini-9-live-experimental": {"input_audio": 1.0}})
+    run(talk, Connected(), audio_turn(1_000_000, 0))
+    assert str(talk.state.cost) == "$1.00"
+
+
+def test_the_budget_warns_at_80_percent_and_ends_the_session_when_spent():
+    talk = connected(budget_usd=0.50)
+    effects = run(talk, audio_turn(100_000, 0))  # $0.30
+    assert of(fx.Stop, effects) == [] and not talk.state.near_budget
+    effects = run(talk, audio_turn(40_000, 0))  # $0.42
+    assert of(fx.Notify, effects) == [fx.Notify("$0.42 of the $0.50 budget used: the session ends when it is spent")]
+    assert talk.state.near_budget
+    effects = run(talk, audio_turn(30_000, 0))  # $0.51
+    assert of(fx.Stop, effects) == [fx.Stop("budget: $0.51 passed the budget of $0.50")]
+    assert stored(effects)[-1] == records.Notice("budget: $0.51 passed the budget of $0.50: ending the session")
+    assert of(fx.Stop, run(talk, audio_turn(1000, 0))) == []  # said once
 
 
 def test_quit_stops_and_the_end_keeps_every_open_turn():
@@ -303,4 +341,4 @@ def test_replayed_records_rebuild_what_talk_showed():
     )
     assert shown(effects) == ["You: what is 2+2", "Gemini: Four", "You: thanks"]
     assert [e.activity.line() for e in of(fx.ShowTool, effects)] == ["Tool: add(a=2, b=2) → 4 [done, 0.0 s]"]
-    assert talk.state.total_tokens == 42 and talk.state.notice == "reconnected in 50 ms (resumed)"
+    assert talk.state.usage.total == 42 and talk.state.notice == "reconnected in 50 ms (resumed)"

@@ -6,6 +6,7 @@ import re
 from rich.console import Console
 
 from livecli.events import AssistantState, ConnectionState
+from livecli.pricing import Cost, UsageTotals
 from livecli.state import TalkState
 from livecli.transcript import Speaker, Transcript
 from livecli.ui.keyboard import Hush, Quit, SendText, ToggleMute, _split_keys, handle_key
@@ -28,7 +29,8 @@ def test_layout_shows_header_transcript_meter_state_and_hints():
     state.connection = ConnectionState.CONNECTED
     state.assistant = AssistantState.SPEAKING
     state.mic_level_dbfs = -30.0
-    state.total_tokens = 1234
+    state.usage = UsageTotals(total=1234)
+    state.cost, state.budget_usd = Cost(0.41), 0.50
     state.transcript.add(Speaker.USER, "What's the weather?")
     state.transcript.finish_user_turn()
     state.transcript.add(Speaker.MODEL, "Sunny all day.")
@@ -40,7 +42,7 @@ def test_layout_shows_header_transcript_meter_state_and_hints():
     assert "Gemini: Sunny all day. …" in lines  # still speaking
     status = next(line for line in lines if line.startswith("mic "))
     assert "████████" in status and "speaking" in status  # -30 dBFS fills half the meter
-    assert "1,234 tokens" in status
+    assert "1,234 tokens · $0.41 of $0.50" in status
     assert lines[-1] == "t type · m mute · Space hush · q quit"
 
 

@@ -22,6 +22,7 @@ PRICE_KEYS = ("input_text", "input_audio", "input_image", "input_video", "output
 Overrides = Mapping[str, Mapping[str, float]]  # model -> price key -> USD per million tokens
 
 PRICING_PAGE = "https://ai.google.dev/gemini-api/docs/pricing"
+BUDGET_WARNING = 0.8  # of a budget: from here on the status line warns
 
 
 @dataclasses.dataclass(frozen=True)

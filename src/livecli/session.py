@@ -222,7 +222,8 @@ class TalkSession:
                 self._view.notice(message)
             case fx.Measure(name=name, seconds=seconds):
                 self.metrics.observe(name, seconds)
-            case fx.Stop():
+            case fx.Stop(reason=reason):
+                self.exit_reason = reason
                 self.stop()
 
     def _send(self, make) -> None:

@@ -7,6 +7,7 @@ import time
 
 from livecli.events import AssistantState, ConnectionState
 from livecli.formats import shorten
+from livecli.pricing import BUDGET_WARNING, Cost, UsageTotals
 from livecli.transcript import Transcript
 
 
@@ -50,13 +51,21 @@ class TalkState:
     mic_gated: bool = False  # half duplex: the microphone is off while Gemini speaks
     typing: bool = False
     typed: str = ""
-    total_tokens: int = 0
+    usage: UsageTotals = dataclasses.field(default_factory=UsageTotals)  # summed usage reports
+    cost: Cost | None = None  # the estimate for `usage`, once there is one
+    budget_usd: float | None = None
     reply_latency_ms: float | None = None  # voice to voice, last answer
     notice: str = ""
     device_status: str | None = None  # while a device is down or replaced by the default
     tools: dict[str, ToolActivity] = dataclasses.field(default_factory=dict)  # by call id
     approval: str | None = None  # the question while a tool call waits for y/n
     replaying: bool = False  # `livecli replay`: a recording, not a live connection
+
+    @property
+    def near_budget(self) -> bool:
+        """The estimate has come within sight of the budget (BUDGET_WARNING of it)."""
+        usd = self.cost.usd if self.cost is not None else None
+        return self.budget_usd is not None and usd is not None and usd >= BUDGET_WARNING * self.budget_usd
 
     @property
     def elapsed_s(self) -> float:

@@ -61,6 +61,7 @@ from livecli.conversation.inputs import (
 )
 from livecli.events import AssistantState, ConnectionState
 from livecli.formats import INPUT_RATE, SILENCE_DBFS, shorten
+from livecli.pricing import Overrides, UsageTotals, estimate, usd_text
 from livecli.state import SUMMARY_CHARS, TalkState, ToolActivity, describe_arguments
 from livecli.transcript import Speaker, Transcript, Turn
 
@@ -82,8 +83,13 @@ class Conversation:
         earlier: Iterable[Turn] = (),
         has_speaker: bool = True,
         tools_enabled: bool = True,
+        prices: Overrides | None = None,
+        budget_usd: float | None = None,
     ):
-        self.state = TalkState(model=model, voice=voice, transcript=Transcript(self._turn_done))
+        """`prices`: config.toml's price overrides; `budget_usd`: end the session when its estimate passes this."""
+        self.state = TalkState(model=model, voice=voice, transcript=Transcript(self._turn_done), budget_usd=budget_usd)
+        self._prices = prices
+        self._budget_warned = False
         self.state.transcript.turns.extend(earlier)
         self._has_speaker = has_speaker
         self._tools_enabled = tools_enabled
@@ -226,8 +232,10 @@ class Conversation:
                 )
                 self.state.tools[key] = activity
                 self._emit(ShowTool(activity))
-            case records.UsageReport(total_tokens=total):
-                self.state.total_tokens += total
+            case records.UsageReport():
+                self.state.usage = self.state.usage + UsageTotals.of(record)
+                self.state.cost = estimate(self.state.model, self.state.usage, self._prices)
+                self._check_budget()
             case records.Reconnected():
                 self.state.connection = ConnectionState.CONNECTED
                 self._notify(reconnected_message(record))
@@ -373,6 +381,20 @@ class Conversation:
         if self.state.muted:
             return AssistantState.MUTED
         return AssistantState.LISTENING
+
+    def _check_budget(self) -> None:
+        """Warn at BUDGET_WARNING of the budget, end the session once the estimate passes it."""
+        budget, cost = self.state.budget_usd, self.state.cost
+        if budget is None or cost is None or cost.usd is None:
+            return
+        if cost.usd > budget and not self._stopping:
+            self._stopping = True
+            reason = f"budget: {cost} passed the budget of {usd_text(budget)}"
+            self._record(records.Notice(f"{reason}: ending the session"))
+            self._emit(Stop(reason))
+        elif self.state.near_budget and not self._budget_warned:
+            self._budget_warned = True
+            self._notify(f"{cost} of the {usd_text(budget)} budget used: the session ends when it is spent")
 
     def _all_answered(self) -> bool:
         """Nothing asked is still waiting for (or playing) its answer."""

@@ -111,7 +111,9 @@ class Measure:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Stop:
-    """End the session cleanly."""
+    """End the session cleanly; `reason` goes into the record as how it ended."""
+
+    reason: str = "user"
 
 
 Effect = (

@@ -13,6 +13,7 @@ from rich.live import Live
 from rich.text import Text
 
 from livecli.events import AssistantState, ConnectionState
+from livecli.pricing import usd_text
 from livecli.state import TalkState, ToolActivity
 from livecli.transcript import Speaker, Turn
 
@@ -83,8 +84,11 @@ def render_status(state: TalkState) -> Text:
         status.append(state.assistant.value, style=STATE_STYLE.get(state.assistant, "dim"))
     if state.reply_latency_ms is not None:
         status.append(f"  reply {state.reply_latency_ms:,.0f} ms", style="dim")
-    if state.total_tokens:
-        status.append(f"  {state.total_tokens:,} tokens", style="dim")
+    if state.usage.total:
+        status.append(f"  {state.usage.total:,} tokens", style="dim")
+    if state.cost is not None:
+        budget = f" of {usd_text(state.budget_usd)}" if state.budget_usd is not None else ""
+        status.append(f" · {state.cost}{budget}", style="bold yellow" if state.near_budget else "dim")
     if state.device_status:
         status.append(f"  {state.device_status}", style="bold yellow")
     if state.notice and state.notice != state.device_status:
