@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from livecli.audio.jitter import JitterBuffer
-from livecli.audio.pcm import Chunker, level_dbfs
+from livecli.audio.pcm import Chunker, clip_int16, dbfs, level_dbfs
 from livecli.audio.resample import StreamResampler
 
 
@@ -38,6 +38,18 @@ def test_level_meter_tracks_loudness():
     quiet = level_dbfs(sine(440, 16000, 0.02, amplitude=0.005).tobytes())
     assert loud == pytest.approx(-9.0, abs=0.5)  # 0.5 amplitude sine: -6 dB peak, -9 dB RMS
     assert quiet == pytest.approx(-49.0, abs=0.5)
+
+
+def test_dbfs_of_an_amplitude_with_a_floor_for_silence():
+    assert dbfs(32768.0) == 0.0
+    assert dbfs(3276.8) == pytest.approx(-20.0)
+    assert dbfs(0.5) == dbfs(0.0) == -96.0  # below one int16 step: silence, not -inf
+
+
+def test_clip_int16_rounds_and_stays_in_range():
+    out = clip_int16(np.array([-40000.0, -1.6, 0.4, 2.5, 32767.4, 1e9]))
+    assert out.dtype == np.int16
+    assert out.tolist() == [-32768, -2, 0, 2, 32767, 32767]
 
 
 @pytest.mark.parametrize("in_rate,out_rate", [(48000, 16000), (44100, 16000), (24000, 48000), (24000, 44100)])

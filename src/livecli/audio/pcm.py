@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-SAMPLE_BYTES = 2
-SILENCE_DBFS = -96.0
+from livecli.formats import FULL_SCALE, SAMPLE_BYTES, SILENCE_DBFS
+
+
+def dbfs(amplitude: float) -> float:
+    """An int16 amplitude (RMS or peak) in dB relative to full scale; SILENCE_DBFS below one step."""
+    return 20.0 * math.log10(amplitude / FULL_SCALE) if amplitude >= 1.0 else SILENCE_DBFS
 
 
 def level_dbfs(pcm: bytes) -> float:
@@ -13,10 +19,12 @@ def level_dbfs(pcm: bytes) -> float:
     samples = np.frombuffer(pcm, dtype=np.int16)
     if samples.size == 0:
         return SILENCE_DBFS
-    rms = float(np.sqrt(np.mean(samples.astype(np.float32) ** 2)))
-    if rms < 1.0:
-        return SILENCE_DBFS
-    return 20.0 * np.log10(rms / 32768.0)
+    return dbfs(float(np.sqrt(np.mean(samples.astype(np.float32) ** 2))))
+
+
+def clip_int16(samples: np.ndarray) -> np.ndarray:
+    """Float samples in int16 units, rounded and clipped into int16's range."""
+    return np.clip(np.round(samples), -FULL_SCALE, FULL_SCALE - 1).astype(np.int16)
 
 
 def bytes_per_ms(rate: int) -> float:
