@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from livecli.audio import echo
+from livecli.audio import echo, portaudio
 from livecli.audio import echo_probe as probe
 from livecli.audio.echo import EchoCanceller, HalfDuplexGate, NoEcho, make_echo, parse_mode
 
@@ -250,11 +250,11 @@ def test_no_echo_passes_everything():
 
 def test_portaudio_timestamps_map_to_monotonic():
     info = SimpleNamespace(currentTime=1.7e9, outputBufferDacTime=1.7e9 + 0.025, inputBufferAdcTime=1.7e9 - 0.03)
-    assert echo.dac_time(info, now=50.0) == pytest.approx(50.025)
-    assert echo.adc_time(info, now=50.0) == pytest.approx(49.97)
+    assert portaudio.dac_time(info, now=50.0) == pytest.approx(50.025)
+    assert portaudio.adc_time(info, now=50.0) == pytest.approx(49.97)
     zero = SimpleNamespace(currentTime=0.0, outputBufferDacTime=0.0, inputBufferAdcTime=0.0)
-    assert echo.dac_time(zero, now=50.0, fallback_latency=0.04) == pytest.approx(50.04)
-    assert echo.adc_time(zero, now=50.0, fallback_latency=0.01, block_s=0.02) == pytest.approx(49.97)
+    assert portaudio.dac_time(zero, now=50.0, fallback_latency=0.04) == pytest.approx(50.04)
+    assert portaudio.adc_time(zero, now=50.0, fallback_latency=0.01, block_s=0.02) == pytest.approx(49.97)
 
 
 # -- the echo path report (devices test --echo) ---------------------------------------------------

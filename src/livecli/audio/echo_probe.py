@@ -27,7 +27,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from livecli.audio.echo import RATE, EchoCanceller, EchoUnavailable, adc_time, dac_time
+from livecli.audio.echo import RATE, EchoCanceller, EchoUnavailable
+from livecli.audio.portaudio import adc_time, dac_time
 from livecli.audio.pcm import Chunker, from_mono, to_mono
 from livecli.audio.resample import StreamResampler
 

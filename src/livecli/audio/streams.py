@@ -19,10 +19,10 @@ import time
 from collections.abc import AsyncIterator
 
 from livecli.audio.device_stream import DeviceStream
-from livecli.audio.echo import adc_time, dac_time
 from livecli.audio.jitter import JitterBuffer
 from livecli.audio.opening import StreamFormat
 from livecli.audio.pcm import Chunker, bytes_per_ms, from_mono, level_dbfs, to_mono
+from livecli.audio.portaudio import adc_time, dac_time
 from livecli.audio.resample import StreamResampler
 from livecli.formats import INPUT_RATE, OUTPUT_RATE, SAMPLE_BYTES
 
