@@ -7,12 +7,13 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from livecli.audio import echo, portaudio
+from livecli.audio import aec_backends, echo_canceller, portaudio
 from livecli.audio import echo_probe as probe
-from livecli.audio.echo import EchoCanceller, HalfDuplexGate, NoEcho, make_echo, parse_mode
+from livecli.audio.echo import HalfDuplexGate, NoEcho, make_echo
+from livecli.audio.echo_canceller import EchoCanceller
 
 RATE = 16000
-needs_aec = pytest.mark.skipif(not echo.available(), reason="no echo canceller installed (pip install pywebrtc-audio)")
+needs_aec = pytest.mark.skipif(not aec_backends.available(), reason="no echo canceller installed (pip install pywebrtc-audio)")
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +47,7 @@ def test_cancels_a_room_echo_within_two_seconds(far):
     canceller = EchoCanceller()
     out = probe.replay(probe.synthetic_recording(far, mic), canceller)
 
-    assert len(out.raw) - len(out.sent) <= echo.HOLD_FRAMES * 160  # the speaker stopped: the last wait
+    assert len(out.raw) - len(out.sent) <= echo_canceller.HOLD_FRAMES * 160  # the speaker stopped: the last wait
     assert probe.vad_onsets(after(out.raw, 2))  # without it the server would hear speech...
     assert probe.vad_onsets(out.sent) == []  # ...with it, never, not even while converging
     assert probe.erle_db(out.raw, out.sent, start_s=2) >= 25
@@ -96,9 +97,9 @@ def test_clock_drift_is_followed(far, monkeypatch):
     """The microphone's clock runs 300 ppm fast: 6 ms apart after 20 s. AEC3 follows drift
     itself; the read position jumps back only when it leaves the range AEC3 covers (narrowed
     here so that 20 s are enough to see it happen)."""
-    monkeypatch.setattr(echo, "LATE_S", 0.0015)
-    monkeypatch.setattr(echo, "EARLY_S", 0.0015)
-    monkeypatch.setattr(echo, "SETTLE_S", 1.0)
+    monkeypatch.setattr(echo_canceller, "LATE_S", 0.0015)
+    monkeypatch.setattr(echo_canceller, "EARLY_S", 0.0015)
+    monkeypatch.setattr(echo_canceller, "SETTLE_S", 1.0)
     mic = probe.simulate_echo(far, delay_ms=40, gain=0.3)
     canceller = EchoCanceller()
     out = probe.replay(probe.synthetic_recording(far, mic, mic_clock_ppm=300), canceller)
@@ -151,7 +152,7 @@ def test_a_reference_reported_late_holds_the_frame_instead_of_guessing(far):
     out = probe.replay(recording, canceller)
     assert canceller.stats.held_frames > 0
     assert canceller.stats.missing_reference_frames <= 1
-    assert len(out.raw) - len(out.sent) <= echo.HOLD_FRAMES * 160  # only the last frames still wait
+    assert len(out.raw) - len(out.sent) <= echo_canceller.HOLD_FRAMES * 160  # only the last frames still wait
     assert probe.erle_db(out.raw, out.sent, start_s=2) >= 25
 
 
@@ -177,25 +178,11 @@ def test_livekit_backend_if_installed(far):
 # -- modes, fallback, half duplex -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "raw, mode",
-    [("aec", "aec"), ("AEC", "aec"), ("half-duplex", "half-duplex"), ("half_duplex", "half-duplex"), ("off", "off")],
-)
-def test_parse_mode(raw, mode):
-    assert parse_mode(raw) == mode
-
-
-@pytest.mark.parametrize("raw", ["on", "", True, 3])
-def test_parse_mode_rejects(raw):
-    with pytest.raises(ValueError, match="aec, half-duplex, off"):
-        parse_mode(raw)
-
-
 def test_without_a_canceller_aec_falls_back_to_half_duplex_with_a_hint(monkeypatch):
     def missing(rate, noise_suppression):
         raise ImportError("No module named 'pywebrtc_audio'")
 
-    monkeypatch.setattr(echo, "BACKENDS", {"pywebrtc-audio": missing, "livekit": missing})
+    monkeypatch.setattr(aec_backends, "BACKENDS", {"pywebrtc-audio": missing, "livekit": missing})
     choice = make_echo("aec")
     assert isinstance(choice.control, HalfDuplexGate) and choice.mode == "half-duplex"
     assert "\n" not in choice.notice

@@ -17,13 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from livecli.audio import echo
+from livecli.audio import aec_backends
+from livecli.audio.echo import HalfDuplexGate, NoEcho
+from livecli.audio.echo_canceller import EchoCanceller
 from tests.support.fake_live import FakeLiveServer
 from tests.support.pulse_rig import pulse_rig_fixture
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(not echo.available(), reason="no echo canceller installed (pip install pywebrtc-audio)"),
+    pytest.mark.skipif(not aec_backends.available(), reason="no echo canceller installed (pip install pywebrtc-audio)"),
 ]
 
 REPO = Path(__file__).resolve().parent.parent
@@ -59,7 +61,7 @@ def test_a_minute_of_the_model_talking_through_a_loopback(echo_path, tmp_path):
         echo_path, echo_rig.model_voice(echo_rig.DOUBLE_TALK_S), tmp_path / "talk.npz", voices=voices
     )
     figures = {}
-    for name, make in [("off", echo.NoEcho), ("half-duplex", echo.HalfDuplexGate), ("aec", echo.EchoCanceller)]:
+    for name, make in [("off", NoEcho), ("half-duplex", HalfDuplexGate), ("aec", EchoCanceller)]:
         figures[name] = {
             "echo": echo_rig.echo_figures(echo_rec, make),
             "double_talk": echo_rig.double_talk_figures(talk_rec, onsets, voices, make),

@@ -27,10 +27,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from livecli.audio.echo import RATE, EchoCanceller, EchoUnavailable
+from livecli.audio.aec_backends import EchoUnavailable
+from livecli.audio.echo import NoEcho
+from livecli.audio.echo_canceller import EchoCanceller
 from livecli.audio.portaudio import adc_time, dac_time
 from livecli.audio.pcm import Chunker, from_mono, to_mono
 from livecli.audio.resample import StreamResampler
+from livecli.formats import INPUT_RATE as RATE
 
 VAD_THRESHOLD = 500.0  # the fake Live server's: RMS of a 10 ms int16 frame
 VAD_SILENCE_MS = 500.0
@@ -510,8 +513,6 @@ def measure_echo_path(input_spec: str | None, output_spec: str | None, *, second
 
 
 def analyse(recording: Recording, *, backend: str | None = None) -> EchoReport:
-    from livecli.audio.echo import NoEcho
-
     plain = replay(recording, NoEcho())
     reference = reference_on_mic_timeline(recording, plain)
     raw = plain.raw.astype(np.float64)
