@@ -32,6 +32,13 @@ def test_chunker_keeps_remainder_for_next_chunk():
     assert len(chunker.push(bytes(3000))) == 1  # 200 left + 3000 = one chunk
 
 
+def test_chunk_start_times_count_back_from_the_end_of_the_block():
+    chunker = Chunker(3200)  # 100 ms at 16 kHz
+    chunker.push(bytes(1600))  # 50 ms
+    chunks = chunker.push(bytes(6000))  # 187.5 ms more, ending at t = 10 s: two chunks, 37.5 ms left
+    assert chunker.start_times(chunks, 10.0, 16000) == pytest.approx([9.7625, 9.8625])
+
+
 def test_level_meter_tracks_loudness():
     assert level_dbfs(bytes(640)) == -96.0
     loud = level_dbfs(sine(440, 16000, 0.02, amplitude=0.5).tobytes())

@@ -14,6 +14,11 @@ def dbfs(amplitude: float) -> float:
     return 20.0 * math.log10(amplitude / FULL_SCALE) if amplitude >= 1.0 else SILENCE_DBFS
 
 
+def amplitude(level_dbfs: float) -> float:
+    """The int16 amplitude of a level in dBFS (the inverse of `dbfs`)."""
+    return FULL_SCALE * 10 ** (level_dbfs / 20)
+
+
 def level_dbfs(pcm: bytes) -> float:
     """RMS level of a block, in dB relative to full scale."""
     samples = np.frombuffer(pcm, dtype=np.int16)
@@ -47,6 +52,16 @@ class Chunker:
             chunks.append(bytes(self._pending[: self.chunk_bytes]))
             del self._pending[: self.chunk_bytes]
         return chunks
+
+    def start_times(self, chunks: list[bytes], end: float, rate: int) -> list[float]:
+        """When each of `chunks` (just returned by `push`) began, if the block pushed ended at
+        time `end`: what is still pending came last. Mono at `rate`."""
+        after = self.pending_bytes + sum(len(chunk) for chunk in chunks)
+        starts = []
+        for chunk in chunks:
+            starts.append(end - after / SAMPLE_BYTES / rate)
+            after -= len(chunk)
+        return starts
 
     @property
     def pending_bytes(self) -> int:

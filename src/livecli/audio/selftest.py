@@ -9,10 +9,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from livecli.audio.pcm import clip_int16
+from livecli.audio.pcm import amplitude, clip_int16
 from livecli.audio.resample import StreamResampler
 from livecli.audio.streams import Microphone, Speaker
-from livecli.formats import FULL_SCALE, INPUT_RATE, OUTPUT_RATE, SAMPLE_BYTES
+from livecli.formats import INPUT_RATE, OUTPUT_RATE, SAMPLE_BYTES
 
 METER_CHUNK_MS = 50
 TONE_HZ = 440.0
@@ -66,9 +66,9 @@ def to_speaker_rate(pcm16k: bytes) -> bytes:
 def tone(seconds: float = TONE_S, freq: float = TONE_HZ, dbfs: float = TONE_DBFS, rate: int = OUTPUT_RATE) -> bytes:
     """A sine with 10 ms fades, so it starts and ends without a click."""
     t = np.arange(int(rate * seconds)) / rate
-    wave = 10 ** (dbfs / 20) * np.sin(2 * np.pi * freq * t)
+    wave = amplitude(dbfs) * np.sin(2 * np.pi * freq * t)
     fade = min(len(t) // 2, rate // 100)
     ramp = np.linspace(0.0, 1.0, fade)
     wave[:fade] *= ramp
     wave[len(t) - fade :] *= ramp[::-1]
-    return clip_int16(wave * FULL_SCALE).tobytes()
+    return clip_int16(wave).tobytes()

@@ -102,10 +102,8 @@ class Microphone(DeviceStream):
             if chunks:
                 self._last_chunk = chunks[-1]
                 self.delivered_at = delivered_at
-            for index, chunk in enumerate(chunks):
-                # From chunk k's first sample to the block's end: chunks k.. and the remainder.
-                after = chunker.pending_bytes + (len(chunks) - index) * len(chunk)
-                yield chunk, block_end - after / SAMPLE_BYTES / self.rate
+            for chunk, captured_at in zip(chunks, chunker.start_times(chunks, block_end, self.rate)):
+                yield chunk, captured_at
 
 
 class Speaker(DeviceStream):
