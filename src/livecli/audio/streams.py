@@ -17,6 +17,7 @@ import asyncio
 import threading
 import time
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 from livecli.audio.device_stream import DeviceStream
 from livecli.audio.jitter import JitterBuffer
@@ -25,6 +26,9 @@ from livecli.audio.pcm import Chunker, bytes_per_ms, from_mono, level_dbfs, to_m
 from livecli.audio.portaudio import adc_time, dac_time
 from livecli.audio.resample import StreamResampler
 from livecli.formats import INPUT_RATE, OUTPUT_RATE, SAMPLE_BYTES
+
+if TYPE_CHECKING:  # the echo controls load the canceller: only for the type
+    from livecli.audio.echo import EchoControl
 
 MIC_BLOCK_MS = 20
 SPEAKER_BLOCK_MS = 10
@@ -112,10 +116,12 @@ class Speaker(DeviceStream):
     direction = "output"
     block_ms = SPEAKER_BLOCK_MS
 
-    def __init__(self, spec: str | None, *, rate: int = OUTPUT_RATE, preroll_ms: int = 60):
+    def __init__(
+        self, spec: str | None, *, rate: int = OUTPUT_RATE, preroll_ms: int = 60, echo: EchoControl | None = None
+    ):
         super().__init__(spec, rate=rate)
         self.buffer = JitterBuffer(0)
-        self.echo = None  # the echo control, told what every block played and when
+        self.echo = echo  # the echo control, told what every block played and when
         self.underflows = 0  # PortAudio's count: the device ran dry (a late callback)
         self.audible_underflows = 0  # of which next to model audio, not inside silence
         self._was_playing = False
