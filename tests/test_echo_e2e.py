@@ -102,6 +102,7 @@ def test_devices_echo_measurement(echo_path, isolated_env):
     assert "echo cancelled" in done.stdout
     assert float(figures["ERLE"].split()[0]) >= 25
     assert 20 <= float(figures["echo delay"].split()[0]) <= 200
+    assert done.stderr == ""  # nothing between the meter and the verdict but livecli's lines
 
 
 def test_devices_echo_measurement_without_echo(pulse_rig, isolated_env):

@@ -6,9 +6,10 @@ in since. Terminating frees every open stream under sounddevice's feet, so a
 re-scan first asks every open stream (they register here) to let go of its
 PortAudio stream; they reopen on their own afterwards.
 
-PortAudio and ALSA print diagnostics straight to file descriptor 2 when a probe
-fails ("Expression ... failed", "ALSA lib ..."): calls that may fail run inside
-`quiet()` so the user sees livecli's one-line messages, not that noise.
+PortAudio prints diagnostics straight to file descriptor 2 when a probe fails
+("Expression ... failed"): calls that may fail run inside `quiet()` so the user
+sees livecli's one-line messages, not that noise. ALSA's own lines are silenced
+for the whole process when PortAudio is first loaded (see `alsa`).
 
 Callbacks get PortAudio's timestamps on its own clock; `dac_time` and `adc_time`
 turn them into time.monotonic(), so the echo canceller can line up what the
@@ -24,6 +25,7 @@ import threading
 import time
 from typing import Protocol
 
+from livecli.audio import alsa
 from livecli.errors import AudioError
 
 PORTAUDIO_HINT = "install PortAudio: `sudo apt-get install libportaudio2` (Debian/Ubuntu), `brew install portaudio` (macOS)"
@@ -42,7 +44,9 @@ _open: set[Releasable] = set()
 
 
 def sounddevice():
-    """Import sounddevice on first use; a missing PortAudio is a one-line error."""
+    """Import sounddevice on first use, with ALSA's own error lines silenced (see `alsa`);
+    a missing PortAudio is a one-line error."""
+    alsa.silence()
     try:
         import sounddevice as sd
     except OSError as exc:
