@@ -97,7 +97,7 @@ def test_devices_echo_measurement(echo_path, isolated_env):
     """What `livecli devices test --echo` reports on this path."""
     done = devices_test_echo(echo_path.subprocess_env(isolated_env))
     print(done.stdout)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 0, done.stdout + done.stderr
     figures = dict(line.split("  ", 1) for line in done.stdout.splitlines() if "  " in line)
     assert "echo cancelled" in done.stdout
     assert float(figures["ERLE"].split()[0]) >= 25
