@@ -5,7 +5,7 @@ The rig: a private PulseAudio server with null sinks `spk` (what livecli plays) 
 `module-loopback source=spk.monitor sink=mic latency_msec=60` at a linear gain of 0.3
 (Pulse volume 67%: its percentages are cubic).
 
-A subprocess (`python -m livecli.audio.echo_probe record`) plays the model's voice (espeak-ng
+A subprocess (`python -m tests.support.echo_recorder`) plays the model's voice (espeak-ng
 speech at 24 kHz) through the speaker while recording the microphone, both through PortAudio
 with their callback timestamps, exactly as `talk` opens them. Two scenes:
 
@@ -41,9 +41,16 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "src"))
 
-from livecli.audio import echo as echo_mod  # noqa: E402
-from livecli.audio import echo_probe as probe  # noqa: E402
+from livecli.audio import aec_backends  # noqa: E402
+from livecli.audio.echo import HalfDuplexGate, NoEcho  # noqa: E402
+from livecli.audio.echo_canceller import EchoCanceller  # noqa: E402
+from livecli.audio.echo_figures import convergence_s, erle_db, erle_windows, frame_rms, lag_s  # noqa: E402
+from livecli.audio.echo_probe import CONVERGED_AFTER_S, VAD_THRESHOLD, analyse  # noqa: E402
+from livecli.audio.echo_recording import Recording, Replayed, replay  # noqa: E402
 from livecli.audio.resample import StreamResampler  # noqa: E402
+from livecli.formats import INPUT_RATE, OUTPUT_RATE  # noqa: E402
+from tests.support import echo_recorder  # noqa: E402
+from tests.support.echo_signals import vad_onsets  # noqa: E402
 from tests.support.pulse_rig import PulseRig, active_segments, speech_pcm  # noqa: E402
 
 LOOPBACK_LATENCY_MS = 60
@@ -69,13 +76,13 @@ def model_voice(seconds: float) -> np.ndarray:
     """espeak-ng speech at 24 kHz (the Live API's output rate), `seconds` long."""
     parts, total = [], 0
     i = 0
-    while total < seconds * 24000:
+    while total < seconds * OUTPUT_RATE:
         pcm, rate = speech_pcm(MODEL_TEXT[i % len(MODEL_TEXT)], voice=MODEL_VOICE, wpm=170)
-        pcm24 = np.frombuffer(StreamResampler(rate, 24000).process(pcm.tobytes(), last=True), dtype=np.int16)
+        pcm24 = np.frombuffer(StreamResampler(rate, OUTPUT_RATE).process(pcm.tobytes(), last=True), dtype=np.int16)
         parts.append(pcm24)
         total += len(pcm24)
         i += 1
-    return np.concatenate(parts)[: int(seconds * 24000)]
+    return np.concatenate(parts)[: int(seconds * OUTPUT_RATE)]
 
 
 def user_voice(text: str) -> tuple[np.ndarray, int, float]:
@@ -114,15 +121,15 @@ def add_echo_path(rig: PulseRig, *, latency_ms: int = LOOPBACK_LATENCY_MS, volum
     return module
 
 
-def record(rig: PulseRig, play: np.ndarray, out: Path, *, voices=()) -> tuple[probe.Recording, list[float]]:
+def record(rig: PulseRig, play: np.ndarray, out: Path, *, voices=()) -> tuple[Recording, list[float]]:
     """Run the recording subprocess; `voices` = [(at_s, pcm, rate, voiced_offset_s)] spoken into
     the mic sink at `at_s` after the model's first sample; returns the recording and each voice's
     expected onset (monotonic)."""
     raw = out.with_suffix(".raw")
     play.astype("<i2").tofile(raw)
-    env = rig.subprocess_env(dict(os.environ, PYTHONPATH=str(REPO / "src")))
-    command = [sys.executable, "-m", "livecli.audio.echo_probe", "record", str(out), "--play", str(raw), "--play-rate", "24000"]
-    process = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = rig.subprocess_env(dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "src"), str(REPO)])))
+    command = [sys.executable, "-m", "tests.support.echo_recorder", str(out), "--play", str(raw), "--play-rate", str(OUTPUT_RATE)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     onsets = []
     try:
         line = process.stdout.readline()
@@ -136,81 +143,81 @@ def record(rig: PulseRig, play: np.ndarray, out: Path, *, voices=()) -> tuple[pr
             started = time.monotonic()
             rig.start_play("mic", pcm, rate)
             onsets.append(started + offset)
-        out_text, err = process.communicate(timeout=len(play) / 24000 + 30)
+        out_text, err = process.communicate(timeout=len(play) / OUTPUT_RATE + 30)
     finally:
         if process.poll() is None:
             process.kill()
             process.communicate()
     if process.returncode != 0:
         raise RuntimeError(f"recorder failed ({process.returncode}): {err}")
-    return probe.Recording.load(out), onsets
+    return echo_recorder.load(out), onsets
 
 
 def controls():
     """(name, factory) for every echo control to compare."""
-    yield "off", echo_mod.NoEcho
-    yield "half-duplex", echo_mod.HalfDuplexGate
-    for backend in echo_mod.BACKENDS:
+    yield "off", NoEcho
+    yield "half-duplex", HalfDuplexGate
+    for backend in aec_backends.BACKENDS:
         try:
-            echo_mod.load_backend(backend)
-        except echo_mod.EchoUnavailable:
+            aec_backends.load_backend(backend)
+        except aec_backends.EchoUnavailable:
             continue
         for ns in (True, False):
             yield (
                 f"aec {backend}{'' if ns else ' no-NS'}",
-                lambda b=backend, n=ns: echo_mod.EchoCanceller(backend=echo_mod.load_backend(b, noise_suppression=n)),
+                lambda b=backend, n=ns: EchoCanceller(backend=aec_backends.load_backend(b, noise_suppression=n)),
             )
 
 
-def echo_figures(recording: probe.Recording, make) -> dict:
+def echo_figures(recording: Recording, make) -> dict:
     control = make()
-    replayed = probe.replay(recording, control)
+    replayed = replay(recording, control)
     raw, sent = replayed.raw, replayed.sent
-    seconds = len(raw) / probe.RATE
+    seconds = len(raw) / INPUT_RATE
     model_starts = _model_start_s(recording, replayed)
-    speaking = sent[int((model_starts) * probe.RATE) :]
-    rms = probe.frame_rms(sent)
-    after = int((model_starts + probe.CONVERGED_AFTER_S) * 100)
-    onsets = probe.vad_onsets(speaking)
+    speaking = sent[int((model_starts) * INPUT_RATE) :]
+    rms = frame_rms(sent)
+    after = int((model_starts + CONVERGED_AFTER_S) * 100)
+    onsets = vad_onsets(speaking)
     figures = {
         "seconds": round(seconds, 1),
-        "self_interruptions_per_min": round(len(onsets) / (len(speaking) / probe.RATE) * 60, 1),
-        "frames_over_vad_after_2s": int((rms[after:] > probe.VAD_THRESHOLD).sum()),
+        "self_interruptions_per_min": round(len(onsets) / (len(speaking) / INPUT_RATE) * 60, 1),
+        "frames_over_vad_after_2s": int((rms[after:] > VAD_THRESHOLD).sum()),
         "max_frame_rms_after_2s": round(float(rms[after:].max(initial=0)), 1),
-        "raw_max_frame_rms": round(float(probe.frame_rms(raw).max(initial=0)), 1),
+        "raw_max_frame_rms": round(float(frame_rms(raw).max(initial=0)), 1),
         "cpu_percent_of_core": round(replayed.cpu_s / seconds * 100, 2),
     }
-    if isinstance(control, echo_mod.EchoCanceller):
+    if isinstance(control, EchoCanceller):
         start = model_starts
-        figures["erle_db_after_2s"] = round(probe.erle_db(raw, sent, start_s=start + probe.CONVERGED_AFTER_S), 1)
-        converged = probe.convergence_s(raw[int(start * probe.RATE) :], sent[int(start * probe.RATE) :])
+        figures["erle_db_after_2s"] = round(erle_db(raw, sent, start_s=start + CONVERGED_AFTER_S), 1)
+        converged = convergence_s(raw[int(start * INPUT_RATE) :], sent[int(start * INPUT_RATE) :])
         figures["converged_s"] = converged
-        windows = probe.erle_windows(raw[int((start + 2) * probe.RATE) :], sent[int((start + 2) * probe.RATE) :], window_s=1.0)
+        windows = erle_windows(raw[int((start + 2) * INPUT_RATE) :], sent[int((start + 2) * INPUT_RATE) :], window_s=1.0)
         figures["erle_db_worst_1s_after_2s"] = round(float(np.nanmin(windows)), 1) if np.isfinite(windows).any() else None
-        figures["stats"] = {k: v for k, v in vars(control.stats).items() if k != "cpu_s"}
+        figures["stats"] = vars(control.stats)
     return figures
 
 
-def double_talk_figures(recording: probe.Recording, onsets: list[float], voices, make) -> dict:
+def double_talk_figures(recording: Recording, onsets: list[float], voices, make) -> dict:
     control = make()
-    replayed = probe.replay(recording, control)
+    replayed = replay(recording, control)
     raw, sent = replayed.raw, replayed.sent
     t0 = replayed.chunk_times[0]
-    rms_sent, rms_raw = probe.frame_rms(sent), probe.frame_rms(raw)
+    rms_sent, rms_raw = frame_rms(sent), frame_rms(raw)
     results = []
     for onset, (_, pcm, rate, offset) in zip(onsets, voices):
         # where the voice really starts in the microphone: cross-correlate with what was spoken
-        voice16 = np.frombuffer(StreamResampler(rate, probe.RATE).process(pcm.tobytes(), last=True), dtype=np.int16)
-        guess = int((onset - offset - t0) * probe.RATE)
-        lo = max(0, guess - int(0.3 * probe.RATE))
-        segment = raw[lo : lo + len(voice16) + int(0.6 * probe.RATE)]
-        lag, _ = probe.lag_s(voice16, segment, max_lag_s=0.6)
-        start_s = (lo / probe.RATE) + lag + offset
-        voiced = active_segments(voice16, probe.RATE, threshold_dbfs=-40.0)
+        voice16 = np.frombuffer(StreamResampler(rate, INPUT_RATE).process(pcm.tobytes(), last=True), dtype=np.int16)
+        guess = int((onset - offset - t0) * INPUT_RATE)
+        lo = max(0, guess - int(0.3 * INPUT_RATE))
+        segment = raw[lo : lo + len(voice16) + int(0.6 * INPUT_RATE)]
+        lag, _ = lag_s(voice16, segment, max_lag_s=0.6)
+        start_s = (lo / INPUT_RATE) + lag + offset
+        voiced = active_segments(voice16, INPUT_RATE, threshold_dbfs=-40.0)
         length_s = (voiced[-1][1] - voiced[0][0]) if voiced else 0.5
         a, b = int(start_s * 100), int((start_s + length_s) * 100)
-        over = np.flatnonzero(rms_sent[a:b] > probe.VAD_THRESHOLD)
-        voice_only = np.flatnonzero(probe.frame_rms(voice16)[int(offset * 100) :] > probe.VAD_THRESHOLD)
+        over = np.flatnonzero(rms_sent[a:b] > VAD_THRESHOLD)
+        voice_only = np.flatnonzero(frame_rms(voice16)[int(offset * 100) :] > VAD_THRESHOLD)
         results.append(
             {
                 "detected": bool(over.size),
@@ -227,7 +234,7 @@ def _ratio_db(a: float, b: float) -> float | None:
     return round(10 * np.log10(a / b), 1) if a > 0 and b > 0 else None
 
 
-def _model_start_s(recording: probe.Recording, replayed: probe.Replayed) -> float:
+def _model_start_s(recording: Recording, replayed: Replayed) -> float:
     """When the model's voice starts, on the microphone's timeline (s)."""
     far = recording.far
     for pcm, at in zip(far.pcm, far.at):
@@ -236,8 +243,8 @@ def _model_start_s(recording: probe.Recording, replayed: probe.Replayed) -> floa
     return 0.0
 
 
-def path_figures(recording: probe.Recording) -> dict:
-    report = probe.analyse(recording)
+def path_figures(recording: Recording) -> dict:
+    report = analyse(recording)
     return {"echo_delay_ms": report.delay_ms, "echo_level_db": report.echo_level_db}
 
 

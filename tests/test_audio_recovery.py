@@ -256,6 +256,21 @@ def test_underflows_next_to_model_audio_are_told_from_those_in_silence(world):
     assert (speaker.underflows, speaker.audible_underflows) == (4, 2)
 
 
+def test_the_speaker_tells_its_echo_control_every_block_it_plays_silence_too(world):
+    told = []
+
+    class Echo:
+        def far_end(self, pcm, played_at, *, rate=None, channels=1):
+            told.append((pcm, rate, channels))
+
+    speaker = Speaker(None, echo=Echo())
+    work = speaker._callback(StreamFormat(48000, 2))
+    speaker.buffer.write(b"\x10\x00" * 960)  # one block of the model's voice (48 kHz stereo, 10 ms)
+    work(bytearray(1920), Flags(), TimeInfo())
+    work(bytearray(1920), Flags(), TimeInfo())  # nothing left: silence, still the reference
+    assert told == [(b"\x10\x00" * 960, 48000, 2), (bytes(1920), 48000, 2)]
+
+
 def test_a_lost_chosen_device_falls_back_to_the_default_and_comes_back(world):
     speaker = Speaker("usb")
     speaker.start()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from livecli.audio.jitter import JitterBuffer
-from livecli.audio.pcm import Chunker, level_dbfs
+from livecli.audio.pcm import Chunker, clip_int16, dbfs, level_dbfs
 from livecli.audio.resample import StreamResampler
 
 
@@ -32,12 +32,31 @@ def test_chunker_keeps_remainder_for_next_chunk():
     assert len(chunker.push(bytes(3000))) == 1  # 200 left + 3000 = one chunk
 
 
+def test_chunk_start_times_count_back_from_the_end_of_the_block():
+    chunker = Chunker(3200)  # 100 ms at 16 kHz
+    chunker.push(bytes(1600))  # 50 ms
+    chunks = chunker.push(bytes(6000))  # 187.5 ms more, ending at t = 10 s: two chunks, 37.5 ms left
+    assert chunker.start_times(chunks, 10.0, 16000) == pytest.approx([9.7625, 9.8625])
+
+
 def test_level_meter_tracks_loudness():
     assert level_dbfs(bytes(640)) == -96.0
     loud = level_dbfs(sine(440, 16000, 0.02, amplitude=0.5).tobytes())
     quiet = level_dbfs(sine(440, 16000, 0.02, amplitude=0.005).tobytes())
     assert loud == pytest.approx(-9.0, abs=0.5)  # 0.5 amplitude sine: -6 dB peak, -9 dB RMS
     assert quiet == pytest.approx(-49.0, abs=0.5)
+
+
+def test_dbfs_of_an_amplitude_with_a_floor_for_silence():
+    assert dbfs(32768.0) == 0.0
+    assert dbfs(3276.8) == pytest.approx(-20.0)
+    assert dbfs(0.5) == dbfs(0.0) == -96.0  # below one int16 step: silence, not -inf
+
+
+def test_clip_int16_rounds_and_stays_in_range():
+    out = clip_int16(np.array([-40000.0, -1.6, 0.4, 2.5, 32767.4, 1e9]))
+    assert out.dtype == np.int16
+    assert out.tolist() == [-32768, -2, 0, 2, 32767, 32767]
 
 
 @pytest.mark.parametrize("in_rate,out_rate", [(48000, 16000), (44100, 16000), (24000, 48000), (24000, 44100)])
@@ -120,11 +139,11 @@ def test_flush_silences_the_very_next_block():
 
 def test_jitter_buffer_measures_the_wait_of_pieces_that_find_it_empty():
     buffer = JitterBuffer(preroll_bytes=0)
-    long_ago = time.monotonic() - 2000  # the clock may have started less than that ago
+    long_ago = time.monotonic() - 1000  # monotonic time starts near 0 at boot: count back from now
     buffer.write(bytes(480), written_at=long_ago)  # into an empty buffer: measured
     buffer.write(bytes(480), written_at=long_ago + 5)  # queued behind the first: its wait is by design
     read_block(buffer, 960)
-    assert len(buffer.latencies) == 1 and buffer.latencies[0] > 1000
+    assert len(buffer.latencies) == 1 and buffer.latencies[0] >= 1000
     assert buffer.started_at is not None
     buffer.write(bytes(480), written_at=10**12)  # empty again: measured once played
     buffer.flush()

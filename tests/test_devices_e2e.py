@@ -202,6 +202,50 @@ def test_a_microphone_that_refuses_16khz_is_opened_at_its_own_rate(env):
     assert result.stderr == ""  # ALSA's and PortAudio's complaints were silenced
 
 
+STALLS = textwrap.dedent(
+    """
+    import asyncio, json, time
+    from livecli.audio.streams import Microphone, Speaker
+
+    def stalling(stream):
+        # Every 25th callback takes 100 ms, longer than the device's buffer: it runs dry.
+        make = stream._callback
+        def callback(fmt):
+            work, count = make(fmt), [0]
+            def slow(*args):
+                count[0] += 1
+                if count[0] % 25 == 0:
+                    time.sleep(0.1)
+                work(*args)
+            return slow
+        stream._callback = callback
+
+    async def main():
+        speaker, mic = Speaker(None), Microphone(None)
+        stalling(speaker)
+        stalling(mic)
+        speaker.start(); mic.start()
+        speaker.play(bytes(24000 * 2 * 2)); speaker.end_of_turn()
+        chunks = 0
+        async for _ in mic.chunks():
+            chunks += 1
+            if chunks >= 20:
+                break
+        speaker.close(); mic.close()
+        print(json.dumps(dict(underflows=speaker.underflows, overflows=mic.overflows)))
+
+    asyncio.run(main())
+    """
+)
+
+
+def test_underruns_are_counted_by_livecli_and_not_printed_by_alsa(env):
+    result = subprocess.run([sys.executable, "-c", STALLS], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["underflows"] >= 1  # the speaker ran dry, and livecli counted it...
+    assert result.stderr == ""  # ...while ALSA said nothing ("ALSA lib pcm.c:...: underrun occurred")
+
+
 FORCED_FORMATS = textwrap.dedent(
     """
     import asyncio, json, sys

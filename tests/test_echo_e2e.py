@@ -17,13 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from livecli.audio import echo
+from livecli.audio import aec_backends
+from livecli.audio.echo import HalfDuplexGate, NoEcho
+from livecli.audio.echo_canceller import EchoCanceller
 from tests.support.fake_live import FakeLiveServer
 from tests.support.pulse_rig import pulse_rig_fixture
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(not echo.available(), reason="no echo canceller installed (pip install pywebrtc-audio)"),
+    pytest.mark.skipif(not aec_backends.available(), reason="no echo canceller installed (pip install pywebrtc-audio)"),
 ]
 
 REPO = Path(__file__).resolve().parent.parent
@@ -59,7 +61,7 @@ def test_a_minute_of_the_model_talking_through_a_loopback(echo_path, tmp_path):
         echo_path, echo_rig.model_voice(echo_rig.DOUBLE_TALK_S), tmp_path / "talk.npz", voices=voices
     )
     figures = {}
-    for name, make in [("off", echo.NoEcho), ("half-duplex", echo.HalfDuplexGate), ("aec", echo.EchoCanceller)]:
+    for name, make in [("off", NoEcho), ("half-duplex", HalfDuplexGate), ("aec", EchoCanceller)]:
         figures[name] = {
             "echo": echo_rig.echo_figures(echo_rec, make),
             "double_talk": echo_rig.double_talk_figures(talk_rec, onsets, voices, make),
@@ -84,26 +86,27 @@ def test_a_minute_of_the_model_talking_through_a_loopback(echo_path, tmp_path):
     assert not any(u["detected"] for u in half["double_talk"]["utterances"])  # interrupting takes a key
 
 
+def devices_test_echo(env):
+    return subprocess.run(
+        [sys.executable, "-m", "livecli", "devices", "test", "--echo"],
+        env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+    )
+
+
 def test_devices_echo_measurement(echo_path, isolated_env):
     """What `livecli devices test --echo` reports on this path."""
-    env = echo_path.subprocess_env(dict(isolated_env, PYTHONPATH=str(REPO / "src")))
-    done = subprocess.run(
-        [sys.executable, "-m", "livecli.audio.echo_probe", "measure"], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
-    lines = dict(line.split(None, 1) for line in done.stdout.splitlines() if line[:1].isalpha() and " " in line)
+    done = devices_test_echo(echo_path.subprocess_env(isolated_env))
     print(done.stdout)
-    delay_ms = float(lines["echo"].split("delay")[1].split()[0]) if "delay" in lines.get("echo", "") else None
+    assert done.returncode == 0, done.stdout + done.stderr
+    figures = dict(line.split("  ", 1) for line in done.stdout.splitlines() if "  " in line)
     assert "echo cancelled" in done.stdout
-    assert "ERLE" in lines and float(lines["ERLE"].split()[0]) >= 25
-    assert delay_ms is None or 20 <= delay_ms <= 200
+    assert float(figures["ERLE"].split()[0]) >= 25
+    assert 20 <= float(figures["echo delay"].split()[0]) <= 200
+    assert done.stderr == ""  # nothing between the meter and the verdict but livecli's lines
 
 
 def test_devices_echo_measurement_without_echo(pulse_rig, isolated_env):
-    env = pulse_rig.subprocess_env(dict(isolated_env, PYTHONPATH=str(REPO / "src")))
-    done = subprocess.run(
-        [sys.executable, "-m", "livecli.audio.echo_probe", "measure"], env=env, capture_output=True, text=True, timeout=60
-    )
+    done = devices_test_echo(pulse_rig.subprocess_env(isolated_env))
     assert done.returncode == 0, done.stderr
     assert "no echo" in done.stdout
 

@@ -47,12 +47,12 @@ def run_talk(settings: Settings, options: TalkOptions, *, environ: Mapping[str, 
     continued, handle, earlier = resume_point(store, options.continue_ref)
     view = make_view(settings)
     microphone = streams.Microphone(settings.input_device, chunk_ms=settings.chunk_ms)
-    speaker = None if settings.text else streams.Speaker(settings.output_device, preroll_ms=settings.preroll_ms)
-    echo = make_echo("off" if speaker is None else settings.echo)
+    echo = make_echo("off" if settings.text else settings.echo)
+    speaker = None
+    if not settings.text:
+        speaker = streams.Speaker(settings.output_device, preroll_ms=settings.preroll_ms, echo=echo.control)
     if echo.notice:
         view.notice(echo.notice)
-    if speaker is not None:
-        speaker.echo = echo.control
     recorder = open_recorder(settings, view, continues=continued)
     exclude = recorder.id if recorder is not None else None
     sessions: list[TalkSession] = []

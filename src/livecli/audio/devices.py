@@ -7,10 +7,11 @@ from typing import Any, Literal
 
 from livecli.audio.portaudio import quiet, sounddevice
 from livecli.errors import AudioError
+from livecli.formats import INPUT_RATE, OUTPUT_RATE
 
 Direction = Literal["input", "output"]
 # Rates `devices test` asks about: telephony, the Live API's two, and the usual hardware ones.
-COMMON_RATES = (8000, 16000, 22050, 24000, 32000, 44100, 48000, 96000)
+COMMON_RATES = (8000, INPUT_RATE, 22050, OUTPUT_RATE, 32000, 44100, 48000, 96000)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-SAMPLE_BYTES = 2
-SILENCE_DBFS = -96.0
+from livecli.formats import FULL_SCALE, SAMPLE_BYTES, SILENCE_DBFS
+
+
+def dbfs(amplitude: float) -> float:
+    """An int16 amplitude (RMS or peak) in dB relative to full scale; SILENCE_DBFS below one step."""
+    return 20.0 * math.log10(amplitude / FULL_SCALE) if amplitude >= 1.0 else SILENCE_DBFS
+
+
+def amplitude(level_dbfs: float) -> float:
+    """The int16 amplitude of a level in dBFS (the inverse of `dbfs`)."""
+    return FULL_SCALE * 10 ** (level_dbfs / 20)
 
 
 def level_dbfs(pcm: bytes) -> float:
@@ -13,10 +24,12 @@ def level_dbfs(pcm: bytes) -> float:
     samples = np.frombuffer(pcm, dtype=np.int16)
     if samples.size == 0:
         return SILENCE_DBFS
-    rms = float(np.sqrt(np.mean(samples.astype(np.float32) ** 2)))
-    if rms < 1.0:
-        return SILENCE_DBFS
-    return 20.0 * np.log10(rms / 32768.0)
+    return dbfs(float(np.sqrt(np.mean(samples.astype(np.float32) ** 2))))
+
+
+def clip_int16(samples: np.ndarray) -> np.ndarray:
+    """Float samples in int16 units, rounded and clipped into int16's range."""
+    return np.clip(np.round(samples), -FULL_SCALE, FULL_SCALE - 1).astype(np.int16)
 
 
 def bytes_per_ms(rate: int) -> float:
@@ -39,6 +52,16 @@ class Chunker:
             chunks.append(bytes(self._pending[: self.chunk_bytes]))
             del self._pending[: self.chunk_bytes]
         return chunks
+
+    def start_times(self, chunks: list[bytes], end: float, rate: int) -> list[float]:
+        """When each of `chunks` (just returned by `push`) began, if the block pushed ended at
+        time `end`: what is still pending came last. Mono at `rate`."""
+        after = self.pending_bytes + sum(len(chunk) for chunk in chunks)
+        starts = []
+        for chunk in chunks:
+            starts.append(end - after / SAMPLE_BYTES / rate)
+            after -= len(chunk)
+        return starts
 
     @property
     def pending_bytes(self) -> int:

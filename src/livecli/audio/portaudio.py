@@ -6,9 +6,14 @@ in since. Terminating frees every open stream under sounddevice's feet, so a
 re-scan first asks every open stream (they register here) to let go of its
 PortAudio stream; they reopen on their own afterwards.
 
-PortAudio and ALSA print diagnostics straight to file descriptor 2 when a probe
-fails ("Expression ... failed", "ALSA lib ..."): calls that may fail run inside
-`quiet()` so the user sees livecli's one-line messages, not that noise.
+PortAudio prints diagnostics straight to file descriptor 2 when a probe fails
+("Expression ... failed"): calls that may fail run inside `quiet()` so the user
+sees livecli's one-line messages, not that noise. ALSA's own lines are silenced
+for the whole process when PortAudio is first loaded (see `alsa`).
+
+Callbacks get PortAudio's timestamps on its own clock; `dac_time` and `adc_time`
+turn them into time.monotonic(), so the echo canceller can line up what the
+speaker played with what the microphone heard.
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ import contextlib
 import os
 import sys
 import threading
+import time
 from typing import Protocol
 
+from livecli.audio import alsa
 from livecli.errors import AudioError
 
 PORTAUDIO_HINT = "install PortAudio: `sudo apt-get install libportaudio2` (Debian/Ubuntu), `brew install portaudio` (macOS)"
@@ -37,7 +44,9 @@ _open: set[Releasable] = set()
 
 
 def sounddevice():
-    """Import sounddevice on first use; a missing PortAudio is a one-line error."""
+    """Import sounddevice on first use, with ALSA's own error lines silenced (see `alsa`);
+    a missing PortAudio is a one-line error."""
+    alsa.silence()
     try:
         import sounddevice as sd
     except OSError as exc:
@@ -88,3 +97,26 @@ def rescan() -> None:
 
 def version() -> str:
     return sounddevice().get_portaudio_version()[1]
+
+
+def dac_time(time_info, *, now: float | None = None, fallback_latency: float = 0.0) -> float:
+    """In an output callback: when the block's first sample reaches the DAC, in time.monotonic().
+
+    PortAudio's times are on its own clock (CLOCK_REALTIME through ALSA): only the difference
+    `outputBufferDacTime - currentTime` is used. Host APIs that leave them at 0 get
+    `now + fallback_latency` (pass the stream's `latency`)."""
+    now = time.monotonic() if now is None else now
+    ahead = time_info.outputBufferDacTime - time_info.currentTime
+    if time_info.currentTime <= 0 or time_info.outputBufferDacTime <= 0 or not 0 <= ahead < 2.0:
+        ahead = fallback_latency
+    return now + ahead
+
+
+def adc_time(time_info, *, now: float | None = None, fallback_latency: float = 0.0, block_s: float = 0.0) -> float:
+    """In an input callback: when the block's first sample left the ADC, in time.monotonic().
+    Without PortAudio times: `now - fallback_latency - block_s` (the block's length)."""
+    now = time.monotonic() if now is None else now
+    behind = time_info.currentTime - time_info.inputBufferAdcTime
+    if time_info.currentTime <= 0 or time_info.inputBufferAdcTime <= 0 or not 0 <= behind < 2.0:
+        behind = fallback_latency + block_s
+    return now - behind

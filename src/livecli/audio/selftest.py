@@ -9,11 +9,12 @@ from collections.abc import Callable
 
 import numpy as np
 
+from livecli.audio.pcm import amplitude, clip_int16
 from livecli.audio.resample import StreamResampler
 from livecli.audio.streams import Microphone, Speaker
+from livecli.formats import INPUT_RATE, OUTPUT_RATE, SAMPLE_BYTES
 
 METER_CHUNK_MS = 50
-SPEAKER_RATE = 24000
 TONE_HZ = 440.0
 TONE_S = 1.0
 TONE_DBFS = -12.0
@@ -21,7 +22,7 @@ TONE_DBFS = -12.0
 
 async def record(mic: Microphone, seconds: float, on_chunk: Callable[[float], None]) -> bytes:
     """Up to `seconds` of 16 kHz mono; less if the device stops delivering."""
-    wanted = int(mic.rate * seconds) * 2
+    wanted = int(mic.rate * seconds) * SAMPLE_BYTES
     captured = bytearray()
 
     async def collect():
@@ -47,7 +48,7 @@ async def play(speaker: Speaker, pcm24k: bytes) -> bool:
     try:
         speaker.play(pcm24k)
         speaker.end_of_turn()
-        deadline = asyncio.get_running_loop().time() + len(pcm24k) / 2 / SPEAKER_RATE + 2.0
+        deadline = asyncio.get_running_loop().time() + len(pcm24k) / SAMPLE_BYTES / OUTPUT_RATE + 2.0
         while speaker.active:
             if asyncio.get_running_loop().time() > deadline:
                 return False
@@ -59,15 +60,15 @@ async def play(speaker: Speaker, pcm24k: bytes) -> bool:
 
 
 def to_speaker_rate(pcm16k: bytes) -> bytes:
-    return StreamResampler(16000, SPEAKER_RATE).process(pcm16k, last=True)
+    return StreamResampler(INPUT_RATE, OUTPUT_RATE).process(pcm16k, last=True)
 
 
-def tone(seconds: float = TONE_S, freq: float = TONE_HZ, dbfs: float = TONE_DBFS, rate: int = SPEAKER_RATE) -> bytes:
+def tone(seconds: float = TONE_S, freq: float = TONE_HZ, dbfs: float = TONE_DBFS, rate: int = OUTPUT_RATE) -> bytes:
     """A sine with 10 ms fades, so it starts and ends without a click."""
     t = np.arange(int(rate * seconds)) / rate
-    wave = 10 ** (dbfs / 20) * np.sin(2 * np.pi * freq * t)
+    wave = amplitude(dbfs) * np.sin(2 * np.pi * freq * t)
     fade = min(len(t) // 2, rate // 100)
     ramp = np.linspace(0.0, 1.0, fade)
     wave[:fade] *= ramp
     wave[len(t) - fade :] *= ramp[::-1]
-    return (wave * 32767).astype(np.int16).tobytes()
+    return clip_int16(wave).tobytes()

@@ -17,13 +17,18 @@ import asyncio
 import threading
 import time
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 from livecli.audio.device_stream import DeviceStream
-from livecli.audio.echo import adc_time, dac_time
 from livecli.audio.jitter import JitterBuffer
 from livecli.audio.opening import StreamFormat
 from livecli.audio.pcm import Chunker, bytes_per_ms, from_mono, level_dbfs, to_mono
+from livecli.audio.portaudio import adc_time, dac_time
 from livecli.audio.resample import StreamResampler
+from livecli.formats import INPUT_RATE, OUTPUT_RATE, SAMPLE_BYTES
+
+if TYPE_CHECKING:  # the echo controls load the canceller: only for the type
+    from livecli.audio.echo import EchoControl
 
 MIC_BLOCK_MS = 20
 SPEAKER_BLOCK_MS = 10
@@ -35,7 +40,7 @@ class Microphone(DeviceStream):
     direction = "input"
     block_ms = MIC_BLOCK_MS
 
-    def __init__(self, spec: str | None, *, rate: int = 16000, chunk_ms: int = 100):
+    def __init__(self, spec: str | None, *, rate: int = INPUT_RATE, chunk_ms: int = 100):
         super().__init__(spec, rate=rate)
         self.chunk_ms = chunk_ms
         self._last_chunk = b""
@@ -53,7 +58,7 @@ class Microphone(DeviceStream):
         block) when no resampling is needed; resampled audio goes block by block, since the
         resampler's delay would otherwise hold each chunk back until the next hand-over."""
         loop, put = self._loop, self._queue.put_nowait
-        frame_bytes = 2 * fmt.channels
+        frame_bytes = SAMPLE_BYTES * fmt.channels
         hand_over = int(bytes_per_ms(fmt.rate) * fmt.channels * self.chunk_ms) if fmt.rate == self.rate else 1
         pending = bytearray()
         first_at = 0.0
@@ -96,15 +101,13 @@ class Microphone(DeviceStream):
             if block_fmt != fmt:
                 fmt, resampler = block_fmt, StreamResampler(block_fmt.rate, self.rate)
             block = resampler.process(to_mono(raw, fmt.channels))
-            block_end = block_start + len(raw) / (2 * fmt.channels) / fmt.rate
+            block_end = block_start + len(raw) / (SAMPLE_BYTES * fmt.channels) / fmt.rate
             chunks = chunker.push(block)
             if chunks:
                 self._last_chunk = chunks[-1]
                 self.delivered_at = delivered_at
-            for index, chunk in enumerate(chunks):
-                # From chunk k's first sample to the block's end: chunks k.. and the remainder.
-                after = chunker.pending_bytes + (len(chunks) - index) * len(chunk)
-                yield chunk, block_end - after / 2 / self.rate
+            for chunk, captured_at in zip(chunks, chunker.start_times(chunks, block_end, self.rate)):
+                yield chunk, captured_at
 
 
 class Speaker(DeviceStream):
@@ -113,10 +116,12 @@ class Speaker(DeviceStream):
     direction = "output"
     block_ms = SPEAKER_BLOCK_MS
 
-    def __init__(self, spec: str | None, *, rate: int = 24000, preroll_ms: int = 60):
+    def __init__(
+        self, spec: str | None, *, rate: int = OUTPUT_RATE, preroll_ms: int = 60, echo: EchoControl | None = None
+    ):
         super().__init__(spec, rate=rate)
         self.buffer = JitterBuffer(0)
-        self.echo = None  # the echo control, told what every block played and when
+        self.echo = echo  # the echo control, told what every block played and when
         self.underflows = 0  # PortAudio's count: the device ran dry (a late callback)
         self.audible_underflows = 0  # of which next to model audio, not inside silence
         self._was_playing = False

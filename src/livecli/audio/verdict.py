@@ -9,9 +9,11 @@ well from about -40 dBFS up, and full-scale samples mean the input is clipping.
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import numpy as np
+
+from livecli.audio.pcm import dbfs
+from livecli.formats import FULL_SCALE, INPUT_RATE, SILENCE_DBFS
 
 FRAME_MS = 50
 NO_SIGNAL_DBFS = -70.0  # loudest frames below this: digital silence or a disconnected input
@@ -38,27 +40,23 @@ class Verdict:
     text: str
 
 
-def _dbfs(value: float) -> float:
-    return 20.0 * math.log10(value / 32768.0) if value >= 1.0 else -96.0
-
-
-def measure(pcm: bytes, rate: int = 16000) -> Levels:
+def measure(pcm: bytes, rate: int = INPUT_RATE) -> Levels:
     samples = np.frombuffer(pcm, dtype=np.int16).astype(np.float64)
     if samples.size == 0:
-        return Levels(0.0, -96.0, -96.0, -96.0, -96.0, 0, 0.0)
+        return Levels(0.0, SILENCE_DBFS, SILENCE_DBFS, SILENCE_DBFS, SILENCE_DBFS, 0, 0.0)
     frame = rate * FRAME_MS // 1000
     if samples.size >= frame:
         frames = samples[: samples.size // frame * frame].reshape(-1, frame)
     else:
         frames = samples.reshape(1, -1)
     frame_rms = np.sqrt(np.mean(frames**2, axis=1))
-    clipped = int(np.count_nonzero((samples >= 32767) | (samples <= -32768)))
+    clipped = int(np.count_nonzero((samples >= FULL_SCALE - 1) | (samples <= -FULL_SCALE)))
     return Levels(
         seconds=samples.size / rate,
-        peak_dbfs=_dbfs(float(np.max(np.abs(samples)))),
-        rms_dbfs=_dbfs(float(np.sqrt(np.mean(samples**2)))),
-        noise_floor_dbfs=_dbfs(float(np.percentile(frame_rms, 10))),
-        loud_dbfs=_dbfs(float(np.percentile(frame_rms, 95))),
+        peak_dbfs=dbfs(float(np.max(np.abs(samples)))),
+        rms_dbfs=dbfs(float(np.sqrt(np.mean(samples**2)))),
+        noise_floor_dbfs=dbfs(float(np.percentile(frame_rms, 10))),
+        loud_dbfs=dbfs(float(np.percentile(frame_rms, 95))),
         clipped_samples=clipped,
         clipped_fraction=clipped / samples.size,
     )
