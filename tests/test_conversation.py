@@ -342,3 +342,35 @@ def test_replayed_records_rebuild_what_talk_showed():
     assert shown(effects) == ["You: what is 2+2", "Gemini: Four", "You: thanks"]
     assert [e.activity.line() for e in of(fx.ShowTool, effects)] == ["Tool: add(a=2, b=2) → 4 [done, 0.0 s]"]
     assert talk.state.usage.total == 42 and talk.state.notice == "reconnected in 50 ms (resumed)"
+
+
+def test_an_idle_session_stands_by_and_speech_wakes_it_without_losing_a_word():
+    talk = connected(idle_s=60.0)
+    run(talk, Tick(now=100.0), MicChunk(b"\x01\x00", ended_at=100.1, level_dbfs=QUIET))
+    assert of(fx.Standby, run(talk, Tick(now=159.0))) == []
+    effects = run(talk, Tick(now=160.2))
+    assert of(fx.Standby, effects) == [fx.Standby()]
+    assert stored(effects) == [records.Notice("standby after 1 min without speech: speak or type to go on")]
+    assert talk.state.connection is ConnectionState.STANDBY
+    assert of(fx.Standby, run(talk, Tick(now=300.0))) == []  # once
+
+    effects = run(talk, MicChunk(b"\x10\x00" * 1600, ended_at=301.0, level_dbfs=LOUD))
+    assert of(fx.Wake, effects) == [fx.Wake()]
+    assert of(fx.SendAudio, effects)  # the shell keeps it for the new connection
+    assert talk.state.connection is ConnectionState.CONNECTING
+    effects = run(talk, LinkChange(ConnectionState.CONNECTED, "woken by speech", gap_s=0.4, resumed=True))
+    assert talk.state.connection is ConnectionState.CONNECTED
+
+
+def test_typing_wakes_a_standby_too():
+    talk = connected(idle_s=10.0)
+    run(talk, Tick(now=0.0), Tick(now=11.0))
+    effects = run(talk, SendText("still there?"))
+    assert of(fx.Wake, effects) == [fx.Wake()] and of(fx.SendTextToModel, effects)
+
+
+def test_a_conversation_in_progress_never_stands_by():
+    talk = connected(idle_s=10.0)
+    run(talk, Tick(now=0.0), events.InputTranscript("tell me a long story"))
+    assert of(fx.Standby, run(talk, Tick(now=30.0, speaker_active=True))) == []  # thinking, then speaking
+    assert of(fx.Standby, run(talk, Tick(now=35.0))) == []  # the idle time counts from the last activity

@@ -58,7 +58,7 @@ class Run:
         settings = Settings()
         self.link = None
 
-        def connect():
+        def connect(_latest):
             self.link = Link(
                 lambda h: LiveConnection(settings, api_key=server.api_key, handle=h),
                 handle=handle,

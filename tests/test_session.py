@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from livecli.errors import AuthError
+from livecli.link import Link
 from livecli.live import LiveConnection
 from livecli.session import TalkSession
 from livecli.settings import Settings
@@ -29,11 +30,13 @@ def server(monkeypatch):
         yield fake
 
 
-def make_session(settings, microphone, speaker, out, api_key="test-key"):
+def make_session(settings, microphone, speaker, out, api_key="test-key", idle_s=None):
     view = PlainView(out=out, err=io.StringIO())
     return TalkSession(
-        conversation=Conversation(model=settings.model, voice=settings.voice, has_speaker=speaker is not None, tools_enabled=False),
-        connect=lambda: LiveConnection(settings, api_key=api_key),
+        conversation=Conversation(
+            model=settings.model, voice=settings.voice, has_speaker=speaker is not None, tools_enabled=False, idle_s=idle_s
+        ),
+        connect=lambda handle: Link(lambda h: LiveConnection(settings, api_key=api_key, handle=h), handle=handle),
         microphone=microphone,
         speaker=speaker,
         view=view,
@@ -149,3 +152,21 @@ def test_session_measures_its_latencies(server):
     assert voice["n"] == 1 and voice["p50_ms"] > 400  # the fake waits for 500 ms of silence
     assert session.state.reply_latency_ms == pytest.approx(voice["p50_ms"], abs=0.01)  # shown in the status line
     assert "output_underruns" in figures["counters"]  # how many is the benchmarks' business
+
+
+def test_an_idle_session_stands_by_and_the_next_words_resume_it(monkeypatch):
+    with FakeLiveServer(user_transcripts=["what time is it", "and the date"], reply_text="It is noon.", reply_seconds=0.5) as server:
+        server.patch_env(monkeypatch)
+        # A question and its answer, 1.5 s of silence (idle after 1 s), then a second question.
+        mic = FileMicrophone(np.concatenate([tone(0.8), silence(2.8), tone(0.8), silence(2.5)]))
+        speaker = CollectingSpeaker()
+        out = io.StringIO()
+        asyncio.run(run_for(make_session(Settings(), mic, speaker, out, idle_s=1.0), 6.5))
+
+    assert len(server.setups) == 2  # closed while idle, opened again by speech
+    assert server.setups[1]["sessionResumption"]["handle"] == server.handles[0]  # the same conversation goes on
+    assert speaker.starts == 2 and speaker.closes >= 1  # the speaker stream is closed while standing by
+    assert out.getvalue().splitlines() == ["You: what time is it", "Gemini: It is noon.", "You: and the date", "Gemini: It is noon."]
+    # The start of the second question, captured while no connection was up, reached the new connection.
+    loud = [frame for frame in server.audio_in if np.abs(np.frombuffer(frame.data, np.int16)).max() > 1000]
+    assert len(loud) >= 14  # 2 × 0.8 s of tone in 100 ms chunks

@@ -20,6 +20,9 @@ from tests.support.file_audio import FileMicrophone, silence
 from tests.support.stdin import silent_stdin
 
 class HangsOnClose:
+    handle = None
+    def __init__(self, handle):
+        pass
     async def __aenter__(self):
         return self
     async def __aexit__(self, *exc):

@@ -56,7 +56,7 @@ def talk(server, tmp_path, *, seconds, signal, tool_calls_answer=None, recorder=
             declarations = registry.declarations()
             session = TalkSession(
                 conversation=Conversation(model="m", voice=None),
-                connect=lambda: Link(lambda h: LiveConnection(settings, api_key="test-key", handle=h, tools=declarations)),
+                connect=lambda handle: Link(lambda h: LiveConnection(settings, api_key="test-key", handle=h, tools=declarations)),
                 microphone=FileMicrophone(signal),
                 speaker=CollectingSpeaker(),
                 view=view,

@@ -24,6 +24,7 @@ class ConnectionState(enum.Enum):
     CONNECTING = "connecting"
     CONNECTED = "connected"
     RECONNECTING = "reconnecting"
+    STANDBY = "standby"  # no connection until someone speaks: an idle session costs nothing
     CLOSED = "closed"
 
 

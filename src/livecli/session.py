@@ -11,6 +11,7 @@ at once (130), with the terminal given back.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import os
 import signal
@@ -18,10 +19,11 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
-from livecli import records
+from livecli import events, records
 from livecli.audio.pcm import level_dbfs
 from livecli.conversation import Conversation, effects as fx, inputs
 from livecli.errors import ExitCode, LivecliError
+from livecli.events import ConnectionState
 from livecli.formats import seconds_of
 from livecli.metrics import Metrics
 from livecli.ports import Connection, EchoControl, Microphone, Recorder, Speaker, View
@@ -30,6 +32,19 @@ from livecli.tools import Registry
 from livecli.ui.keyboard import InputReader
 
 REFRESH_S = 0.1
+PREROLL_S = 1.0  # of microphone audio kept while standing by: the start of what wakes it
+BACKLOG_S = 60.0  # kept while the first connection opens
+
+
+async def _first(*waits) -> None:
+    """Until the first of `waits` (tasks or coroutines) is done; the coroutines made into tasks are cancelled."""
+    tasks = [w if isinstance(w, asyncio.Task) else asyncio.create_task(w) for w in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task, wait in zip(tasks, waits):
+            if task is not wait:
+                task.cancel()
 
 
 class TalkSession:
@@ -37,7 +52,7 @@ class TalkSession:
         self,
         *,
         conversation: Conversation,
-        connect: Callable[[], AbstractAsyncContextManager[Connection]],
+        connect: Callable[[str | None], AbstractAsyncContextManager[Connection]],
         microphone: Microphone,
         speaker: Speaker | None,
         view: View,
@@ -45,6 +60,7 @@ class TalkSession:
         yolo: bool = False,
         recorder: Recorder | None = None,
         echo: EchoControl | None = None,
+        handle: str | None = None,
         stdin=None,
     ):
         """`registry` (tools), `recorder` (the session record) and `echo` (cleans each
@@ -58,7 +74,13 @@ class TalkSession:
         self._recorder = recorder
         self._echo = echo
         self._stop = asyncio.Event()
+        self._standby = asyncio.Event()  # the core closed the connection to save cost
+        self._wake = asyncio.Event()  # someone spoke or typed: connect again
         self._connection: Connection | None = None
+        self._connections = 0
+        self._handle = handle  # the latest resumption handle, carried across standbys
+        self._unsent: collections.deque[bytes] = collections.deque()  # microphone audio with no connection up
+        self._waiting: list = []  # other sends with no connection up
         self._interrupts = 0
         self._input = InputReader(self.state, self.feed, stdin)
         self._tools = ToolDesk(registry, yolo=yolo, feed=self.feed) if registry is not None else None
@@ -110,42 +132,57 @@ class TalkSession:
             self._carry_out(effect)
 
     async def _talk_until_stopped(self) -> None:
-        """Connect and talk; a stop while still connecting gives up at once."""
-        talking = asyncio.create_task(self._connect_and_talk(), name="talk")
-        stopper = asyncio.create_task(self._stop.wait(), name="stop")
+        """Connect and talk, standing by between connections when the core says so; a stop
+        while still connecting gives up at once."""
+        sender = asyncio.create_task(self._send_microphone(), name="send")
         try:
-            await asyncio.wait([talking, stopper], return_when=asyncio.FIRST_COMPLETED)
-            if not talking.done() and self._connection is None:
-                talking.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await talking
+            while not self._stop.is_set():
+                talking = asyncio.create_task(self._connect_and_talk(), name="talk")
+                await _first(talking, self._stop.wait(), sender)
+                if not talking.done() and self._connection is None:
+                    talking.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await talking
+                if sender.done():
+                    sender.result()  # the microphone failed: the session ends with its error
+                if self._standby.is_set():
+                    await _first(self._wake.wait(), self._stop.wait())
         finally:
-            stopper.cancel()
-            talking.cancel()
+            sender.cancel()
+            await asyncio.gather(sender, return_exceptions=True)
 
     async def _connect_and_talk(self) -> None:
-        async with self._connect() as connection:
+        """One connection, until the session stops, the connection fails or the core stands by."""
+        woken_at = time.monotonic()
+        self._standby.clear()
+        async with self._connect(self._handle) as connection:
             self._connection = connection
-            self.feed(inputs.Connected())
-            self._input.start()
-            tasks = [
-                asyncio.create_task(self._send_microphone(connection, time.monotonic()), name="send"),
-                asyncio.create_task(self._receive(connection), name="receive"),
-            ]
-            stopper = asyncio.create_task(self._stop.wait(), name="stop")
+            if self._connections == 0:
+                self.feed(inputs.Connected())
+                self._input.start()
+            else:
+                gap = time.monotonic() - woken_at
+                self.feed(events.LinkChange(ConnectionState.CONNECTED, "woken by speech", gap_s=gap, resumed=bool(self._handle)))
+            self._connections += 1
+            self._wake.clear()
+            while self._unsent:  # what was said while no connection was up
+                await connection.send_audio(self._unsent.popleft())
+            while self._waiting:  # and typed
+                await self._waiting.pop(0)(connection)
+            receiver = asyncio.create_task(self._receive(connection), name="receive")
             try:
-                done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    if task is not stopper:
-                        task.result()  # a failed task ends the session with its error
+                await _first(receiver, self._stop.wait(), self._standby.wait())
+                if receiver.done():
+                    receiver.result()  # a failed connection ends the session with its error
             finally:
-                for task in [*tasks, stopper]:
-                    task.cancel()
-                await asyncio.gather(*tasks, stopper, return_exceptions=True)
+                receiver.cancel()
+                await asyncio.gather(receiver, return_exceptions=True)
+                self._handle = connection.handle
+                self._connection = None
 
-    async def _send_microphone(self, connection: Connection, connected_at: float) -> None:
-        """Chunks captured before `connected_at` waited for the connection: they are sent,
-        but not counted in the capture-to-send latencies."""
+    async def _send_microphone(self) -> None:
+        """Chunks captured while no connection is up wait (the pre-roll of a standby, bounded);
+        they are sent but not counted in the capture-to-send latencies."""
         async for chunk, captured_at in self._mic.chunks():
             if self._echo is not None:  # every chunk, muted or not: it keeps the timeline
                 chunk = self._echo.near_end(chunk, captured_at)
@@ -155,12 +192,21 @@ class TalkSession:
             for effect in self.core.handle(inputs.MicChunk(chunk, ended_at, level_dbfs(chunk))):
                 if not isinstance(effect, fx.SendAudio):
                     self._carry_out(effect)
-                    continue
-                await connection.send_audio(effect.pcm)
-                if captured_at >= connected_at:
+                elif self._connection is None:
+                    self._keep_unsent(effect.pcm)
+                else:
+                    await self._connection.send_audio(effect.pcm)
                     sent_at = time.monotonic()
                     self.metrics.observe("capture_to_send", sent_at - captured_at)  # from the first sample
                     self.metrics.observe("delivered_to_send", sent_at - self._mic.delivered_at)  # livecli's share
+
+    def _keep_unsent(self, pcm: bytes) -> None:
+        """Audio for the next connection: all of it before the first (up to BACKLOG_S), only
+        the last PREROLL_S while standing by (the start of whatever wakes it)."""
+        self._unsent.append(pcm)
+        limit = PREROLL_S if self._standby.is_set() else BACKLOG_S
+        while seconds_of(sum(map(len, self._unsent))) > limit:
+            self._unsent.popleft()
 
     async def _receive(self, connection: Connection) -> None:
         async for event in connection.events():
@@ -180,6 +226,7 @@ class TalkSession:
                     mic_down=self._mic.status is not None,
                     mic_gated=self._echo is not None and self._echo.muted,
                     device_status=next((d.status for d in devices if d.status), None),
+                    now=time.monotonic(),
                 )
             )
             self._view.refresh(self.state)
@@ -222,13 +269,23 @@ class TalkSession:
                 self._view.notice(message)
             case fx.Measure(name=name, seconds=seconds):
                 self.metrics.observe(name, seconds)
+            case fx.Standby():
+                self._standby.set()
+                if speaker is not None:
+                    speaker.close()  # its stream costs CPU even when silent
+            case fx.Wake():
+                if speaker is not None:
+                    speaker.start()
+                self._wake.set()
             case fx.Stop(reason=reason):
                 self.exit_reason = reason
                 self.stop()
 
     def _send(self, make) -> None:
-        """Run a send to the service beside the loop's other work; a failure becomes a notice."""
+        """Run a send to the service beside the loop's other work; a failure becomes a notice.
+        With no connection up (standing by) it waits for the next one."""
         if self._connection is None:
+            self._waiting.append(make)
             return
         task = asyncio.create_task(make(self._connection))
         task.add_done_callback(self._on_side_task_done)

@@ -78,17 +78,19 @@ def run_talk(settings: Settings, options: TalkOptions, *, environ: Mapping[str, 
                 model=settings.model, voice=settings.voice, earlier=earlier, has_speaker=speaker is not None
             )
 
-            def connect() -> Link:
+            def connect(latest_handle: str | None) -> Link:
+                """A fresh session is told the conversation so far (a continued one, or after a standby)."""
                 return Link(
                     lambda h: LiveConnection(settings, api_key=api_key, handle=h, tools=declarations),
-                    handle=handle,
+                    handle=latest_handle,
                     history=conversation.state.transcript.recent,
-                    prime=bool(earlier),
+                    prime=True,
                 )
 
             session = TalkSession(
                 conversation=conversation,
                 connect=connect,
+                handle=handle,
                 microphone=microphone,
                 speaker=speaker,
                 view=view,

@@ -68,6 +68,7 @@ class CollectingSpeaker:
         self.played_at_flush: list[int] = []  # bytes played when each flush came
         self._task: asyncio.Task | None = None
         self.closed = False
+        self.starts = self.closes = 0
         self.status: str | None = None
         self.underflows = self.audible_underflows = 0
 
@@ -75,6 +76,8 @@ class CollectingSpeaker:
         return []
 
     def start(self) -> None:
+        self.starts += 1
+        self.closed = False
         self._task = asyncio.get_running_loop().create_task(self._device())
 
     async def _device(self):
@@ -104,5 +107,6 @@ class CollectingSpeaker:
 
     def close(self) -> None:
         self.closed = True
+        self.closes += 1
         if self._task is not None:
             self._task.cancel()

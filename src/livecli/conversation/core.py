@@ -40,7 +40,9 @@ from livecli.conversation.effects import (
     SendToolResults,
     ShowTool,
     ShowTurn,
+    Standby,
     Stop,
+    Wake,
 )
 from livecli.conversation.inputs import (
     Answer,
@@ -85,11 +87,15 @@ class Conversation:
         tools_enabled: bool = True,
         prices: Overrides | None = None,
         budget_usd: float | None = None,
+        idle_s: float | None = None,
     ):
-        """`prices`: config.toml's price overrides; `budget_usd`: end the session when its estimate passes this."""
+        """`prices`: config.toml's price overrides; `budget_usd`: end the session when its estimate
+        passes this; `idle_s`: stand by after this long without speech (None: never)."""
         self.state = TalkState(model=model, voice=voice, transcript=Transcript(self._turn_done), budget_usd=budget_usd)
         self._prices = prices
         self._budget_warned = False
+        self._idle_s = idle_s
+        self._active_at: float | None = None  # when someone last spoke, typed or heard an answer
         self.state.transcript.turns.extend(earlier)
         self._has_speaker = has_speaker
         self._tools_enabled = tools_enabled
@@ -253,11 +259,13 @@ class Conversation:
         if self.state.muted:
             return
         if chunk.level_dbfs > SPEECH_DBFS:
-            self._speech_ended_at = chunk.ended_at
+            self._speech_ended_at = self._active_at = chunk.ended_at
+            self._wake("speech")
         self._emit(SendAudio(chunk.pcm, chunk.ended_at), RecordAudio("user", chunk.pcm, INPUT_RATE, at=chunk.ended_at))
 
     def _tick(self, tick: Tick) -> None:
         self._speaker_active = tick.speaker_active
+        self._watch_idle(tick.now)
         self.state.device_status = tick.device_status
         self.state.mic_gated = tick.mic_gated
         if tick.mic_down or self.state.muted:
@@ -344,6 +352,7 @@ class Conversation:
             case SendText(text=text) if self.state.approval is not None and text.lower() in YES | NO:
                 self._emit(ResolveApproval(text.lower() in YES))
             case SendText(text=text):
+                self._wake("typing")
                 self.state.transcript.add_user_text(text)
                 self._awaiting_reply = True
                 self._emit(SendTextToModel(text))
@@ -381,6 +390,23 @@ class Conversation:
         if self.state.muted:
             return AssistantState.MUTED
         return AssistantState.LISTENING
+
+    def _watch_idle(self, now: float) -> None:
+        """Stand by once nobody has spoken, typed or been answered for `idle_s`."""
+        if self.state.assistant is not AssistantState.LISTENING or self.state.typing or self._active_at is None:
+            self._active_at = now  # busy, or the first tick: the idle time counts from here
+        elif self._idle_s is not None and now - self._active_at >= self._idle_s:
+            if self.state.connection is ConnectionState.CONNECTED:
+                self.state.connection = ConnectionState.STANDBY
+                idle = f"{self._idle_s / 60:g} min" if self._idle_s >= 60 else f"{self._idle_s:g} s"
+                self._record(records.Notice(f"standby after {idle} without speech: speak or type to go on"))
+                self._emit(Standby())
+
+    def _wake(self, why: str) -> None:
+        if self.state.connection is ConnectionState.STANDBY:
+            self.state.connection = ConnectionState.CONNECTING
+            self._notify(f"{why}: connecting again…")
+            self._emit(Wake())
 
     def _check_budget(self) -> None:
         """Warn at BUDGET_WARNING of the budget, end the session once the estimate passes it."""

@@ -110,6 +110,16 @@ class Measure:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Standby:
+    """Close the connection (keeping its resumption handle) and the speaker; keep listening locally."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Wake:
+    """Someone spoke or typed: reopen the speaker and the connection."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Stop:
     """End the session cleanly; `reason` goes into the record as how it ended."""
 
@@ -135,5 +145,7 @@ Effect = (
     | ShowTool
     | Notify
     | Measure
+    | Standby
+    | Wake
     | Stop
 )

@@ -33,6 +33,7 @@ class Tick:
     mic_down: bool = False  # the microphone is being reopened: no chunks arrive
     mic_gated: bool = False  # half duplex: the microphone is off while Gemini speaks
     device_status: str | None = None
+    now: float = 0.0  # time.monotonic(), for the idle timer
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
