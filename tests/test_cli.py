@@ -91,7 +91,7 @@ def test_portaudio_missing_says_which_package(isolated_env, tmp_path):
         "import ctypes.util, sys\n"
         "ctypes.util.find_library = lambda name: None\n"
         "sys.argv = ['livecli', 'talk']\n"
-        "from livecli.cli import main\nmain()\n"
+        "from livecli.commands import main\nmain()\n"
     )
     env = dict(isolated_env, GEMINI_API_KEY="k")
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)

@@ -10,7 +10,7 @@ from livecli.audio.opening import StreamFormat, candidate_formats, describe_erro
 from livecli.audio.pcm import from_mono, to_mono
 from livecli.audio.resample import StreamResampler
 from livecli.audio.verdict import judge, measure
-from livecli.cli_devices import Chooser, render_table
+from livecli.commands.devices import Chooser, render_table
 from livecli.errors import AudioError
 
 DEVICES = [

@@ -72,20 +72,20 @@ def test_toml_error_names_file_and_line(tmp_path):
 def test_set_keeps_other_keys_and_types(tmp_path):
     path = tmp_path / "config.toml"
     path.write_text('voice = "Kore"\n[mcp_servers.files]\ncommand = "files-mcp"\n')
-    config_file.set_value(path, "chunk_ms", "40")
-    config_file.set_value(path, "text", "true")
+    settings.save_setting(path, "chunk_ms", config_file.parse_literal("40"))
+    settings.save_setting(path, "text", config_file.parse_literal("true"))
     table = tomllib.loads(path.read_text())
     assert table == {"voice": "Kore", "chunk_ms": 40, "text": True, "mcp_servers": {"files": {"command": "files-mcp"}}}
-    config_file.unset_value(path, "voice")
+    settings.remove_setting(path, "voice")
     assert "voice" not in tomllib.loads(path.read_text())
 
 
 def test_set_rejects_unknown_key_and_bad_value(tmp_path):
     path = tmp_path / "config.toml"
     with pytest.raises(ConfigError, match="unknown key 'colour'"):
-        config_file.set_value(path, "colour", "red")
+        settings.save_setting(path, "colour", "red")
     with pytest.raises(ConfigError, match="bad value for 'chunk_ms'"):
-        config_file.set_value(path, "chunk_ms", "2")
+        settings.save_setting(path, "chunk_ms", 2)
     assert not path.exists()
 
 

@@ -12,11 +12,11 @@ import socket
 import ssl
 import time
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from livecli import keys, paths
 from livecli.errors import LivecliError
-from livecli.settings import Settings
+from livecli.settings import Settings, load_settings
 
 GEMINI_HOST = "generativelanguage.googleapis.com"
 CONNECT_TIMEOUT_S = 5.0
@@ -36,19 +36,19 @@ class Check:
         return f"{mark}  {self.name}: {self.detail}{fix}"
 
 
-def run_doctor(load_settings: Callable[[dict], Settings], environ: Mapping[str, str]) -> int:
+def run_doctor(environ: Mapping[str, str]) -> int:
     """Print one line per check; the exit code is 1 if any failed."""
-    checks = run_checks(load_settings, environ)
+    checks = run_checks(environ)
     for check in checks:
         print(check.line(), flush=True)
     return 0 if all(check.ok for check in checks) else 1
 
 
-def run_checks(load_settings: Callable[[dict], Settings], environ: Mapping[str, str]) -> list[Check]:
+def run_checks(environ: Mapping[str, str]) -> list[Check]:
     checks = [check_portaudio()]
-    config = check_config(load_settings)
+    config = check_config(environ)
     try:
-        chosen = load_settings({})
+        chosen = load_settings(environ=environ)
     except LivecliError:
         chosen = Settings()
     if checks[0].ok:
@@ -109,10 +109,10 @@ def check_device(direction: str, spec: str | None) -> Check:
     return Check(kind, True, f"{name} works at {fmt}")
 
 
-def check_config(load_settings: Callable[[dict], Settings]) -> Check:
+def check_config(environ: Mapping[str, str]) -> Check:
     path = paths.config_file()
     try:
-        load_settings({})
+        load_settings(environ=environ)
     except LivecliError as exc:
         return Check("config", False, str(exc), f"edit {path}, or `livecli config unset KEY`")
     where = str(path) if path.exists() else f"{path} (none: defaults in use)"

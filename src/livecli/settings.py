@@ -3,7 +3,8 @@
 One table (`FIELDS`) drives the config file, the environment (`LIVECLI_<KEY>`)
 and the `config set` command; a test holds `config.example.toml` to its keys and
 example values, so they cannot drift apart.
-Precedence is flag > environment > config file > default.
+Precedence is flag > environment > config file > default; `load_settings` merges
+them for the commands.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from livecli import config_file, paths
 from livecli.errors import ConfigError
 
 DEFAULT_MODEL = "gemini-3.8-live"
@@ -170,6 +172,29 @@ def resolve(
     if settings.system and settings.system.startswith("@"):
         settings = settings.replace(system=_read_system_file(settings.system[1:]))
     return settings
+
+
+def load_settings(flags: Mapping[str, Any] | None = None, *, environ: Mapping[str, str] = os.environ) -> Settings:
+    """The settings in effect: config.toml, then the environment, then these flags."""
+    path = paths.config_file()
+    return resolve(file_values=config_file.read(path), file_source=str(path), environ=environ, flags=flags or {})
+
+
+def save_setting(path: Path, key: str, raw: Any) -> Any:
+    """Validate one setting and store it in config.toml (other keys kept); None or empty text removes it."""
+    value = None if raw is None else parse_value(key, raw, source=f"config key '{key}'")
+    if value is None:
+        config_file.remove_key(path, key)
+    else:
+        config_file.set_key(path, key, value)
+    return value
+
+
+def remove_setting(path: Path, key: str) -> None:
+    """Take a key out of config.toml whatever its value, even one livecli does not know
+    (the fix for a file that names it)."""
+    if not config_file.remove_key(path, key) and key not in FIELDS:
+        raise ConfigError(f"unknown key '{key}' (known keys: {', '.join(FIELDS)})")
 
 
 def _read_system_file(path_text: str) -> str:

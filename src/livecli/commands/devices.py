@@ -1,7 +1,7 @@
 """`livecli devices`: list, test and choose the microphone and the speaker.
 
-Registered on the main app by `cli.py`; audio modules (numpy, sounddevice)
-are imported inside the commands so `livecli --help` stays light.
+Audio modules (numpy, sounddevice) are imported inside the commands so
+`livecli --help` stays light.
 """
 
 from __future__ import annotations
@@ -12,74 +12,71 @@ import select
 import sys
 import termios
 import tty
-from collections.abc import Callable
 from typing import Any, Optional
 
 import typer
 
-from livecli import config_file, paths, settings
+from livecli import paths, settings
 from livecli.errors import AudioError, ConfigError
+from livecli.settings import load_settings
 
 DIRECTIONS = (("input", "microphone", "input_device"), ("output", "speaker", "output_device"))
 INPUT_HELP = "Microphone: index or part of its name (default: from config, else the system default)."
 OUTPUT_HELP = "Speaker: index or part of its name (default: from config, else the system default)."
 
+devices_app = typer.Typer(help="List, test and choose audio devices.", invoke_without_command=True)
 
-def register(app: typer.Typer, load_settings: Callable[[dict], settings.Settings], user_errors) -> None:
-    """Add `devices`, `devices test` and `devices pick` to the main app."""
-    devices_app = typer.Typer(
-        help="List, test and choose audio devices.", invoke_without_command=True, no_args_is_help=False
-    )
 
-    @devices_app.callback()
-    @user_errors
-    def devices(
-        ctx: typer.Context,
-        as_json: bool = typer.Option(False, "--json", help="Print the same as JSON."),
-        input_device: Optional[str] = typer.Option(None, "--input", "--input-device", help=INPUT_HELP),
-        output_device: Optional[str] = typer.Option(None, "--output", "--output-device", help=OUTPUT_HELP),
-    ) -> None:
-        """Input and output devices, the system defaults, and the ones livecli will use."""
-        if ctx.invoked_subcommand is not None:
-            return
-        flags = dict(input_device=input_device, output_device=output_device)
-        listing = device_listing(load_settings(flags), flags)
-        typer.echo(json.dumps(listing, indent=2) if as_json else render_table(listing))
-        problems = [use["error"] for use in (listing["microphone"], listing["speaker"]) if "error" in use]
-        if not listing["devices"]:
-            from livecli.audio.devices import NOTHING_FOUND_HINT
-
-            raise AudioError(f"PortAudio sees no audio devices; {NOTHING_FOUND_HINT}")
-        if problems:
-            raise AudioError(problems[0])
-
-    @devices_app.command("test")
-    @user_errors
-    def test(
-        input_device: Optional[str] = typer.Option(None, "--input", "--input-device", help=INPUT_HELP),
-        output_device: Optional[str] = typer.Option(None, "--output", "--output-device", help=OUTPUT_HELP),
-        seconds: float = typer.Option(3.0, "--seconds", min=1.0, max=30.0, help="How long to record."),
-        tone: bool = typer.Option(False, "--tone", help="First play a test tone on the speaker."),
-        echo: bool = typer.Option(False, "--echo", help="Measure the echo path: play a probe, report echo delay and ERLE."),
-    ) -> None:
-        """Record with a level meter, play it back, and say whether the microphone is fine."""
-        chosen = load_settings(dict(input_device=input_device, output_device=output_device))
-        if echo:
-            from livecli.audio.echo_probe import measure_echo_path
-
-            report = measure_echo_path(chosen.input_device, chosen.output_device)
-            typer.echo("\n".join(report.lines()))
-            raise typer.Exit(0 if report.verdict.startswith(("echo cancelled", "no echo")) else 1)
-        ok = run_test(chosen.input_device, chosen.output_device, seconds=seconds, tone=tone)
-        raise typer.Exit(0 if ok else 1)
-
-    @devices_app.command("pick")
-    @user_errors
-    def pick() -> None:
-        """Choose the microphone and speaker (arrow keys or a number) and save them in config.toml."""
-        run_pick(load_settings({}))
-
+def register(app: typer.Typer) -> None:
     app.add_typer(devices_app, name="devices")
+
+
+@devices_app.callback()
+def devices(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print the same as JSON."),
+    input_device: Optional[str] = typer.Option(None, "--input", "--input-device", help=INPUT_HELP),
+    output_device: Optional[str] = typer.Option(None, "--output", "--output-device", help=OUTPUT_HELP),
+) -> None:
+    """Input and output devices, the system defaults, and the ones livecli will use."""
+    if ctx.invoked_subcommand is not None:
+        return
+    flags = dict(input_device=input_device, output_device=output_device)
+    listing = device_listing(load_settings(flags), flags)
+    typer.echo(json.dumps(listing, indent=2) if as_json else render_table(listing))
+    problems = [use["error"] for use in (listing["microphone"], listing["speaker"]) if "error" in use]
+    if not listing["devices"]:
+        from livecli.audio.devices import NOTHING_FOUND_HINT
+
+        raise AudioError(f"PortAudio sees no audio devices; {NOTHING_FOUND_HINT}")
+    if problems:
+        raise AudioError(problems[0])
+
+
+@devices_app.command("test")
+def test(
+    input_device: Optional[str] = typer.Option(None, "--input", "--input-device", help=INPUT_HELP),
+    output_device: Optional[str] = typer.Option(None, "--output", "--output-device", help=OUTPUT_HELP),
+    seconds: float = typer.Option(3.0, "--seconds", min=1.0, max=30.0, help="How long to record."),
+    tone: bool = typer.Option(False, "--tone", help="First play a test tone on the speaker."),
+    echo: bool = typer.Option(False, "--echo", help="Measure the echo path: play a probe, report echo delay and ERLE."),
+) -> None:
+    """Record with a level meter, play it back, and say whether the microphone is fine."""
+    chosen = load_settings(dict(input_device=input_device, output_device=output_device))
+    if echo:
+        from livecli.audio.echo_probe import measure_echo_path
+
+        report = measure_echo_path(chosen.input_device, chosen.output_device)
+        typer.echo("\n".join(report.lines()))
+        raise typer.Exit(0 if report.verdict.startswith(("echo cancelled", "no echo")) else 1)
+    ok = run_test(chosen.input_device, chosen.output_device, seconds=seconds, tone=tone)
+    raise typer.Exit(0 if ok else 1)
+
+
+@devices_app.command("pick")
+def pick() -> None:
+    """Choose the microphone and speaker (arrow keys or a number) and save them in config.toml."""
+    run_pick(load_settings({}))
 
 
 # -- livecli devices ---------------------------------------------------------------------------
@@ -306,10 +303,7 @@ def run_pick(current: settings.Settings) -> None:
             return
         chosen_names[key] = None if choice == 0 else usable[choice - 1].name
     for key, name in chosen_names.items():
-        if name is None:
-            config_file.unset_value(path, key)
-        else:
-            config_file.set_value(path, key, json.dumps(name))  # quoted: a TOML string, whatever the name
+        settings.save_setting(path, key, name)
         typer.echo(f"{key} = {name!r}" if name is not None else f"{key}: system default")
         if settings.ENV_PREFIX + key.upper() in os.environ:
             typer.echo(f"note: {settings.ENV_PREFIX + key.upper()} is set and overrides config.toml")

@@ -1,15 +1,11 @@
 """`livecli sessions …` and `livecli replay`: the commands over the session store.
 
-cli.py registers `sessions_app` and `replay`. Its error handling and settings
-loader are imported when a command runs (cli.py imports this module, so
-importing it back at the top would be circular); heavy imports (numpy,
-sounddevice, Rich's live display) wait for the commands too.
+Heavy imports (numpy, sounddevice, Rich's live display) wait for the commands.
 """
 
 from __future__ import annotations
 
 import enum
-import functools
 import json
 from pathlib import Path
 from typing import Optional
@@ -18,8 +14,14 @@ import typer
 
 from livecli import paths
 from livecli.errors import LivecliError
+from livecli.settings import load_settings
 
 sessions_app = typer.Typer(help="List, show, search, export and delete stored talk sessions.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(sessions_app, name="sessions")
+    app.command()(replay)
 
 
 class ExportFormat(str, enum.Enum):
@@ -34,31 +36,12 @@ def _store():
     return SessionStore(paths.data_dir())
 
 
-def user_errors(command):
-    """cli.py's `user_errors`: a LivecliError becomes one line on stderr and its exit code."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        from livecli.cli import user_errors as handle
-
-        return handle(command)(*args, **kwargs)
-
-    return wrapper
-
-
-def load_settings(flags: dict):
-    from livecli.cli import load_settings as load
-
-    return load(flags)
-
-
 def _one_line(text: str, width: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
 @sessions_app.command("list")
-@user_errors
 def list_sessions(
     as_json: bool = typer.Option(False, "--json", help="One JSON array, for scripts."),
     limit: Optional[int] = typer.Option(None, min=1, help="Only the newest N."),
@@ -79,7 +62,6 @@ def list_sessions(
         typer.echo(f"{info.id:<8}  {started(info):<16}  {length(info.duration_s):>7}  {info.turns:>5}  {_one_line(words, 60)}")
 
 @sessions_app.command("show")
-@user_errors
 def show(session: str = typer.Argument(..., help="Session id or a unique prefix of it.")) -> None:
     """The transcript with tool calls, reconnections and timings."""
     from livecli.store.export import show_text
@@ -89,7 +71,6 @@ def show(session: str = typer.Argument(..., help="Session id or a unique prefix 
     typer.echo(show_text(store.info(session_id), store.events(session_id)))
 
 @sessions_app.command("search")
-@user_errors
 def search(
     query: str = typer.Argument(..., help='Words to find; "quoted words" as a phrase.'),
     limit: int = typer.Option(10, min=1, max=50, help="At most this many turns."),
@@ -107,7 +88,6 @@ def search(
         typer.echo(f"{hit['session']}  {hit['date'][:16].replace('T', ' ')}  {speaker}: {_one_line(hit['text'], 100)}")
 
 @sessions_app.command("delete")
-@user_errors
 def delete(sessions: list[str] = typer.Argument(..., help="Session ids or unique prefixes.")) -> None:
     """Delete sessions: transcript, events and audio."""
     store = _store()
@@ -116,7 +96,6 @@ def delete(sessions: list[str] = typer.Argument(..., help="Session ids or unique
         typer.echo(f"deleted {session_id}")
 
 @sessions_app.command("export")
-@user_errors
 def export(
     session: str = typer.Argument(..., help="Session id or a unique prefix of it."),
     format: ExportFormat = typer.Option(ExportFormat.md, "--format", "-f", help="md, json, or wav (stereo: you left, Gemini right)."),
@@ -140,7 +119,6 @@ def export(
         _write_text(output, text + "\n")
 
 @sessions_app.command("prune")
-@user_errors
 def prune(
     keep_days: Optional[int] = typer.Option(None, min=0, help="Delete sessions older than this many days (0 = keep; default: config keep_days)."),
     max_sessions: Optional[int] = typer.Option(None, min=0, help="Keep only the newest N (0 = all; default: config max_sessions)."),
@@ -153,7 +131,6 @@ def prune(
     )
     typer.echo(f"deleted {len(deleted)} session{'s' * (len(deleted) != 1)}" + (f": {', '.join(deleted)}" if deleted else ""))
 
-@user_errors
 def replay(
     session: Optional[str] = typer.Argument(None, help="Session id or a unique prefix of it (default: the latest)."),
     speed: float = typer.Option(1.0, min=0.0, max=4.0, help="Playback speed; 0 prints the transcript at once."),

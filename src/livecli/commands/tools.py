@@ -18,6 +18,10 @@ from livecli.errors import ExitCode, LivecliError
 
 tools_app = typer.Typer(help="List, inspect and try the tools the model can call.", no_args_is_help=True)
 
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(tools_app, name="tools")
+
 _FILES_HELP = "Also load the tools of this Python file (repeatable)."
 
 

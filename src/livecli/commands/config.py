@@ -1,0 +1,48 @@
+"""`livecli config …`: where config.toml lives, what is in effect, and changing one key."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+from livecli import config_file, paths, settings
+
+config_app = typer.Typer(help="Show or change config.toml.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(config_app, name="config")
+
+
+@config_app.command("path")
+def config_path() -> None:
+    """Print where config.toml lives."""
+    typer.echo(str(paths.config_file()))
+
+
+@config_app.command("show")
+def config_show() -> None:
+    """Print the settings in effect and where each comes from."""
+    file_values = config_file.read(paths.config_file())
+    effective = settings.load_settings()
+    env_values = settings.from_environment(os.environ)
+    for key in settings.FIELDS:
+        value = getattr(effective, key)
+        source = "environment" if key in env_values else "config" if key in file_values else "default"
+        shown = "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+        typer.echo(f"{key} = {shown!r}  ({source})" if shown else f"{key} = ({source}: unset)")
+
+
+@config_app.command("set")
+def config_set(key: str, value: str) -> None:
+    """Set KEY to VALUE in config.toml (other keys are kept)."""
+    stored = settings.save_setting(paths.config_file(), key, config_file.parse_literal(value))
+    typer.echo(f"{key} = {stored!r}" if stored is not None else f"{key} unset")
+
+
+@config_app.command("unset")
+def config_unset(key: str) -> None:
+    """Remove KEY from config.toml."""
+    settings.remove_setting(paths.config_file(), key)
+    typer.echo(f"{key} unset")

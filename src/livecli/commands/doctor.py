@@ -1,0 +1,18 @@
+"""`livecli doctor`: the checks themselves live in livecli.doctor."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(doctor)
+
+
+def doctor() -> None:
+    """Check PortAudio, devices, config, API key and the Live service; a fix for each failure."""
+    from livecli.doctor import run_doctor
+
+    raise typer.Exit(run_doctor(os.environ))

@@ -1,0 +1,56 @@
+"""`livecli keys …`: store, find and delete the Gemini API key, never showing it."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from livecli import keys, paths
+from livecli.errors import ConfigError
+
+keys_app = typer.Typer(help="Store the Gemini API key for livecli.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("set")
+def keys_set() -> None:
+    """Store an API key (read from the terminal without echo, or from stdin)."""
+    if sys.stdin.isatty():
+        import getpass
+
+        key = getpass.getpass("Gemini API key: ")
+    else:
+        key = sys.stdin.readline()
+    path = paths.key_file()
+    keys.store_key(path, key)
+    typer.echo(f"key stored in {path} (readable only by you)")
+
+
+@keys_app.command("path")
+def keys_path() -> None:
+    """Print where the stored key lives."""
+    typer.echo(str(paths.key_file()))
+
+
+@keys_app.command("delete")
+def keys_delete() -> None:
+    """Delete the stored key."""
+    removed = keys.delete_key(paths.key_file())
+    typer.echo("key deleted" if removed else "no stored key")
+
+
+@keys_app.command("status")
+def keys_status() -> None:
+    """Say where the key comes from, without showing it."""
+    if keys.uses_vertex(os.environ):
+        typer.echo("Vertex AI (GOOGLE_GENAI_USE_VERTEXAI): the SDK's Google Cloud credentials are used")
+        return
+    found = keys.find_key(os.environ, paths.key_file())
+    if found is None:
+        raise ConfigError(keys.MISSING_KEY_MESSAGE)
+    typer.echo(f"a key is set ({found[1]})")

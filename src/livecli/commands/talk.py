@@ -1,0 +1,65 @@
+"""`livecli talk`: the options of a conversation, turned into settings for `run_talk`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from livecli import config_file, paths, settings
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(talk)
+
+
+def talk(
+    model: Optional[str] = typer.Option(None, help=f"Live model (default: {settings.DEFAULT_MODEL})."),
+    voice: Optional[str] = typer.Option(None, help="Prebuilt voice, e.g. Puck, Kore, Charon."),
+    system: Optional[str] = typer.Option(None, help="System instruction: text, or @FILE."),
+    language: Optional[str] = typer.Option(None, help="Speech language (BCP-47), e.g. en-US."),
+    input_device: Optional[str] = typer.Option(None, help="Microphone: index or part of its name."),
+    output_device: Optional[str] = typer.Option(None, help="Speaker: index or part of its name."),
+    text: bool = typer.Option(False, "--text", help="Text replies instead of audio."),
+    chunk_ms: Optional[int] = typer.Option(None, help="Microphone chunk length in ms (default: 100)."),
+    plain: bool = typer.Option(False, "--plain", help="One line per turn, no live layout."),
+    echo: Optional[str] = typer.Option(
+        None, "--echo", metavar="aec|half-duplex|off", help="Keep Gemini's voice out of the microphone (default: aec)."
+    ),
+    tools: list[Path] = typer.Option([], "--tools", help="A Python file of tools for this run (repeatable)."),
+    no_tools: bool = typer.Option(False, "--no-tools", help="Declare no tools to the model."),
+    yolo: bool = typer.Option(False, "--yolo", help="Approve every tool call, this run only."),
+    no_record: bool = typer.Option(False, "--no-record", help="Keep audio out of the session record."),
+    no_history: bool = typer.Option(False, "--no-history", help="Record nothing said (no transcript, no audio)."),
+    continue_: Optional[str] = typer.Option(
+        None,
+        "--continue",
+        flag_value="latest",
+        metavar="[ID]",
+        help="Continue the latest session, or the one whose id starts with ID.",
+    ),
+) -> None:
+    """Talk with Gemini Live through your microphone and speakers."""
+    chosen = settings.load_settings(
+        dict(
+            model=model,
+            voice=voice,
+            system=system,
+            language=language,
+            input_device=input_device,
+            output_device=output_device,
+            text=text or None,
+            chunk_ms=chunk_ms,
+            plain=plain or None,
+            echo=echo,
+            record_audio=False if no_record or no_history else None,
+            record_history=False if no_history else None,
+        )
+    )
+    from livecli.talk import TalkOptions, run_talk
+
+    options = TalkOptions(tool_files=tools, no_tools=no_tools, yolo=yolo, continue_ref=continue_)
+    code = run_talk(chosen, options, environ=os.environ, config=config_file.read(paths.config_file()))
+    raise typer.Exit(int(code))
