@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import sys
-import termios
-import tty
 from typing import Any, Optional
 
 import typer
 
 from livecli import paths, settings
-from livecli.errors import AudioError, ConfigError
+from livecli.errors import AudioError
 from livecli.settings import load_settings
+from livecli.ui.chooser import Chooser, choose
+from livecli.ui.keys import KeyReader
 
 DIRECTIONS = (("input", "microphone", "input_device"), ("output", "speaker", "output_device"))
 INPUT_HELP = "Microphone: index or part of its name (default: from config, else the system default)."
@@ -240,40 +239,6 @@ class _Meter:
 # -- livecli devices pick ----------------------------------------------------------------------
 
 
-class Chooser:
-    """The choice under the cursor; keys move it, digits jump to a device index."""
-
-    def __init__(self, entries: list[tuple[str, str]], position: int = 0):
-        self.entries = entries  # (key shown, label); key "d" is the system default
-        self.position = position
-        self.typed = ""
-
-    def press(self, key: str) -> str | None:
-        """Apply a key; "done" or "cancel" ends the choice."""
-        if key in ("\r", "\n"):
-            return "done"
-        if key in ("\x1b", "q"):
-            return "cancel"
-        if key == "up":
-            self.position, self.typed = max(0, self.position - 1), ""
-        elif key == "down":
-            self.position, self.typed = min(len(self.entries) - 1, self.position + 1), ""
-        elif key.isdigit() or key == "d":
-            keys = [entry_key for entry_key, _ in self.entries]
-            longer = self.typed + key if key.isdigit() and self.typed.isdigit() else key
-            self.typed = longer if longer in keys else key
-            if self.typed in keys:
-                self.position = keys.index(self.typed)
-        elif key in ("\x7f", "\x08"):
-            self.typed = self.typed[:-1]
-        return None
-
-    def lines(self) -> list[str]:
-        return [
-            f"{'>' if i == self.position else ' '} {key:>3}  {label}" for i, (key, label) in enumerate(self.entries)
-        ]
-
-
 def run_pick(current: settings.Settings) -> None:
     from livecli.audio import devices
 
@@ -282,81 +247,30 @@ def run_pick(current: settings.Settings) -> None:
         raise AudioError(f"PortAudio sees no audio devices; {devices.NOTHING_FOUND_HINT}")
     path = paths.config_file()
     chosen_names: dict[str, str | None] = {}
-    for direction, kind, key in DIRECTIONS:
-        usable = [d for d in found if d.channels(direction) > 0]
-        if not usable:
-            raise AudioError(f"no {kind} found: PortAudio sees none; {devices.NOTHING_FOUND_HINT}")
-        default = devices.default_index(direction)
-        default_name = next((d.name for d in usable if d.index == default), "none")
-        entries = [("d", f"system default ({default_name})")]
-        entries += [(str(d.index), f"{d.name}  ({d.hostapi}, {d.channels(direction)} ch)") for d in usable]
-        position = 0
-        spec = getattr(current, key)
-        if spec is not None:
-            try:
-                position = 1 + usable.index(devices.match(spec, found, direction))
-            except AudioError:
-                position = 0
-        choice = _choose(f"Choose the {kind}", Chooser(entries, position))
-        if choice is None:
-            typer.echo("cancelled: nothing saved")
-            return
-        chosen_names[key] = None if choice == 0 else usable[choice - 1].name
+    with KeyReader() as keys:  # one reader for both questions: keys typed ahead are kept
+        for direction, kind, key in DIRECTIONS:
+            usable = [d for d in found if d.channels(direction) > 0]
+            if not usable:
+                raise AudioError(f"no {kind} found: PortAudio sees none; {devices.NOTHING_FOUND_HINT}")
+            default = devices.default_index(direction)
+            default_name = next((d.name for d in usable if d.index == default), "none")
+            entries = [("d", f"system default ({default_name})")]
+            entries += [(str(d.index), f"{d.name}  ({d.hostapi}, {d.channels(direction)} ch)") for d in usable]
+            position = 0
+            spec = getattr(current, key)
+            if spec is not None:
+                try:
+                    position = 1 + usable.index(devices.match(spec, found, direction))
+                except AudioError:
+                    position = 0
+            choice = choose(f"Choose the {kind}", Chooser(entries, position), keys)
+            if choice is None:
+                typer.echo("cancelled: nothing saved")
+                return
+            chosen_names[key] = None if choice == 0 else usable[choice - 1].name
     for key, name in chosen_names.items():
         settings.save_setting(path, key, name)
         typer.echo(f"{key} = {name!r}" if name is not None else f"{key}: system default")
         if settings.ENV_PREFIX + key.upper() in os.environ:
             typer.echo(f"note: {settings.ENV_PREFIX + key.upper()} is set and overrides config.toml")
     typer.echo(f"saved in {path}")
-
-
-def _choose(title: str, chooser: Chooser) -> int | None:
-    """The chosen entry's position, or None when cancelled."""
-    if sys.stdin.isatty() and sys.stdout.isatty():
-        return _choose_with_keys(title, chooser)
-    typer.echo(f"{title}: type its number, 'd' for the system default, Enter to keep the current one")
-    for line in chooser.lines():
-        typer.echo(line)
-    answer = sys.stdin.readline()
-    if not answer:
-        return None
-    answer = answer.strip()
-    if answer:
-        keys = [key for key, _ in chooser.entries]
-        if answer not in keys:
-            raise ConfigError(f"'{answer}' is not one of the choices ({', '.join(keys)})")
-        chooser.position = keys.index(answer)
-    return chooser.position
-
-
-def _choose_with_keys(title: str, chooser: Chooser) -> int | None:
-    out = sys.stdout
-    out.write(f"{title} (↑/↓ or its number, Enter to choose, Esc to cancel):\n")
-    fd = sys.stdin.fileno()
-    saved = termios.tcgetattr(fd)
-    drawn = 0
-    try:
-        tty.setcbreak(fd, termios.TCSANOW)  # keys one by one, keys typed ahead kept; Ctrl-C still interrupts
-        while True:
-            if drawn:
-                out.write(f"\x1b[{drawn}F")
-            lines = chooser.lines()
-            out.write("".join(f"\x1b[2K{line}\n" for line in lines))
-            out.flush()
-            drawn = len(lines)
-            outcome = chooser.press(_read_key(fd))
-            if outcome == "done":
-                return chooser.position
-            if outcome == "cancel":
-                return None
-    finally:
-        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
-
-
-def _read_key(fd: int) -> str:
-    key = os.read(fd, 1).decode(errors="replace")
-    if key != "\x1b" or not select.select([fd], [], [], 0.05)[0]:
-        return key
-    sequence = os.read(fd, 2).decode(errors="replace")  # two bytes: keys typed fast arrive together
-    return {"[A": "up", "OA": "up", "[B": "down", "OB": "down"}.get(sequence, "")
-
