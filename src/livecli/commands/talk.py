@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 
 from livecli import config_file, paths, settings
+from livecli.errors import ExitCode, LivecliError
 
 
 def register(app: typer.Typer) -> None:
@@ -33,15 +34,16 @@ def talk(
     yolo: bool = typer.Option(False, "--yolo", help="Approve every tool call, this run only."),
     no_record: bool = typer.Option(False, "--no-record", help="Keep audio out of the session record."),
     no_history: bool = typer.Option(False, "--no-history", help="Record nothing said (no transcript, no audio)."),
-    continue_: Optional[str] = typer.Option(
-        None,
-        "--continue",
-        flag_value="latest",
-        metavar="[ID]",
-        help="Continue the latest session, or the one whose id starts with ID.",
+    continue_: bool = typer.Option(False, "--continue", help="Continue the latest stored session, or session ID."),
+    session: Optional[str] = typer.Argument(
+        None, metavar="ID", help="With --continue: a session id or a unique prefix of it.", show_default=False
     ),
 ) -> None:
     """Talk with Gemini Live through your microphone and speakers."""
+    # `--continue [ID]` is a flag and an optional argument: an option whose value may be
+    # left out would take the next option as its value (`--continue --plain`).
+    if session is not None and not continue_:
+        raise LivecliError(f"a session ID goes with --continue: `livecli talk --continue {session}`", ExitCode.USAGE)
     chosen = settings.load_settings(
         dict(
             model=model,
@@ -58,8 +60,9 @@ def talk(
             record_history=False if no_history else None,
         )
     )
-    from livecli.talk import TalkOptions, run_talk
+    from livecli.talk import LATEST, TalkOptions, run_talk
 
-    options = TalkOptions(tool_files=tools, no_tools=no_tools, yolo=yolo, continue_ref=continue_)
+    continue_ref = (session or LATEST) if continue_ else None
+    options = TalkOptions(tool_files=tools, no_tools=no_tools, yolo=yolo, continue_ref=continue_ref)
     code = run_talk(chosen, options, environ=os.environ, config=config_file.read(paths.config_file()))
     raise typer.Exit(int(code))
