@@ -1,10 +1,13 @@
 """The CLI as a user meets it: one-line errors, exit codes, config and keys."""
 
 import os
+import re
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
+
+import livecli
 
 
 def config_path(env):
@@ -97,3 +100,38 @@ def test_portaudio_missing_says_which_package(isolated_env, tmp_path):
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert_one_line_error(result, 6, "PortAudio library not found")
     assert "libportaudio2" in result.stderr
+
+
+GROUPS = [[], ["config"], ["keys"], ["sessions"], ["tools"], ["devices"]]
+
+
+def test_help_is_whole_on_an_80_column_terminal_and_shows_no_python_types(run_cli, isolated_env):
+    env = dict(isolated_env, COLUMNS="80")
+    commands = []
+    for group in GROUPS:
+        result = run_cli(*group, "--help", env=env)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith(" ".join(["Usage: livecli", *group]))
+        listed = result.stdout.split("Commands:\n")[1].splitlines()
+        assert not [line for line in listed if line.endswith(("...", "…"))], listed  # no description cut
+        commands += [[*group, line.split()[0]] for line in listed if line.split()[0] not in ("config", "keys", "sessions", "tools", "devices")]
+    assert ["talk"] in commands and ["sessions", "export"] in commands and ["version"] in commands
+    for command in commands:
+        result = run_cli(*command, "-h", env=env)  # -h as well as --help, everywhere
+        assert result.returncode == 0 and result.stdout.startswith("Usage: livecli " + " ".join(command)), command
+        options = result.stdout.split("Options:\n")[1]
+        assert not re.search(r"<[a-z]", options), (command, options)  # metavars, not types (<list[Path]>, <int range>)
+    talk_help = run_cli("talk", "--help", env=env).stdout
+    assert "--tools FILE.py" in talk_help and "--continue" in talk_help
+
+
+def test_version_is_a_command_too(run_cli):
+    assert run_cli("version").stdout == run_cli("--version").stdout == f"livecli {livecli.__version__}\n"
+
+
+def test_shell_completion(run_cli, isolated_env):
+    assert "--install-completion" in run_cli("--help").stdout and "--show-completion" in run_cli("--help").stdout
+    env = dict(isolated_env, _LIVECLI_COMPLETE="complete_bash", COMP_WORDS="livecli sessions ex", COMP_CWORD="2")
+    assert run_cli(env=env).stdout.split() == ["export"]
+    env.update(COMP_WORDS="livecli talk --con", COMP_CWORD="2")
+    assert run_cli(env=env).stdout.split() == ["--continue"]

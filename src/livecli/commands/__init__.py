@@ -22,7 +22,7 @@ from livecli.errors import ExitCode, LivecliError
 app = typer.Typer(
     help="A terminal voice assistant for Google's Gemini Live API.",
     no_args_is_help=True,
-    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},  # inherited by every command
     pretty_exceptions_enable=False,  # tracebacks with locals could show the key
     rich_markup_mode=None,  # plain help: Rich's help renderer doubles start-up time
 )
@@ -30,13 +30,15 @@ app = typer.Typer(
 
 def _show_version(value: bool) -> None:
     if value:
-        typer.echo(f"livecli {__version__}")
+        version()
         raise typer.Exit()
 
 
 @app.callback()
 def main_options(
-    version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True, help="Show the version."),
+    show_version: bool = typer.Option(
+        False, "--version", callback=_show_version, is_eager=True, help="Show the version and exit."
+    ),
 ) -> None:
     pass
 
@@ -45,9 +47,14 @@ for module in (talk, sessions, doctor, config, keys, tools, devices):
     module.register(app)
 
 
+@app.command()
+def version() -> None:
+    """Show the version (as --version does)."""
+    typer.echo(f"livecli {__version__}")
+
 def main() -> None:
     try:
-        app()
+        app(prog_name="livecli")
     except KeyboardInterrupt:
         sys.exit(int(ExitCode.INTERRUPTED))
     except LivecliError as exc:

@@ -35,14 +35,17 @@ def config_show() -> None:
 
 
 @config_app.command("set")
-def config_set(key: str, value: str) -> None:
+def config_set(
+    key: str = typer.Argument(..., metavar="KEY", help="A setting, as `livecli config show` lists them."),
+    value: str = typer.Argument(..., metavar="VALUE", help="Its new value; empty text removes it."),
+) -> None:
     """Set KEY to VALUE in config.toml (other keys are kept)."""
     stored = settings.save_setting(paths.config_file(), key, config_file.parse_literal(value))
     typer.echo(f"{key} = {stored!r}" if stored is not None else f"{key} unset")
 
 
 @config_app.command("unset")
-def config_unset(key: str) -> None:
+def config_unset(key: str = typer.Argument(..., metavar="KEY", help="The key to remove.")) -> None:
     """Remove KEY from config.toml."""
     settings.remove_setting(paths.config_file(), key)
     typer.echo(f"{key} unset")

@@ -34,8 +34,8 @@ def register(app: typer.Typer) -> None:
 def devices(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print the same as JSON."),
-    input_device: Optional[str] = typer.Option(None, "--input", "--input-device", help=INPUT_HELP),
-    output_device: Optional[str] = typer.Option(None, "--output", "--output-device", help=OUTPUT_HELP),
+    input_device: Optional[str] = typer.Option(None, "--input", "--input-device", metavar="DEVICE", help=INPUT_HELP),
+    output_device: Optional[str] = typer.Option(None, "--output", "--output-device", metavar="DEVICE", help=OUTPUT_HELP),
 ) -> None:
     """Input and output devices, the system defaults, and the ones livecli will use."""
     if ctx.invoked_subcommand is not None:
@@ -54,13 +54,16 @@ def devices(
 
 @devices_app.command("test")
 def test(
-    input_device: Optional[str] = typer.Option(None, "--input", "--input-device", help=INPUT_HELP),
-    output_device: Optional[str] = typer.Option(None, "--output", "--output-device", help=OUTPUT_HELP),
-    seconds: float = typer.Option(3.0, "--seconds", min=1.0, max=30.0, help="How long to record."),
+    input_device: Optional[str] = typer.Option(None, "--input", "--input-device", metavar="DEVICE", help=INPUT_HELP),
+    output_device: Optional[str] = typer.Option(None, "--output", "--output-device", metavar="DEVICE", help=OUTPUT_HELP),
+    seconds: float = typer.Option(3.0, "--seconds", min=1.0, max=30.0, metavar="SECONDS", help="How long to record."),
     tone: bool = typer.Option(False, "--tone", help="First play a test tone on the speaker."),
     echo: bool = typer.Option(False, "--echo", help="Measure the echo path: play a probe, report echo delay and ERLE."),
 ) -> None:
-    """Record with a level meter, play it back, and say whether the microphone is fine."""
+    """Record, play back, and say whether the microphone is fine.
+
+    A level meter shows while it records; --tone first plays a tone, --echo measures the echo path instead.
+    """
     chosen = load_settings(dict(input_device=input_device, output_device=output_device))
     if echo:
         from livecli.audio.echo_probe import measure_echo_path
@@ -74,7 +77,10 @@ def test(
 
 @devices_app.command("pick")
 def pick() -> None:
-    """Choose the microphone and speaker (arrow keys or a number) and save them in config.toml."""
+    """Choose the microphone and speaker, saved in config.toml.
+
+    Arrow keys or a device's number, Enter to choose, d for the system default, Esc to cancel.
+    """
     run_pick(load_settings({}))
 
 

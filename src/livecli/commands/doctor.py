@@ -12,7 +12,10 @@ def register(app: typer.Typer) -> None:
 
 
 def doctor() -> None:
-    """Check PortAudio, devices, config, API key and the Live service; a fix for each failure."""
+    """Check everything livecli needs, with a fix for each failure.
+
+    PortAudio, the microphone and speaker, config.toml, the API key, and the Live service.
+    """
     from livecli.doctor import run_doctor
 
     raise typer.Exit(run_doctor(os.environ))

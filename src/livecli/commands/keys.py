@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
 
 @keys_app.command("set")
 def keys_set() -> None:
-    """Store an API key (read from the terminal without echo, or from stdin)."""
+    """Store an API key, typed without echo (or read from stdin)."""
     if sys.stdin.isatty():
         import getpass
 

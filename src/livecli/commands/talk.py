@@ -17,19 +17,19 @@ def register(app: typer.Typer) -> None:
 
 
 def talk(
-    model: Optional[str] = typer.Option(None, help=f"Live model (default: {settings.DEFAULT_MODEL})."),
-    voice: Optional[str] = typer.Option(None, help="Prebuilt voice, e.g. Puck, Kore, Charon."),
-    system: Optional[str] = typer.Option(None, help="System instruction: text, or @FILE."),
-    language: Optional[str] = typer.Option(None, help="Speech language (BCP-47), e.g. en-US."),
-    input_device: Optional[str] = typer.Option(None, help="Microphone: index or part of its name."),
-    output_device: Optional[str] = typer.Option(None, help="Speaker: index or part of its name."),
+    model: Optional[str] = typer.Option(None, metavar="MODEL", help=f"Live model (default: {settings.DEFAULT_MODEL})."),
+    voice: Optional[str] = typer.Option(None, metavar="NAME", help="Prebuilt voice, e.g. Puck, Kore, Charon."),
+    system: Optional[str] = typer.Option(None, metavar="TEXT|@FILE", help="System instruction: text, or @FILE."),
+    language: Optional[str] = typer.Option(None, metavar="CODE", help="Speech language (BCP-47), e.g. en-US."),
+    input_device: Optional[str] = typer.Option(None, metavar="DEVICE", help="Microphone: index or part of its name."),
+    output_device: Optional[str] = typer.Option(None, metavar="DEVICE", help="Speaker: index or part of its name."),
     text: bool = typer.Option(False, "--text", help="Text replies instead of audio."),
-    chunk_ms: Optional[int] = typer.Option(None, help="Microphone chunk length in ms (default: 100)."),
+    chunk_ms: Optional[int] = typer.Option(None, metavar="MS", help="Microphone chunk length in ms (default: 100)."),
     plain: bool = typer.Option(False, "--plain", help="One line per turn, no live layout."),
     echo: Optional[str] = typer.Option(
         None, "--echo", metavar="aec|half-duplex|off", help="Keep Gemini's voice out of the microphone (default: aec)."
     ),
-    tools: list[Path] = typer.Option([], "--tools", help="A Python file of tools for this run (repeatable)."),
+    tools: list[Path] = typer.Option([], "--tools", metavar="FILE.py", help="A Python file of tools for this run (repeatable)."),
     no_tools: bool = typer.Option(False, "--no-tools", help="Declare no tools to the model."),
     yolo: bool = typer.Option(False, "--yolo", help="Approve every tool call, this run only."),
     no_record: bool = typer.Option(False, "--no-record", help="Keep audio out of the session record."),

@@ -23,12 +23,13 @@ def register(app: typer.Typer) -> None:
     app.add_typer(tools_app, name="tools")
 
 _FILES_HELP = "Also load the tools of this Python file (repeatable)."
+_NAME_HELP = "The tool's name, as `livecli tools list` shows it."
 
 
 @tools_app.command("list")
 def tools_list(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per tool, in a list."),
-    files: Optional[list[Path]] = typer.Option(None, "--tools", help=_FILES_HELP),
+    files: Optional[list[Path]] = typer.Option(None, "--tools", metavar="FILE.py", help=_FILES_HELP),
 ) -> None:
     """Every tool: name, source, approval policy, description."""
 
@@ -59,8 +60,8 @@ def tools_list(
 
 @tools_app.command("show")
 def tools_show(
-    name: str,
-    files: Optional[list[Path]] = typer.Option(None, "--tools", help=_FILES_HELP),
+    name: str = typer.Argument(..., metavar="NAME", help=_NAME_HELP),
+    files: Optional[list[Path]] = typer.Option(None, "--tools", metavar="FILE.py", help=_FILES_HELP),
 ) -> None:
     """The declaration of tool NAME as sent to the model, as JSON."""
 
@@ -72,11 +73,14 @@ def tools_show(
 
 @tools_app.command("call")
 def tools_call(
-    name: str,
-    arguments: str = typer.Argument("{}", help="The arguments as a JSON object."),
-    files: Optional[list[Path]] = typer.Option(None, "--tools", help=_FILES_HELP),
+    name: str = typer.Argument(..., metavar="NAME", help=_NAME_HELP),
+    arguments: str = typer.Argument("{}", metavar="ARGUMENTS", help="The arguments as a JSON object."),
+    files: Optional[list[Path]] = typer.Option(None, "--tools", metavar="FILE.py", help=_FILES_HELP),
 ) -> None:
-    """Run tool NAME here with ARGUMENTS and print its result as JSON (no approval asked)."""
+    """Run tool NAME here and print its result as JSON.
+
+    No approval is asked: you are the one running it.
+    """
     try:
         args = json.loads(arguments)
     except json.JSONDecodeError as exc:
