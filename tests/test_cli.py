@@ -135,3 +135,12 @@ def test_shell_completion(run_cli, isolated_env):
     assert run_cli(env=env).stdout.split() == ["export"]
     env.update(COMP_WORDS="livecli talk --con", COMP_CWORD="2")
     assert run_cli(env=env).stdout.split() == ["--continue"]
+
+
+def test_a_negative_value_is_a_value_for_the_settings_to_judge(run_cli, isolated_env):
+    assert_one_line_error(
+        run_cli("config", "set", "chunk_ms", "-5"), 3, "config set: bad value for 'chunk_ms': expected a number from 20 to 1000"
+    )
+    assert_one_line_error(run_cli("talk", "--chunk-ms", "-5"), 3, "--chunk-ms: bad value for 'chunk_ms'")
+    assert run_cli("config", "set", "system", "-be brief, always").stdout == "system = '-be brief, always'\n"
+    assert tomllib.loads(config_path(isolated_env).read_text()) == {"system": "-be brief, always"}

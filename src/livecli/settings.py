@@ -167,7 +167,7 @@ def resolve(
     merged: dict[str, Any] = {}
     merged.update(from_mapping(file_values, source=file_source))
     merged.update(from_environment(environ))
-    merged.update(from_mapping({k: v for k, v in flags.items() if v is not None}, source="option"))
+    merged.update({k: parse_value(k, v, source=f"--{k.replace('_', '-')}") for k, v in flags.items() if v is not None})
     settings = Settings(**merged)
     if settings.system and settings.system.startswith("@"):
         settings = settings.replace(system=_read_system_file(settings.system[1:]))
@@ -182,7 +182,7 @@ def load_settings(flags: Mapping[str, Any] | None = None, *, environ: Mapping[st
 
 def save_setting(path: Path, key: str, raw: Any) -> Any:
     """Validate one setting and store it in config.toml (other keys kept); None or empty text removes it."""
-    value = None if raw is None else parse_value(key, raw, source=f"config key '{key}'")
+    value = None if raw is None else parse_value(key, raw, source="config set")
     if value is None:
         config_file.remove_key(path, key)
     else:

@@ -34,7 +34,8 @@ def config_show() -> None:
         typer.echo(f"{key} = {shown!r}  ({source})" if shown else f"{key} = ({source}: unset)")
 
 
-@config_app.command("set")
+# A value that starts with "-" (chunk_ms -5) is a value for the settings to judge, not an option.
+@config_app.command("set", context_settings={"ignore_unknown_options": True})
 def config_set(
     key: str = typer.Argument(..., metavar="KEY", help="A setting, as `livecli config show` lists them."),
     value: str = typer.Argument(..., metavar="VALUE", help="Its new value; empty text removes it."),
