@@ -144,3 +144,9 @@ def test_a_negative_value_is_a_value_for_the_settings_to_judge(run_cli, isolated
     assert_one_line_error(run_cli("talk", "--chunk-ms", "-5"), 3, "--chunk-ms: bad value for 'chunk_ms'")
     assert run_cli("config", "set", "system", "-be brief, always").stdout == "system = '-be brief, always'\n"
     assert tomllib.loads(config_path(isolated_env).read_text()) == {"system": "-be brief, always"}
+
+
+def test_a_voice_the_model_does_not_have_is_refused(run_cli, isolated_env):
+    assert_one_line_error(run_cli("config", "set", "voice", "123"), 3, "bad value for 'voice': no voice called '123'; voices: ")
+    assert_one_line_error(run_cli("talk", "--voice", "123"), 3, "--voice: bad value for 'voice': no voice called '123'")
+    assert run_cli("config", "set", "voice", "charon").stdout == "voice = 'Charon'\n"

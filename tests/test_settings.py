@@ -106,3 +106,18 @@ def test_key_file_is_private_and_env_wins(tmp_path):
     assert keys.delete_key(key_file)
     with pytest.raises(AuthError, match="set GEMINI_API_KEY or run `livecli keys set`"):
         keys.require_key({}, key_file)
+
+
+@pytest.mark.parametrize("given,stored", [("Kore", "Kore"), ("kore", "Kore"), (" ZEPHYR ", "Zephyr"), ("", None)])
+def test_a_voice_is_one_of_the_models_spelled_as_the_service_knows_it(given, stored):
+    assert resolve(flags={"voice": given}).voice == stored
+    assert resolve(environ={"LIVECLI_VOICE": given}).voice == stored
+
+
+def test_an_unknown_voice_lists_the_voices():
+    with pytest.raises(ConfigError) as failure:
+        resolve({"voice": 123})
+    assert str(failure.value).startswith("config.toml: bad value for 'voice': no voice called '123'; voices: Achernar, ")
+    assert ", Puck, " in str(failure.value) and str(failure.value).endswith(", Zubenelgenubi")
+    with pytest.raises(ConfigError, match="no voice called 'Pukc'; did you mean Puck\\? voices: "):
+        resolve(flags={"voice": "Pukc"})

@@ -10,6 +10,7 @@ them for the commands.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -79,6 +80,30 @@ def _parse_text(raw: Any) -> str | None:
     return text or None
 
 
+# The prebuilt voices of the Live models, the one list livecli checks names against
+# (Vertex AI Live API, "Configure language and voice": 30 voices; Firebase AI Logic's
+# Live API configuration page gives the same 30 for the Gemini Developer API).
+VOICES = (
+    "Achernar", "Achird", "Algenib", "Algieba", "Alnilam", "Aoede", "Autonoe", "Callirrhoe", "Charon", "Despina",
+    "Enceladus", "Erinome", "Fenrir", "Gacrux", "Iapetus", "Kore", "Laomedeia", "Leda", "Orus", "Puck",
+    "Pulcherrima", "Rasalgethi", "Sadachbia", "Sadaltager", "Schedar", "Sulafat", "Umbriel", "Vindemiatrix",
+    "Zephyr", "Zubenelgenubi",
+)  # fmt: skip
+
+
+def _parse_voice(raw: Any) -> str | None:
+    """A voice name, spelled as the service knows it whatever its case."""
+    text = _parse_text(raw)
+    if text is None:
+        return None
+    known = {name.lower(): name for name in VOICES}
+    if text.lower() in known:
+        return known[text.lower()]
+    close = difflib.get_close_matches(text.lower(), known, n=1)
+    hint = f"did you mean {known[close[0]]}? " if close else ""
+    raise ValueError(f"no voice called '{text}'; {hint}voices: {', '.join(VOICES)}")
+
+
 ECHO_MODES = ("aec", "half-duplex", "off")  # livecli.audio.echo.MODES (not imported: numpy)
 
 
@@ -107,7 +132,7 @@ FIELDS: dict[str, Field] = {
     f.name: f
     for f in (
         Field("model", _parse_text, "Gemini Live model to talk to.", DEFAULT_MODEL),
-        Field("voice", _parse_text, "Prebuilt voice name (e.g. Puck, Kore, Charon); empty = the model's default.", "Puck"),
+        Field("voice", _parse_voice, "Prebuilt voice name (e.g. Puck, Kore, Charon); empty = the model's default.", "Puck"),
         Field("system", _parse_text, "System instruction: text, or @path/to/file.txt to read it from a file.", "You are a concise assistant."),
         Field("language", _parse_text, "BCP-47 language code for speech, e.g. en-US; empty = automatic.", "en-US"),
         Field("input_device", _parse_device, "Microphone: device index or a unique part of its name; empty = system default.", "USB"),
