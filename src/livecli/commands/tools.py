@@ -117,16 +117,25 @@ def _find(registry, name: str):
 
 
 def _with_registry(files: list[Path] | None, use):
-    """Open the registry (MCP servers included), print its warnings, return `use(registry)`."""
-    from livecli.tools import open_registry
-
+    """Open the registry as talk does (built-ins, MCP servers included), print its warnings,
+    return `use(registry)`."""
     import asyncio
+
+    from livecli.store import SessionStore
+    from livecli.tools import open_registry
 
     path = paths.config_file()
     config = config_file.read(path)
+    store = SessionStore(paths.data_dir())
 
     async def run():
-        async with open_registry(config, config_source=str(path), extra_files=files or ()) as registry:
+        async with open_registry(
+            config,
+            config_source=str(path),
+            extra_files=files or (),
+            memory_search=store.search_transcripts,
+            log_dir=paths.data_dir() / "logs",
+        ) as registry:
             for warning in registry.warnings:
                 typer.echo(f"livecli: warning: {warning}", err=True)
             return await use(registry)
