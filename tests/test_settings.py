@@ -90,11 +90,28 @@ def test_set_rejects_unknown_key_and_bad_value(tmp_path):
 
 
 def test_example_config_documents_every_key_with_valid_values():
-    table = tomllib.loads((REPO / "config.example.toml").read_text())
-    flat = {key: value for key, value in table.items() if key not in settings.TABLES}
-    assert set(flat) == set(settings.FIELDS)
-    settings.from_mapping(flat, source="config.example.toml")  # every example value is valid
-    assert flat == {key: field.example for key, field in settings.FIELDS.items()}  # the same examples
+    text = (REPO / "config.example.toml").read_text()
+    active = {key: value for key, value in tomllib.loads(text).items() if key not in settings.TABLES}
+    commented = {
+        key: tomllib.loads(line.removeprefix("# "))[key]
+        for line in text.splitlines()
+        if (key := line.removeprefix("# ").split(" = ")[0]) in settings.FIELDS and line.startswith(f"# {key} = ")
+    }
+    assert set(active) | set(commented) == set(settings.FIELDS) and not set(active) & set(commented)
+    defaults = settings.Settings()
+    assert active == {key: getattr(defaults, key) for key in active}  # set: the defaults
+    assert all(getattr(defaults, key) is None for key in commented)  # commented: keys with no default
+    settings.from_mapping(commented, source="config.example.toml")  # every example value is valid
+    assert active | commented == {key: field.example for key, field in settings.FIELDS.items()}  # the same examples
+
+
+def test_example_config_copied_as_it_says_changes_nothing(tmp_path):
+    """Copied as is, it selects no device (a "USB" microphone broke talk everywhere else)."""
+    path = tmp_path / "livecli" / "config.toml"
+    path.parent.mkdir()
+    path.write_bytes((REPO / "config.example.toml").read_bytes())
+    copied = settings.resolve(file_values=config_file.read(path), file_source=str(path), environ={}, flags={})
+    assert copied == settings.Settings()
 
 
 def test_key_file_is_private_and_env_wins(tmp_path):
