@@ -150,3 +150,9 @@ def test_a_voice_the_model_does_not_have_is_refused(run_cli, isolated_env):
     assert_one_line_error(run_cli("config", "set", "voice", "123"), 3, "bad value for 'voice': no voice called '123'; voices: ")
     assert_one_line_error(run_cli("talk", "--voice", "123"), 3, "--voice: bad value for 'voice': no voice called '123'")
     assert run_cli("config", "set", "voice", "charon").stdout == "voice = 'Charon'\n"
+
+
+def test_keys_status_without_a_key_exits_4_as_the_readme_says(run_cli):
+    assert_one_line_error(run_cli("keys", "status"), 4, "no API key: set GEMINI_API_KEY or run `livecli keys set`")
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert "| 4 | no API key," in readme

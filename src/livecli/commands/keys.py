@@ -8,7 +8,7 @@ import sys
 import typer
 
 from livecli import keys, paths
-from livecli.errors import ConfigError
+from livecli.errors import AuthError
 
 keys_app = typer.Typer(help="Store the Gemini API key for livecli.", no_args_is_help=True)
 
@@ -52,5 +52,5 @@ def keys_status() -> None:
         return
     found = keys.find_key(os.environ, paths.key_file())
     if found is None:
-        raise ConfigError(keys.MISSING_KEY_MESSAGE)
+        raise AuthError(keys.MISSING_KEY_MESSAGE)
     typer.echo(f"a key is set ({found[1]})")
