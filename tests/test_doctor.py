@@ -71,7 +71,7 @@ def test_each_failure_has_a_fix_and_the_others_still_run(pulse_rig, isolated_env
     assert lines[1].startswith("ok    microphone")  # the config is unreadable: the default is checked
     assert lines[3] == (
         f"FAIL  config: {config}: invalid TOML: Invalid value (at line 2, column 9) -> fix: edit {config}, "
-        "or `livecli config unset KEY`"
+        f"or move it aside to start afresh: `mv {config} {config}.bak`"
     )
     assert lines[4] == "FAIL  API key: none configured -> fix: set GEMINI_API_KEY or run `livecli keys set`"
     assert lines[5] == (

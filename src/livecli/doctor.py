@@ -8,6 +8,7 @@ the others. The API key is never printed.
 from __future__ import annotations
 
 import dataclasses
+import shlex
 import socket
 import ssl
 import time
@@ -16,7 +17,7 @@ from collections.abc import Mapping
 
 from livecli import keys, paths
 from livecli.errors import LivecliError
-from livecli.settings import Settings, load_settings
+from livecli.settings import BadSetting, Settings, load_settings
 
 GEMINI_HOST = "generativelanguage.googleapis.com"
 CONNECT_TIMEOUT_S = 5.0
@@ -110,11 +111,16 @@ def check_device(direction: str, spec: str | None) -> Check:
 
 
 def check_config(environ: Mapping[str, str]) -> Check:
+    """The settings load; the fix is one that works on the file as it is."""
     path = paths.config_file()
     try:
         load_settings(environ=environ)
-    except LivecliError as exc:
-        return Check("config", False, str(exc), f"edit {path}, or `livecli config unset KEY`")
+    except BadSetting as exc:
+        if exc.environment_variable:
+            return Check("config", False, str(exc), f"`unset {exc.environment_variable}`, or give it a good value")
+        return Check("config", False, str(exc), f"`livecli config unset {exc.key}`, or `livecli config set {exc.key} VALUE`")
+    except LivecliError as exc:  # not TOML, not text, unreadable
+        return Check("config", False, str(exc), f"edit {path}, or move it aside to start afresh: `mv {shlex.quote(str(path))} {shlex.quote(str(path))}.bak`")
     where = str(path) if path.exists() else f"{path} (none: defaults in use)"
     return Check("config", True, where)
 

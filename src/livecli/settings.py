@@ -152,15 +152,30 @@ FIELDS: dict[str, Field] = {
 }
 
 
+class BadSetting(ConfigError):
+    """A key or a value livecli cannot use; `key` and `source` say where the fix goes."""
+
+    def __init__(self, message: str, *, key: str, source: str):
+        super().__init__(message)
+        self.key = key
+        self.source = source
+
+    @property
+    def environment_variable(self) -> str | None:
+        """The variable it came from, if it came from the environment."""
+        name = ENV_PREFIX + self.key.upper()
+        return name if self.source == _environment_source(name) else None
+
+
 def parse_value(key: str, raw: Any, *, source: str) -> Any:
     """Validate one setting; `source` names where it came from for the error."""
     field = FIELDS.get(key)
     if field is None:
-        raise ConfigError(f"{source}: unknown key '{key}' (known keys: {', '.join(FIELDS)})")
+        raise BadSetting(f"{source}: unknown key '{key}' (known keys: {', '.join(FIELDS)})", key=key, source=source)
     try:
         return field.parse(raw)
     except ValueError as exc:
-        raise ConfigError(f"{source}: bad value for '{key}': {exc}") from None
+        raise BadSetting(f"{source}: bad value for '{key}': {exc}", key=key, source=source) from None
 
 
 # Tables in config.toml that belong to other parts of livecli (validated there).
@@ -177,8 +192,12 @@ def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
     for key in FIELDS:
         env_name = ENV_PREFIX + key.upper()
         if env_name in environ:
-            found[key] = parse_value(key, environ[env_name], source=f"environment variable {env_name}")
+            found[key] = parse_value(key, environ[env_name], source=_environment_source(env_name))
     return found
+
+
+def _environment_source(variable: str) -> str:
+    return f"environment variable {variable}"
 
 
 def resolve(
@@ -227,4 +246,4 @@ def _read_system_file(path_text: str) -> str:
     try:
         return path.read_text(encoding="utf-8").strip()
     except OSError as exc:
-        raise ConfigError(f"cannot read system instruction file {path}: {exc.strerror}") from None
+        raise BadSetting(f"cannot read system instruction file {path}: {exc.strerror}", key="system", source="") from None
