@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from livecli import doctor
+from livecli.errors import AuthError, ConnectionFailed
+from livecli.settings import Settings
 
 
 @pytest.fixture
@@ -54,3 +56,24 @@ def test_a_file_that_is_not_toml_gets_a_fix_that_works(config):
 def test_a_bad_environment_variable_is_named_in_the_fix(config):
     check = doctor.check_config({"LIVECLI_CHUNK_MS": "fast"})
     assert not check.ok and check.fix == "`unset LIVECLI_CHUNK_MS`, or give it a good value"
+
+
+@pytest.mark.parametrize(
+    "error,fix",
+    [  # the service's close reasons, as it words them (cut at 123 bytes)
+        (AuthError("the Live service refused the session (1007): API key expired. Please renew the API key."),
+         "the service refuses this key: make one at https://aistudio.google.com/apikey, then `livecli keys set`"),
+        (AuthError("the Live service refused the session (1008): models/gemini-9-live is not found for API version "
+                   "v1beta, or is not supported for bidiGenerateContent. Call Li"),
+         "`livecli config set model MODEL` with a Live model the key can use (not gemini-9-live)"),
+        (ConnectionFailed("the Live connection closed (1011): You exceeded your current quota, please check your "
+                          "plan and billing details. For more information on this error, hea"),
+         "the key's project is out of quota: check its plan and billing at https://aistudio.google.com, or wait"),
+        (AuthError("the Live service refused the session (1007): Request contains an invalid argument."),
+         "the service refuses a setting: `livecli config show`, then unset the likely one (voice, language, system)"),
+        (ConnectionFailed("cannot reach the Live service: Connection refused"),
+         "check the network, firewall or proxy, and the Live service line above"),
+    ],
+)
+def test_each_refusal_of_the_service_has_its_fix(error, fix):
+    assert doctor.session_fix(error, Settings(model="gemini-9-live")) == fix

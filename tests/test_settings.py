@@ -1,3 +1,4 @@
+import time
 import tomllib
 from pathlib import Path
 
@@ -138,3 +139,17 @@ def test_an_unknown_voice_lists_the_voices():
     assert ", Puck, " in str(failure.value) and str(failure.value).endswith(", Zubenelgenubi")
     with pytest.raises(ConfigError, match="no voice called 'Pukc'; did you mean Puck\\? voices: "):
         resolve(flags={"voice": "Pukc"})
+
+
+def test_when_the_service_last_accepted_this_very_key(tmp_path):
+    key_file = tmp_path / "livecli" / "api_key"
+    assert keys.last_accepted("key-one", key_file) is None
+    keys.mark_accepted("key-one", key_file)
+    stamp = key_file.with_name("api_key.accepted")
+    assert stamp.stat().st_mode & 0o777 == 0o600 and "key-one" not in stamp.read_text()  # never the key
+    accepted = keys.last_accepted("key-one", key_file)
+    assert accepted is not None and abs(accepted.timestamp() - time.time()) < 60
+    assert keys.last_accepted("key-two", key_file) is None  # another key: not known to work
+    keys.store_key(key_file, "key-one")
+    keys.delete_key(key_file)
+    assert not stamp.exists()

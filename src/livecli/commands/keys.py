@@ -46,11 +46,20 @@ def keys_delete() -> None:
 
 @keys_app.command("status")
 def keys_status() -> None:
-    """Say where the key comes from, without showing it."""
+    """Say where the key comes from and when it last worked.
+
+    The key itself is never shown.
+    """
     if keys.uses_vertex(os.environ):
         typer.echo("Vertex AI (GOOGLE_GENAI_USE_VERTEXAI): the SDK's Google Cloud credentials are used")
         return
     found = keys.find_key(os.environ, paths.key_file())
     if found is None:
         raise AuthError(keys.MISSING_KEY_MESSAGE)
-    typer.echo(f"a key is set ({found[1]})")
+    key, source = found
+    typer.echo(f"a key is set ({source})")
+    accepted = keys.last_accepted(key, paths.key_file())
+    if accepted is None:
+        typer.echo("not yet used with the service (`livecli doctor` tries it)")
+    else:
+        typer.echo(f"last accepted by the service: {accepted:%Y-%m-%d %H:%M}")
