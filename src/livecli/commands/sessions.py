@@ -168,6 +168,7 @@ def _write_wav(store, session_id: str, path: Path) -> float:
 
     timeline = Timeline(store, session_id, store.events(session_id), store.info(session_id).duration_s)
     try:
+        path.open("wb").close()  # a path wave.open cannot open makes it print its own noise on the way out
         timeline.write_wav(path)
     except OSError as exc:
         raise LivecliError(f"cannot write {path}: {exc.strerror or exc}") from None
