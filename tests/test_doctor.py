@@ -56,7 +56,7 @@ def test_everything_fine(pulse_rig, server, isolated_env, run_cli):
     assert lines[3].endswith("(none: defaults in use)")
     assert lines[4] == "ok    API key: set (environment variable GEMINI_API_KEY)"
     assert "reachable (TLSv1.3, " in lines[5]
-    assert lines[6].startswith("ok    Live session (gemini-3.8-live): the service accepted the key and the settings (")
+    assert lines[6].startswith("ok    Live session (gemini-3.8-live): the service accepted the key and the settings (setup in ")
     assert result.stderr == ""
     setup = server.setups[-1]  # a real session, set up with what talk would send
     assert setup["model"].endswith("gemini-3.8-live")

@@ -196,30 +196,32 @@ def check_session(chosen: Settings, environ: Mapping[str, str]) -> Check:
     to hear a late refusal, close. The service's answer, with the fix for each refusal."""
     name = f"Live session ({chosen.model})"
     api_key = None if keys.uses_vertex(environ) else keys.require_key(environ, paths.key_file())
-    started = time.monotonic()
     try:
-        asyncio.run(_open_and_close(chosen, api_key))
+        setup_s = asyncio.run(_open_and_close(chosen, api_key))
     except LivecliError as exc:
         return Check(name, False, str(exc), session_fix(exc, chosen))
     if api_key is not None:
         keys.mark_accepted(api_key, paths.key_file())
-    return Check(name, True, f"the service accepted the key and the settings ({(time.monotonic() - started) * 1000:.0f} ms)")
+    return Check(name, True, f"the service accepted the key and the settings (setup in {setup_s * 1000:.0f} ms)")
 
 
-async def _open_and_close(chosen: Settings, api_key: str | None) -> None:
+async def _open_and_close(chosen: Settings, api_key: str | None) -> float:
+    """Seconds from connecting to setupComplete."""
     from livecli.live import LiveConnection  # google.genai: only this check needs it
 
-    opened = False
+    opened = None
     try:
         async with asyncio.timeout(SETUP_TIMEOUT_S) as deadline:
+            started = time.monotonic()
             async with LiveConnection(chosen, api_key=api_key) as connection:
-                opened = True
+                opened = time.monotonic() - started
                 deadline.reschedule(asyncio.get_running_loop().time() + LISTEN_S)
                 async for _ in connection.events():  # ends by the deadline, or raises the service's refusal
                     pass
     except TimeoutError:
-        if not opened:
+        if opened is None:
             raise LivecliError(f"the Live service did not answer the setup within {SETUP_TIMEOUT_S:.0f} s") from None
+    return opened
 
 
 def session_fix(error: LivecliError, chosen: Settings) -> str:
