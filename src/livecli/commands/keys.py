@@ -23,7 +23,13 @@ def keys_set() -> None:
     if sys.stdin.isatty():
         import getpass
 
-        key = getpass.getpass("Gemini API key: ")
+        try:
+            key = getpass.getpass("Gemini API key: ")
+        except (EOFError, KeyboardInterrupt) as stopped:
+            typer.echo()  # the prompt's line ends before what follows
+            if isinstance(stopped, KeyboardInterrupt):
+                raise
+            key = ""  # Ctrl-D: nothing typed, nothing stored
     else:
         key = sys.stdin.readline()
     path = paths.key_file()
