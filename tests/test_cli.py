@@ -156,3 +156,11 @@ def test_keys_status_without_a_key_exits_4_as_the_readme_says(run_cli):
     assert_one_line_error(run_cli("keys", "status"), 4, "no API key: set GEMINI_API_KEY or run `livecli keys set`")
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     assert "| 4 | no API key," in readme
+
+
+def test_command_line_mistakes_are_one_line_that_says_where_to_look(run_cli):
+    assert_one_line_error(run_cli("talk", "--bogus"), 2, "No such option: --bogus (`livecli talk -h` shows how)")
+    assert_one_line_error(run_cli("sessions", "show"), 2, "Missing argument 'ID' (`livecli sessions show -h` shows how)")
+    assert_one_line_error(run_cli("sesions"), 2, "No such command 'sesions'. Did you mean 'sessions'")
+    group = run_cli("config")  # a group without its command: its help
+    assert group.returncode == 2 and group.stderr.startswith("Usage: livecli config [OPTIONS] COMMAND")

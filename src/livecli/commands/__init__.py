@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import NoReturn
 
 import typer
 
@@ -54,14 +55,34 @@ def version() -> None:
 
 def main() -> None:
     try:
-        app(prog_name="livecli")
+        code = app(prog_name="livecli", standalone_mode=False)
     except KeyboardInterrupt:
         sys.exit(int(ExitCode.INTERRUPTED))
     except LivecliError as exc:
-        typer.echo(f"livecli: error: {exc}", err=True)
-        sys.exit(int(exc.exit_code))
+        _fail(str(exc), exc.exit_code)
+    except typer.TyperException as exc:  # the command line itself: unknown option, missing argument...
+        _command_line_error(exc)
+    except typer.Abort:
+        _fail("aborted", ExitCode.ERROR)
     except Exception as exc:  # a bug: one line, no locals, no key
         if os.environ.get("LIVECLI_DEBUG"):
             raise
         typer.echo(f"livecli: internal error: {type(exc).__name__}: {exc} (LIVECLI_DEBUG=1 shows details)", err=True)
         sys.exit(int(ExitCode.ERROR))
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    typer.echo(f"livecli: error: {message}", err=True)
+    sys.exit(int(code))
+
+
+def _command_line_error(exc: typer.TyperException) -> NoReturn:
+    """One line, with where to look, instead of Typer's usage block."""
+    ctx = getattr(exc, "ctx", None)
+    if ctx is None:
+        _fail(exc.format_message(), exc.exit_code)
+    if exc.format_message() == ctx.get_help():  # a group called without its command: its help
+        typer.echo(exc.format_message(), err=True)
+        sys.exit(exc.exit_code)
+    _fail(f"{exc.format_message().rstrip('.')} (`{ctx.command_path} -h` shows how)", exc.exit_code)
