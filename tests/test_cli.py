@@ -71,9 +71,12 @@ def test_config_set_show_and_path(run_cli, isolated_env):
     assert tomllib.loads(config_path(isolated_env).read_text()) == {"voice": "Kore", "chunk_ms": 40}
     env = dict(isolated_env, LIVECLI_CHUNK_MS="60")
     shown = run_cli("config", "show", env=env).stdout
-    assert "voice = 'Kore'  (config)" in shown
-    assert "chunk_ms = '60'  (environment)" in shown
-    assert "model = 'gemini-3.8-live'  (default)" in shown
+    assert 'voice = "Kore"  # config' in shown.splitlines()
+    assert "chunk_ms = 60  # environment (LIVECLI_CHUNK_MS)" in shown.splitlines()
+    assert 'model = "gemini-3.8-live"  # default' in shown.splitlines()
+    assert "# language: unset (default)" in shown.splitlines()
+    pasted = tomllib.loads(shown)  # each line reads as it would in config.toml
+    assert pasted["chunk_ms"] == 60 and pasted["text"] is False and "language" not in pasted
     assert_one_line_error(run_cli("config", "set", "nope", "1"), 3, "unknown key 'nope'")
 
 
@@ -142,14 +145,14 @@ def test_a_negative_value_is_a_value_for_the_settings_to_judge(run_cli, isolated
         run_cli("config", "set", "chunk_ms", "-5"), 3, "config set: bad value for 'chunk_ms': expected a number from 20 to 1000"
     )
     assert_one_line_error(run_cli("talk", "--chunk-ms", "-5"), 3, "--chunk-ms: bad value for 'chunk_ms'")
-    assert run_cli("config", "set", "system", "-be brief, always").stdout == "system = '-be brief, always'\n"
+    assert run_cli("config", "set", "system", "-be brief, always").stdout == 'system = "-be brief, always"\n'
     assert tomllib.loads(config_path(isolated_env).read_text()) == {"system": "-be brief, always"}
 
 
 def test_a_voice_the_model_does_not_have_is_refused(run_cli, isolated_env):
     assert_one_line_error(run_cli("config", "set", "voice", "123"), 3, "bad value for 'voice': no voice called '123'; voices: ")
     assert_one_line_error(run_cli("talk", "--voice", "123"), 3, "--voice: bad value for 'voice': no voice called '123'")
-    assert run_cli("config", "set", "voice", "charon").stdout == "voice = 'Charon'\n"
+    assert run_cli("config", "set", "voice", "charon").stdout == 'voice = "Charon"\n'
 
 
 def test_keys_status_without_a_key_exits_4_as_the_readme_says(run_cli):

@@ -56,6 +56,11 @@ def write(path: Path, table: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+def toml_line(key: str, value: Any) -> str:
+    """`key = value` as it reads in config.toml."""
+    return tomli_w.dumps({key: value}).strip()
+
+
 def parse_literal(raw: str) -> Any:
     """Command-line values are text; TOML literals (true, 42, -5) keep their type."""
     try:

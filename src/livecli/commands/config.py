@@ -23,15 +23,18 @@ def config_path() -> None:
 
 @config_app.command("show")
 def config_show() -> None:
-    """Print the settings in effect and where each comes from."""
+    """Print the settings in effect and where each comes from.
+
+    Each line reads as it would in config.toml, its source after the #.
+    """
     file_values = config_file.read(paths.config_file())
     effective = settings.load_settings()
     env_values = settings.from_environment(os.environ)
     for key in settings.FIELDS:
         value = getattr(effective, key)
-        source = "environment" if key in env_values else "config" if key in file_values else "default"
-        shown = "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
-        typer.echo(f"{key} = {shown!r}  ({source})" if shown else f"{key} = ({source}: unset)")
+        variable = settings.ENV_PREFIX + key.upper()
+        source = f"environment ({variable})" if key in env_values else "config" if key in file_values else "default"
+        typer.echo(f"# {key}: unset ({source})" if value is None else f"{config_file.toml_line(key, value)}  # {source}")
 
 
 # A value that starts with "-" (chunk_ms -5) is a value for the settings to judge, not an option.
@@ -42,7 +45,7 @@ def config_set(
 ) -> None:
     """Set KEY to VALUE in config.toml (other keys are kept)."""
     stored = settings.save_setting(paths.config_file(), key, config_file.parse_literal(value))
-    typer.echo(f"{key} = {stored!r}" if stored is not None else f"{key} unset")
+    typer.echo(config_file.toml_line(key, stored) if stored is not None else f"{key} unset")
 
 
 @config_app.command("unset")

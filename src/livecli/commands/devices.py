@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 import typer
 
-from livecli import paths, settings
+from livecli import config_file, paths, settings
 from livecli.errors import AudioError
 from livecli.settings import load_settings
 from livecli.ui.chooser import Chooser, choose
@@ -276,7 +276,7 @@ def run_pick(current: settings.Settings) -> None:
             chosen_names[key] = None if choice == 0 else usable[choice - 1].name
     for key, name in chosen_names.items():
         settings.save_setting(path, key, name)
-        typer.echo(f"{key} = {name!r}" if name is not None else f"{key}: system default")
+        typer.echo(config_file.toml_line(key, name) if name is not None else f"{key}: system default")
         if settings.ENV_PREFIX + key.upper() in os.environ:
             typer.echo(f"note: {settings.ENV_PREFIX + key.upper()} is set and overrides config.toml")
     typer.echo(f"saved in {path}")
