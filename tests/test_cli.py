@@ -167,3 +167,10 @@ def test_command_line_mistakes_are_one_line_that_says_where_to_look(run_cli):
     assert_one_line_error(run_cli("sesions"), 2, "No such command 'sesions'. Did you mean 'sessions'")
     group = run_cli("config")  # a group without its command: its help
     assert group.returncode == 2 and group.stderr.startswith("Usage: livecli config [OPTIONS] COMMAND")
+
+
+def test_a_tools_file_that_is_not_there_stops_talk_before_anything_is_recorded(run_cli, isolated_env, tmp_path):
+    env = dict(isolated_env, GEMINI_API_KEY="k")
+    result = run_cli("talk", "--tools", str(tmp_path / "gone.py"), env=env)
+    assert_one_line_error(result, 2, f"Invalid value for '--tools': file '{tmp_path / 'gone.py'}' does not exist")
+    assert run_cli("sessions", "list").stdout == "no sessions recorded yet\n"

@@ -104,7 +104,7 @@ def test_bad_input_is_one_line_error(run_cli, isolated_env, tmp_path, tools_file
     assert_one_line_error(run_cli("tools", "call", "shout", "{text: 1}"), 2, "arguments are not valid JSON")
     assert_one_line_error(run_cli("tools", "call", "shout", "[1]"), 2, "arguments must be a JSON object")
     assert_one_line_error(run_cli("tools", "show", "nope"), 2, "no tool called 'nope' (loaded: current_datetime, search_memory, shout)")
-    assert_one_line_error(run_cli("tools", "list", "--tools", str(tmp_path / "gone.py")), 2, "gone.py: no such file")
+    assert_one_line_error(run_cli("tools", "list", "--tools", str(tmp_path / "gone.py")), 2, "gone.py' does not exist")
     (tools_file.parent.parent / "config.toml").write_text('[tools]\ndisabled = "shout"\n')
     assert_one_line_error(run_cli("tools", "list"), 3, "[tools]: bad value for 'disabled'")
 

@@ -29,7 +29,7 @@ def talk(
     echo: Optional[str] = typer.Option(
         None, "--echo", metavar="aec|half-duplex|off", help="Keep Gemini's voice out of the microphone (default: aec)."
     ),
-    tools: list[Path] = typer.Option([], "--tools", metavar="FILE.py", help="A Python file of tools for this run (repeatable)."),
+    tools: list[Path] = typer.Option([], "--tools", metavar="FILE.py", exists=True, dir_okay=False, help="A Python file of tools for this run (repeatable)."),
     no_tools: bool = typer.Option(False, "--no-tools", help="Declare no tools to the model."),
     yolo: bool = typer.Option(False, "--yolo", help="Approve every tool call, this run only."),
     no_record: bool = typer.Option(False, "--no-record", help="Keep audio out of the session record."),

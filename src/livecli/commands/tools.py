@@ -29,7 +29,7 @@ _NAME_HELP = "The tool's name, as `livecli tools list` shows it."
 @tools_app.command("list")
 def tools_list(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per tool, in a list."),
-    files: Optional[list[Path]] = typer.Option(None, "--tools", metavar="FILE.py", help=_FILES_HELP),
+    files: Optional[list[Path]] = typer.Option(None, "--tools", metavar="FILE.py", exists=True, dir_okay=False, help=_FILES_HELP),
 ) -> None:
     """Every tool: name, source, approval policy, description."""
 
@@ -61,7 +61,7 @@ def tools_list(
 @tools_app.command("show")
 def tools_show(
     name: str = typer.Argument(..., metavar="NAME", help=_NAME_HELP),
-    files: Optional[list[Path]] = typer.Option(None, "--tools", metavar="FILE.py", help=_FILES_HELP),
+    files: Optional[list[Path]] = typer.Option(None, "--tools", metavar="FILE.py", exists=True, dir_okay=False, help=_FILES_HELP),
 ) -> None:
     """The declaration of tool NAME as sent to the model, as JSON."""
 
@@ -75,7 +75,7 @@ def tools_show(
 def tools_call(
     name: str = typer.Argument(..., metavar="NAME", help=_NAME_HELP),
     arguments: str = typer.Argument("{}", metavar="ARGUMENTS", help="The arguments as a JSON object."),
-    files: Optional[list[Path]] = typer.Option(None, "--tools", metavar="FILE.py", help=_FILES_HELP),
+    files: Optional[list[Path]] = typer.Option(None, "--tools", metavar="FILE.py", exists=True, dir_okay=False, help=_FILES_HELP),
 ) -> None:
     """Run tool NAME here and print its result as JSON.
 
