@@ -92,20 +92,36 @@ def tools_call(
         from livecli.events import FunctionCall
         from livecli.tools import ToolRunner
 
-        if not _find(registry, name).enabled:
+        tool = _find(registry, name)
+        if not tool.enabled:
             raise LivecliError(f"tool '{name}' is disabled in config.toml ([tools] enabled / disabled)")
+        _check_arguments(tool, args)
         runner = ToolRunner(registry, approve=_never, yolo=True)
         (result,) = await runner.run([FunctionCall(id="cli", name=name, args=args)])
         return result.response
 
     response = _with_registry(files, call)
     if "error" in response:
-        raise LivecliError(f"{name}: {response['error']}")
+        raise LivecliError(f"{name}: {' '.join(str(response['error']).split())}")  # one line, as the model got it
     typer.echo(json.dumps(response["result"], indent=2, ensure_ascii=False))
 
 
 async def _never(call) -> bool:
     return False
+
+
+def _check_arguments(tool, args: dict) -> None:
+    """Missing and unknown arguments said plainly, before the tool's own validation says them at length."""
+    schema = tool.declaration.parameters_json_schema or {}
+    known = schema.get("properties", {})
+    missing = [arg for arg in schema.get("required", []) if arg not in args]
+    unknown = [arg for arg in args if arg not in known and not schema.get("additionalProperties")]
+    if missing or unknown:
+        problem = f"missing {', '.join(missing)}" if missing else f"no argument {', '.join(unknown)}"
+        raise LivecliError(
+            f"{tool.name}: {problem} (arguments: {', '.join(known) or 'none'}; `livecli tools show {tool.name}`)",
+            ExitCode.USAGE,
+        )
 
 
 def _find(registry, name: str):
