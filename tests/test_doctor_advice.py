@@ -71,6 +71,8 @@ def test_a_bad_environment_variable_is_named_in_the_fix(config):
          "the key's project is out of quota: check its plan and billing at https://aistudio.google.com, or wait"),
         (AuthError("the Live service refused the session (1007): Request contains an invalid argument."),
          "the service refuses a setting: `livecli config show`, then unset the likely one (voice, language, system)"),
+        (ConnectionFailed("the Live service answered HTTP 404: check the model name and base URL"),
+         "check the model name (`livecli config show`) and the base URL the SDK is given (GOOGLE_*_BASE_URL)"),
         (ConnectionFailed("cannot reach the Live service: Connection refused"),
          "check the network, firewall or proxy, and the Live service line above"),
     ],

@@ -233,6 +233,8 @@ def session_fix(error: LivecliError, chosen: Settings) -> str:
         return f"`livecli config set model MODEL` with a Live model the key can use (not {chosen.model})"
     if "quota" in reason:
         return "the key's project is out of quota: check its plan and billing at https://aistudio.google.com, or wait"
+    if "answered http" in reason:
+        return "check the model name (`livecli config show`) and the base URL the SDK is given (GOOGLE_*_BASE_URL)"
     if isinstance(error, AuthError):
         return "the service refuses a setting: `livecli config show`, then unset the likely one (voice, language, system)"
     return "check the network, firewall or proxy, and the Live service line above"
