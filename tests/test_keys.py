@@ -1,21 +1,15 @@
 """The one key reader (talk, replay, `devices pick`): keys named as a user presses
-them, on a real pseudo-terminal, and the terminal always given back."""
+them, on a real pseudo-terminal, and the terminal always given back (a second
+Ctrl-C in talk: test_signals.py)."""
 
 import io
 import os
-import signal
-import subprocess
-import sys
 import termios
-import time
-from pathlib import Path
 
 import pytest
 
 from livecli.ui import terminal
 from livecli.ui.keys import DOWN, LEFT, RIGHT, UP, KeyReader, split_keys
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def test_arrows_are_named_other_sequences_dropped_characters_kept():
@@ -80,70 +74,3 @@ def test_restore_all_undoes_what_is_still_changed_newest_first():
     assert undone == [3, 2, 1]
     first.undo(), second.forget()
     assert undone == [3, 2, 1]
-
-
-# A talk session on a terminal, with the live layout, whose connection never finishes
-# closing: the second Ctrl-C ends the process at once (os._exit).
-SCRIPT = """
-import asyncio, sys
-sys.path.insert(0, {repo!r})
-from rich.console import Console
-from livecli.session import TalkSession
-from livecli.state import TalkState
-from livecli.transcript import Transcript
-from livecli.ui.rich_view import RichView
-from tests.support.file_audio import FileMicrophone, silence
-
-class HangsOnClose:
-    async def __aenter__(self):
-        return self
-    async def __aexit__(self, *exc):
-        await asyncio.Event().wait()
-    async def send_audio(self, pcm):
-        pass
-    async def events(self):
-        print("connected", file=sys.stderr, flush=True)
-        await asyncio.Event().wait()
-        yield
-
-session = TalkSession(
-    state=TalkState(model="m", voice=None, transcript=Transcript()),
-    connect=HangsOnClose, microphone=FileMicrophone(silence(60)), speaker=None, view=RichView(Console()),
-)
-sys.exit(asyncio.run(session.run()))
-"""
-
-
-def test_a_second_ctrl_c_gives_the_terminal_back():
-    main, secondary = os.openpty()
-    before = termios.tcgetattr(secondary)
-    process = subprocess.Popen(
-        [sys.executable, "-c", SCRIPT.format(repo=str(REPO))],
-        stdin=secondary, stdout=secondary, stderr=subprocess.PIPE, env=dict(os.environ, TERM="xterm"),
-    )
-    shown = b""
-    try:
-        assert process.stderr.readline().strip() == b"connected"
-        process.send_signal(signal.SIGINT)
-        time.sleep(0.5)
-        assert process.poll() is None  # first Ctrl-C: closing cleanly, which hangs here
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=10) == 130
-        os.set_blocking(main, False)
-        while True:
-            try:
-                data = os.read(main, 65536)
-            except (BlockingIOError, OSError):
-                break
-            if not data:
-                break
-            shown += data
-        after = termios.tcgetattr(secondary)
-    finally:
-        process.kill()
-        os.close(main)
-        os.close(secondary)
-    assert b"\x1b[?1049h" in shown  # the live layout took the alternate screen...
-    assert shown.rindex(b"\x1b[?1049l") > shown.rindex(b"\x1b[?1049h")  # ...and gave it back
-    assert shown.rindex(b"\x1b[?25h") > shown.rindex(b"\x1b[?25l")  # the cursor shows again
-    assert after[3] == before[3]  # echo and line editing back
