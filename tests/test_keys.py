@@ -74,3 +74,11 @@ def test_restore_all_undoes_what_is_still_changed_newest_first():
     assert undone == [3, 2, 1]
     first.undo(), second.forget()
     assert undone == [3, 2, 1]
+
+
+def test_a_terminal_that_hangs_up_ends_the_keys():
+    main, secondary = os.openpty()
+    with open(secondary, "r") as stdin, KeyReader(stdin) as reader:
+        os.close(main)  # the terminal window closed
+        assert reader.read(timeout=5) == [] and reader.at_end
+        assert reader.next_key() is None  # does not wait for keys that cannot come

@@ -2,8 +2,8 @@
 and wires the pieces together; `main` runs them.
 
 Every module registers its commands the same way (`register(app)`), and `main`
-is the one place where an error the user can fix (a `LivecliError`) becomes one
-line on stderr and its exit code. Heavy imports (google.genai, numpy,
+is the one place where an error the user can fix (a `LivecliError`, or a
+mistake on the command line) becomes one line on stderr and its exit code. Heavy imports (google.genai, numpy,
 sounddevice, Rich's live display) happen inside the commands that need them, so
 `livecli --help` and `--version` stay fast.
 """
@@ -52,6 +52,7 @@ for module in (talk, sessions, doctor, config, keys, tools, devices):
 def version() -> None:
     """Show the version (as --version does)."""
     typer.echo(f"livecli {__version__}")
+
 
 def main() -> None:
     try:

@@ -11,6 +11,7 @@ file, /dev/null) has no keys: it is read line by line.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import os
 import re
 import select
@@ -77,7 +78,7 @@ class KeyReader:
         if self._fd is not None and self._change is None:
             fd, saved = self._fd, termios.tcgetattr(self._fd)
             tty.setcbreak(fd, termios.TCSANOW)  # TCSANOW: keys typed ahead are kept
-            self._change = terminal.Change(lambda: termios.tcsetattr(fd, termios.TCSADRAIN, saved))
+            self._change = terminal.Change(lambda: _set_mode(fd, saved))
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -99,17 +100,18 @@ class KeyReader:
             return keys
         if self._fd is None or self.at_end or not _readable(self._fd, timeout):
             return []
-        data = os.read(self._fd, 1024)
-        if not data:
-            self.at_end = True
-            return []
-        text = self._decoder.decode(data)
-        while _UNFINISHED.search(text) and _readable(self._fd, SEQUENCE_WAIT_S):
-            more = os.read(self._fd, 1024)
-            if not more:
-                break
-            text += self._decoder.decode(more)
+        text = self._decoder.decode(self._read_bytes())
+        while not self.at_end and _UNFINISHED.search(text) and _readable(self._fd, SEQUENCE_WAIT_S):
+            text += self._decoder.decode(self._read_bytes())
         return split_keys(text)
+
+    def _read_bytes(self) -> bytes:
+        try:
+            data = os.read(self._fd, 1024)
+        except OSError:  # EIO: the terminal hung up
+            data = b""
+        self.at_end = self.at_end or not data
+        return data
 
     def next_key(self, timeout: float | None = None) -> str | None:
         """One key, waiting up to `timeout` seconds (None: until one comes); None if none came."""
@@ -134,6 +136,11 @@ def _terminal_fd(stream: TextIO | None) -> int | None:
     except (ValueError, OSError, AttributeError):
         return None
     return fd if fd is not None and os.isatty(fd) else None
+
+
+def _set_mode(fd: int, mode: list) -> None:
+    with contextlib.suppress(termios.error):  # a terminal that hung up has no mode to give back
+        termios.tcsetattr(fd, termios.TCSADRAIN, mode)
 
 
 def _readable(fd: int, timeout: float | None) -> bool:
