@@ -8,12 +8,14 @@ when this key last worked.
 
 from __future__ import annotations
 
-import datetime
-import hashlib
 import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import datetime
 
 from livecli.errors import AuthError, ConfigError
 
@@ -69,6 +71,8 @@ def delete_key(key_file: Path) -> bool:
 
 def mark_accepted(key: str, key_file: Path) -> None:
     """Note that the service accepted `key` just now (for `keys status`); never fails."""
+    import datetime  # here, like hashlib: `livecli --help` loads this module
+
     stamp = {"accepted_at": datetime.datetime.now().astimezone().isoformat(timespec="seconds"), "key": _fingerprint(key)}
     try:
         _write_private(_accepted_file(key_file), json.dumps(stamp) + "\n")
@@ -78,6 +82,8 @@ def mark_accepted(key: str, key_file: Path) -> None:
 
 def last_accepted(key: str, key_file: Path) -> datetime.datetime | None:
     """When the service last accepted this very key, if livecli saw it."""
+    import datetime
+
     try:
         stamp = json.loads(_accepted_file(key_file).read_text(encoding="utf-8"))
         if stamp.get("key") == _fingerprint(key):
@@ -92,6 +98,8 @@ def _accepted_file(key_file: Path) -> Path:
 
 
 def _fingerprint(key: str) -> str:
+    import hashlib
+
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 

@@ -16,8 +16,6 @@ import typer
 from livecli import config_file, paths, settings
 from livecli.errors import AudioError
 from livecli.settings import load_settings
-from livecli.ui.chooser import Chooser, choose
-from livecli.ui.keys import KeyReader
 
 DIRECTIONS = (("input", "microphone", "input_device"), ("output", "speaker", "output_device"))
 INPUT_HELP = "Microphone: index or part of its name (default: from config, else the system default)."
@@ -247,6 +245,8 @@ class _Meter:
 
 def run_pick(current: settings.Settings) -> None:
     from livecli.audio import devices
+    from livecli.ui.chooser import Chooser, choose
+    from livecli.ui.keys import KeyReader
 
     found = devices.list_devices()
     if not found:
