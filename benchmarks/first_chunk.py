@@ -13,7 +13,7 @@ Breakdown:
   `setupComplete` sent, first audio chunk;
 * imports: one run with PYTHONPROFILEIMPORTTIME=1 (`-X importtime`), the top-level
   (unindented) imports summed, and the heaviest packages; plus `python -c pass` and
-  `python -c 'import livecli.cli, livecli.talk'` without the import profiler;
+  `python -c 'import livecli.commands, livecli.talk'` without the import profiler;
 * where the time goes inside the process: one run under a probe that imports the
   same modules up front and timestamps the steps of `talk` (session store, devices,
   tools, streams, connection, first send). The probe changes the order of imports,
@@ -59,8 +59,8 @@ OUT = open(os.environ["FIRST_CHUNK_PROBE"], "a", buffering=1)
 def mark(label):
     OUT.write(json.dumps([label, time.monotonic()]) + "\n")
 mark("interpreter up")
-import livecli.cli
-mark("import livecli.cli")
+import livecli.commands
+mark("import livecli.commands")
 import livecli.talk
 mark("import livecli.talk (google.genai, numpy, rich...)")
 import sounddevice
@@ -220,7 +220,7 @@ def main() -> None:
         server.stop(raise_errors=False)
         rig.stop()
     bare = median_wall([sys.executable, "-c", "pass"], base, 5)
-    talk_imports = median_wall([sys.executable, "-c", "import livecli.cli, livecli.talk"], base, 5)
+    talk_imports = median_wall([sys.executable, "-c", "import livecli.commands, livecli.talk"], base, 5)
 
     keys = ["upgrade_request", "connected", "setup", "setup_complete_sent", "first_chunk"]
     medians = {k: round(statistics.median(r[k] for r in runs), 1) for k in keys}
@@ -238,7 +238,7 @@ def main() -> None:
         f"connection setup (setup - connected): {medians['setup'] - medians['connected']:.1f} ms; "
         f"setupComplete -> first chunk: {medians['first_chunk'] - medians['setup_complete_sent']:.1f} ms"
     )
-    print(f"\npython -c pass: {bare} ms; python -c 'import livecli.cli, livecli.talk': {talk_imports} ms "
+    print(f"\npython -c pass: {bare} ms; python -c 'import livecli.commands, livecli.talk': {talk_imports} ms "
           f"(imports alone ~{talk_imports - bare:.0f} ms)")
     print(f"-X importtime (one run; the profiler adds overhead): top-level imports sum {imports['top_level_sum_ms']} ms")
     print("  largest top-level imports: " + ", ".join(f"{k} {v}" for k, v in imports["top_level_largest_ms"].items()))

@@ -10,8 +10,9 @@ from livecli.audio.opening import StreamFormat, candidate_formats, describe_erro
 from livecli.audio.pcm import from_mono, to_mono
 from livecli.audio.resample import StreamResampler
 from livecli.audio.verdict import judge, measure
-from livecli.cli_devices import Chooser, render_table
+from livecli.commands.devices import render_table
 from livecli.errors import AudioError
+from livecli.ui.chooser import Chooser
 
 DEVICES = [
     Device(0, "HDA Intel PCH: ALC257 Analog (hw:0,0)", "ALSA", 2, 2, 48000.0),

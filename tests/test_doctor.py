@@ -3,6 +3,7 @@ the key never printed. Devices are the PulseAudio rig's; the Live service is the
 fake TLS server, a closed port, a server with an untrusted certificate, or the
 fake server behind a small HTTP CONNECT proxy."""
 
+import datetime
 import socket
 import subprocess
 import sys
@@ -38,21 +39,44 @@ def doctor(env):
     return result
 
 
-def test_everything_fine(pulse_rig, server, isolated_env):
+def test_everything_fine(pulse_rig, server, isolated_env, run_cli):
     env = pulse_rig.subprocess_env(dict(server.subprocess_env(isolated_env), GEMINI_API_KEY=SECRET))
+    assert run_cli("keys", "status", env=env).stdout.splitlines()[1] == (
+        "not yet used with the service (`livecli doctor` tries it)"
+    )
     result = doctor(env)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert [line.split(":")[0] for line in lines] == [
         "ok    PortAudio", "ok    microphone", "ok    speaker", "ok    config", "ok    API key",
-        "ok    Live service 127.0.0.1",
+        "ok    Live service 127.0.0.1", "ok    Live session (gemini-3.8-live)",
     ]
     assert lines[1].endswith("'default' (ALSA) works at 16000 Hz mono")
     assert lines[2].endswith("'default' (ALSA) works at 24000 Hz mono")
     assert lines[3].endswith("(none: defaults in use)")
     assert lines[4] == "ok    API key: set (environment variable GEMINI_API_KEY)"
     assert "reachable (TLSv1.3, " in lines[5]
+    assert lines[6].startswith("ok    Live session (gemini-3.8-live): the service accepted the key and the settings (setup in ")
     assert result.stderr == ""
+    setup = server.setups[-1]  # a real session, set up with what talk would send
+    assert setup["model"].endswith("gemini-3.8-live")
+    today = datetime.date.today().isoformat()
+    assert run_cli("keys", "status", env=env).stdout.splitlines()[1].startswith(f"last accepted by the service: {today} ")
+
+
+def test_a_key_the_service_refuses_fails_with_its_reason_and_the_fix(pulse_rig, server, isolated_env, run_cli):
+    env = pulse_rig.subprocess_env(dict(server.subprocess_env(isolated_env), GEMINI_API_KEY="AIza-not-this-one"))
+    result = doctor(env)
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[4:] == [
+        "ok    API key: set (environment variable GEMINI_API_KEY)",
+        next(line for line in result.stdout.splitlines() if line.startswith("ok    Live service")),
+        "FAIL  Live session (gemini-3.8-live): the Live service refused the session (1007): API key not valid. "
+        "Please pass a valid API key. -> fix: the service refuses this key: make one at "
+        "https://aistudio.google.com/apikey, then `livecli keys set`",
+    ]
+    assert "AIza-not-this-one" not in result.stdout + result.stderr
+    assert run_cli("keys", "status", env=env).stdout.splitlines()[1].startswith("not yet used")
 
 
 def test_each_failure_has_a_fix_and_the_others_still_run(pulse_rig, isolated_env, tmp_path):
@@ -71,7 +95,7 @@ def test_each_failure_has_a_fix_and_the_others_still_run(pulse_rig, isolated_env
     assert lines[1].startswith("ok    microphone")  # the config is unreadable: the default is checked
     assert lines[3] == (
         f"FAIL  config: {config}: invalid TOML: Invalid value (at line 2, column 9) -> fix: edit {config}, "
-        "or `livecli config unset KEY`"
+        f"or move it aside to start afresh: `mv {config} {config}.bak`"
     )
     assert lines[4] == "FAIL  API key: none configured -> fix: set GEMINI_API_KEY or run `livecli keys set`"
     assert lines[5] == (
@@ -161,6 +185,6 @@ def test_the_service_is_reached_through_https_proxy(pulse_rig, server, isolated_
     line = doctor(env).stdout.splitlines()[5]
     host_port = server.base_url.split("//")[1]
     assert line.startswith(f"ok    Live service {host_port}: reachable via proxy 127.0.0.1:")
-    assert asked == [host_port]
+    assert set(asked) == {host_port}  # the Live session too went through the proxy
     env["NO_PROXY"] = "127.0.0.1"
     assert "via proxy" not in doctor(env).stdout

@@ -102,6 +102,9 @@ def test_export_markdown_json_and_wav(run_cli, db_dir, tmp_path):
     assert run_cli("sessions", "export", recorded.id, "-o", str(out_md)).returncode == 0
     assert out_md.read_text() == md
     one_line_error(run_cli("sessions", "export", recorded.id, "-o", str(tmp_path / "no" / "such" / "dir.md")), "cannot write")
+    for command in (["sessions", "export", recorded.id, "-f", "wav", "-o"], ["replay", recorded.id, "--export"]):
+        result = run_cli(*command, str(tmp_path / "no" / "such" / "dir.wav"))
+        one_line_error(result, f"cannot write {tmp_path / 'no' / 'such' / 'dir.wav'}: No such file or directory")
 
 
 def test_prune_uses_the_config_and_its_options(run_cli, db_dir, isolated_env):

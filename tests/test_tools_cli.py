@@ -103,8 +103,12 @@ def test_show_prints_the_declaration_sent_to_the_model(run_cli, tools_file):
 def test_bad_input_is_one_line_error(run_cli, isolated_env, tmp_path, tools_file):
     assert_one_line_error(run_cli("tools", "call", "shout", "{text: 1}"), 2, "arguments are not valid JSON")
     assert_one_line_error(run_cli("tools", "call", "shout", "[1]"), 2, "arguments must be a JSON object")
-    assert_one_line_error(run_cli("tools", "show", "nope"), 2, "no tool called 'nope' (loaded: current_datetime, shout)")
-    assert_one_line_error(run_cli("tools", "list", "--tools", str(tmp_path / "gone.py")), 2, "gone.py: no such file")
+    assert_one_line_error(run_cli("tools", "call", "shout"), 2, "shout: missing text (arguments: text; `livecli tools show shout`)")
+    assert_one_line_error(run_cli("tools", "call", "shout", '{"txt": "a"}'), 2, "shout: missing text (arguments: text;")
+    assert_one_line_error(run_cli("tools", "call", "current_datetime", '{"tz": "UTC"}'), 2, "current_datetime: no argument tz")
+    assert_one_line_error(run_cli("tools", "call", "search_memory", '{"query": "a", "limit": "many"}'), 1, "limit")
+    assert_one_line_error(run_cli("tools", "show", "nope"), 2, "no tool called 'nope' (loaded: current_datetime, search_memory, shout)")
+    assert_one_line_error(run_cli("tools", "list", "--tools", str(tmp_path / "gone.py")), 2, "gone.py' does not exist")
     (tools_file.parent.parent / "config.toml").write_text('[tools]\ndisabled = "shout"\n')
     assert_one_line_error(run_cli("tools", "list"), 3, "[tools]: bad value for 'disabled'")
 
@@ -124,3 +128,17 @@ def test_readme_shows_the_example_plugin_as_it_is():
     readme = (REPO / "README.md").read_text()
     shown = readme.split("# examples/livecli-dice/livecli_dice.py\n", 1)[1].split("```", 1)[0]
     assert shown == (REPO / "examples" / "livecli-dice" / "livecli_dice.py").read_text()
+
+
+def test_the_built_in_memory_search_is_listed_shown_and_runs(run_cli, isolated_env):
+    from tests.test_store_helpers import conversation
+
+    recorded = conversation(Path(isolated_env["XDG_DATA_HOME"]) / "livecli")
+    listed = run_cli("tools", "list").stdout.splitlines()
+    assert any(line.split()[:3] == ["search_memory", "builtin", "auto"] for line in listed), listed
+    shown = json.loads(run_cli("tools", "show", "search_memory").stdout)
+    assert shown["name"] == "search_memory" and shown["description"].startswith("Search what was said")
+    called = run_cli("tools", "call", "search_memory", '{"query": "breeze"}')
+    assert called.returncode == 0, called.stderr
+    [hit] = json.loads(called.stdout)
+    assert hit["session"] == recorded.id and "light breeze" in hit["text"]

@@ -9,7 +9,8 @@ from livecli.events import AssistantState, ConnectionState
 from livecli.pricing import Cost, UsageTotals
 from livecli.state import TalkState
 from livecli.transcript import Speaker, Transcript
-from livecli.ui.keyboard import Hush, Quit, SendText, ToggleMute, _split_keys, handle_key
+from livecli.ui.keyboard import Hush, Quit, SendText, ToggleMute, handle_key
+from livecli.ui.keys import split_keys
 from livecli.ui.plain import PlainView
 from livecli.ui.rich_view import RichView, render
 
@@ -101,8 +102,11 @@ def test_keys_type_send_cancel_mute_and_quit():
     assert handle_key(state, "q") == Quit()
 
 
-def test_arrow_keys_are_ignored():
-    assert _split_keys("a\x1b[Ab\x1bOBc") == ["a", "b", "c"]
+def test_arrow_keys_type_nothing_and_do_nothing_in_talk():
+    state = make_state()
+    keys = split_keys("t" + "a\x1b[Ab\x1bOBc" + "\r")
+    assert [handle_key(state, key) for key in keys][-1] == SendText("abc")
+    assert [handle_key(state, key) for key in split_keys("\x1b[C\x1b[D")] == [None, None] and not state.typing
 
 
 def test_plain_view_prints_finished_turns_without_escape_codes():

@@ -1,3 +1,3 @@
-from livecli.cli import main
+from livecli.commands import main
 
 main()

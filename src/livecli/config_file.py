@@ -1,4 +1,8 @@
-"""Reading and writing config.toml: tomllib in, tomli_w out, other keys kept."""
+"""Reading and writing config.toml: tomllib in, tomli_w out, other keys kept.
+
+What a value means is the settings' business (settings.py validates); this
+module only knows TOML, so it can still remove a key whose value is bad.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,6 @@ from typing import Any
 import tomli_w
 
 from livecli.errors import ConfigError
-from livecli.settings import FIELDS, parse_value
 
 
 def read(path: Path) -> dict[str, Any]:
@@ -30,24 +33,20 @@ def read(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
 
 
-def set_value(path: Path, key: str, raw: str) -> Any:
-    """Validate and store one key; returns the stored value."""
-    value = parse_value(key, _coerce(raw), source=f"config key '{key}'")
+def set_key(path: Path, key: str, value: Any) -> None:
     table = read(path)
-    if value is None:
-        table.pop(key, None)
-    else:
-        table[key] = value
+    table[key] = value
     write(path, table)
-    return value
 
 
-def unset_value(path: Path, key: str) -> None:
-    if key not in FIELDS:
-        raise ConfigError(f"unknown key '{key}' (known keys: {', '.join(FIELDS)})")
+def remove_key(path: Path, key: str) -> bool:
+    """Remove a top-level key, whatever its value; False if the file does not have it."""
     table = read(path)
-    table.pop(key, None)
+    if key not in table:
+        return False
+    del table[key]
     write(path, table)
+    return True
 
 
 def write(path: Path, table: dict[str, Any]) -> None:
@@ -57,8 +56,13 @@ def write(path: Path, table: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def _coerce(raw: str) -> Any:
-    """Command-line values are text; TOML literals (true, 42) keep their type."""
+def toml_line(key: str, value: Any) -> str:
+    """`key = value` as it reads in config.toml."""
+    return tomli_w.dumps({key: value}).strip()
+
+
+def parse_literal(raw: str) -> Any:
+    """Command-line values are text; TOML literals (true, 42, -5) keep their type."""
     try:
         return tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:

@@ -1,26 +1,32 @@
 """`livecli doctor`: one line per thing that must work, and the fix for each failure.
 
 Checks run in the order a new user meets problems: PortAudio, devices,
-config, API key, network. Each is independent, so one failure does not hide
-the others. The API key is never printed.
+config, API key, network, and last a real Live session (setup only), which
+says what the service thinks of the key, the model and the settings. Each is
+independent, so one failure does not hide the others. The API key is never
+printed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import shlex
 import socket
 import ssl
 import time
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Iterator, Mapping
 
 from livecli import keys, paths
-from livecli.errors import LivecliError
-from livecli.settings import Settings
+from livecli.errors import AuthError, LivecliError
+from livecli.settings import BadSetting, Settings, load_settings
 
 GEMINI_HOST = "generativelanguage.googleapis.com"
 CONNECT_TIMEOUT_S = 5.0
 DEVICE_PROOF_S = 1.5  # an opened device must call back within this
+SETUP_TIMEOUT_S = 15.0  # a Live session's setup must be answered within this
+LISTEN_S = 1.5  # after setup: a quota refusal closes the session about 0.8 s after setupComplete
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,25 +42,34 @@ class Check:
         return f"{mark}  {self.name}: {self.detail}{fix}"
 
 
-def run_doctor(load_settings: Callable[[dict], Settings], environ: Mapping[str, str]) -> int:
+def run_doctor(environ: Mapping[str, str]) -> int:
     """Print one line per check; the exit code is 1 if any failed."""
-    checks = run_checks(load_settings, environ)
-    for check in checks:
+    failed = False
+    for check in run_checks(environ):
         print(check.line(), flush=True)
-    return 0 if all(check.ok for check in checks) else 1
+        failed = failed or not check.ok
+    return 1 if failed else 0
 
 
-def run_checks(load_settings: Callable[[dict], Settings], environ: Mapping[str, str]) -> list[Check]:
-    checks = [check_portaudio()]
-    config = check_config(load_settings)
+def run_checks(environ: Mapping[str, str]) -> Iterator[Check]:
+    """Each check as it is done; the Live session is tried when the key and the service are there."""
+    portaudio = check_portaudio()
+    config = check_config(environ)
     try:
-        chosen = load_settings({})
+        chosen = load_settings(environ=environ)
     except LivecliError:
         chosen = Settings()
-    if checks[0].ok:
-        checks += [check_device("input", chosen.input_device), check_device("output", chosen.output_device)]
-    checks += [config, check_key(environ), check_endpoint(environ)]
-    return checks
+    yield portaudio
+    if portaudio.ok:
+        yield check_device("input", chosen.input_device)
+        yield check_device("output", chosen.output_device)
+    yield config
+    key = check_key(environ)
+    yield key
+    endpoint = check_endpoint(environ)
+    yield endpoint
+    if key.ok and endpoint.ok:
+        yield check_session(chosen, environ)
 
 
 def check_portaudio() -> Check:
@@ -109,12 +124,17 @@ def check_device(direction: str, spec: str | None) -> Check:
     return Check(kind, True, f"{name} works at {fmt}")
 
 
-def check_config(load_settings: Callable[[dict], Settings]) -> Check:
+def check_config(environ: Mapping[str, str]) -> Check:
+    """The settings load; the fix is one that works on the file as it is."""
     path = paths.config_file()
     try:
-        load_settings({})
-    except LivecliError as exc:
-        return Check("config", False, str(exc), f"edit {path}, or `livecli config unset KEY`")
+        load_settings(environ=environ)
+    except BadSetting as exc:
+        if exc.environment_variable:
+            return Check("config", False, str(exc), f"`unset {exc.environment_variable}`, or give it a good value")
+        return Check("config", False, str(exc), f"`livecli config unset {exc.key}`, or `livecli config set {exc.key} VALUE`")
+    except LivecliError as exc:  # not TOML, not text, unreadable
+        return Check("config", False, str(exc), f"edit {path}, or move it aside to start afresh: `mv {shlex.quote(str(path))} {shlex.quote(str(path))}.bak`")
     where = str(path) if path.exists() else f"{path} (none: defaults in use)"
     return Check("config", True, where)
 
@@ -169,6 +189,55 @@ def check_endpoint(environ: Mapping[str, str]) -> Check:
         raw.close()
         return Check(name, False, f"connection failed{via}: {_reason(exc)}", "check the network, firewall or proxy")
     return Check(name, True, f"reachable{via} ({version}, {(time.monotonic() - started) * 1000:.0f} ms)")
+
+
+def check_session(chosen: Settings, environ: Mapping[str, str]) -> Check:
+    """A real Live session with the key, model and settings talk would use: setup, a moment
+    to hear a late refusal, close. The service's answer, with the fix for each refusal."""
+    name = f"Live session ({chosen.model})"
+    api_key = None if keys.uses_vertex(environ) else keys.require_key(environ, paths.key_file())
+    try:
+        setup_s = asyncio.run(_open_and_close(chosen, api_key))
+    except LivecliError as exc:
+        return Check(name, False, str(exc), session_fix(exc, chosen))
+    if api_key is not None:
+        keys.mark_accepted(api_key, paths.key_file())
+    return Check(name, True, f"the service accepted the key and the settings (setup in {setup_s * 1000:.0f} ms)")
+
+
+async def _open_and_close(chosen: Settings, api_key: str | None) -> float:
+    """Seconds from connecting to setupComplete."""
+    from livecli.live import LiveConnection  # google.genai: only this check needs it
+
+    opened = None
+    try:
+        async with asyncio.timeout(SETUP_TIMEOUT_S) as deadline:
+            started = time.monotonic()
+            async with LiveConnection(chosen, api_key=api_key) as connection:
+                opened = time.monotonic() - started
+                deadline.reschedule(asyncio.get_running_loop().time() + LISTEN_S)
+                async for _ in connection.events():  # ends by the deadline, or raises the service's refusal
+                    pass
+    except TimeoutError:
+        if opened is None:
+            raise LivecliError(f"the Live service did not answer the setup within {SETUP_TIMEOUT_S:.0f} s") from None
+    return opened
+
+
+def session_fix(error: LivecliError, chosen: Settings) -> str:
+    """What to do about the service's refusal, from its words (the close reasons the service sends)."""
+    reason = str(error).lower()
+    if "api key" in reason:
+        return "the service refuses this key: make one at https://aistudio.google.com/apikey, then `livecli keys set`"
+    if "not found" in reason or "not supported for bidigeneratecontent" in reason:
+        return f"`livecli config set model MODEL` with a Live model the key can use (not {chosen.model})"
+    if "quota" in reason:
+        return "the key's project is out of quota: check its plan and billing at https://aistudio.google.com, or wait"
+    if "answered http" in reason:
+        return "check the model name (`livecli config show`) and the base URL the SDK is given (GOOGLE_*_BASE_URL)"
+    if isinstance(error, AuthError):
+        return "the service refuses a setting: `livecli config show`, then unset the likely one (voice, language, system)"
+    return "check the network, firewall or proxy, and the Live service line above"
 
 
 def _tls_context(environ: Mapping[str, str]) -> ssl.SSLContext:

@@ -3,17 +3,20 @@
 One table (`FIELDS`) drives the config file, the environment (`LIVECLI_<KEY>`)
 and the `config set` command; a test holds `config.example.toml` to its keys and
 example values, so they cannot drift apart.
-Precedence is flag > environment > config file > default.
+Precedence is flag > environment > config file > default; `load_settings` merges
+them for the commands.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from livecli import config_file, paths
 from livecli.errors import ConfigError
 
 DEFAULT_MODEL = "gemini-3.8-live"
@@ -77,6 +80,30 @@ def _parse_text(raw: Any) -> str | None:
     return text or None
 
 
+# The prebuilt voices of the Live models, the one list livecli checks names against
+# (Vertex AI Live API, "Configure language and voice": 30 voices; Firebase AI Logic's
+# Live API configuration page gives the same 30 for the Gemini Developer API).
+VOICES = (
+    "Achernar", "Achird", "Algenib", "Algieba", "Alnilam", "Aoede", "Autonoe", "Callirrhoe", "Charon", "Despina",
+    "Enceladus", "Erinome", "Fenrir", "Gacrux", "Iapetus", "Kore", "Laomedeia", "Leda", "Orus", "Puck",
+    "Pulcherrima", "Rasalgethi", "Sadachbia", "Sadaltager", "Schedar", "Sulafat", "Umbriel", "Vindemiatrix",
+    "Zephyr", "Zubenelgenubi",
+)  # fmt: skip
+
+
+def _parse_voice(raw: Any) -> str | None:
+    """A voice name, spelled as the service knows it whatever its case."""
+    text = _parse_text(raw)
+    if text is None:
+        return None
+    known = {name.lower(): name for name in VOICES}
+    if text.lower() in known:
+        return known[text.lower()]
+    close = difflib.get_close_matches(text.lower(), known, n=1)
+    hint = f"did you mean {known[close[0]]}? " if close else ""
+    raise ValueError(f"no voice called '{text}'; {hint}voices: {', '.join(VOICES)}")
+
+
 ECHO_MODES = ("aec", "half-duplex", "off")  # livecli.audio.echo.MODES (not imported: numpy)
 
 
@@ -105,7 +132,7 @@ FIELDS: dict[str, Field] = {
     f.name: f
     for f in (
         Field("model", _parse_text, "Gemini Live model to talk to.", DEFAULT_MODEL),
-        Field("voice", _parse_text, "Prebuilt voice name (e.g. Puck, Kore, Charon); empty = the model's default.", "Puck"),
+        Field("voice", _parse_voice, "Prebuilt voice name (e.g. Puck, Kore, Charon); empty = the model's default.", "Puck"),
         Field("system", _parse_text, "System instruction: text, or @path/to/file.txt to read it from a file.", "You are a concise assistant."),
         Field("language", _parse_text, "BCP-47 language code for speech, e.g. en-US; empty = automatic.", "en-US"),
         Field("input_device", _parse_device, "Microphone: device index or a unique part of its name; empty = system default.", "USB"),
@@ -125,15 +152,30 @@ FIELDS: dict[str, Field] = {
 }
 
 
+class BadSetting(ConfigError):
+    """A key or a value livecli cannot use; `key` and `source` say where the fix goes."""
+
+    def __init__(self, message: str, *, key: str, source: str):
+        super().__init__(message)
+        self.key = key
+        self.source = source
+
+    @property
+    def environment_variable(self) -> str | None:
+        """The variable it came from, if it came from the environment."""
+        name = ENV_PREFIX + self.key.upper()
+        return name if self.source == _environment_source(name) else None
+
+
 def parse_value(key: str, raw: Any, *, source: str) -> Any:
     """Validate one setting; `source` names where it came from for the error."""
     field = FIELDS.get(key)
     if field is None:
-        raise ConfigError(f"{source}: unknown key '{key}' (known keys: {', '.join(FIELDS)})")
+        raise BadSetting(f"{source}: unknown key '{key}' (known keys: {', '.join(FIELDS)})", key=key, source=source)
     try:
         return field.parse(raw)
     except ValueError as exc:
-        raise ConfigError(f"{source}: bad value for '{key}': {exc}") from None
+        raise BadSetting(f"{source}: bad value for '{key}': {exc}", key=key, source=source) from None
 
 
 # Tables in config.toml that belong to other parts of livecli (validated there).
@@ -150,8 +192,12 @@ def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
     for key in FIELDS:
         env_name = ENV_PREFIX + key.upper()
         if env_name in environ:
-            found[key] = parse_value(key, environ[env_name], source=f"environment variable {env_name}")
+            found[key] = parse_value(key, environ[env_name], source=_environment_source(env_name))
     return found
+
+
+def _environment_source(variable: str) -> str:
+    return f"environment variable {variable}"
 
 
 def resolve(
@@ -165,11 +211,34 @@ def resolve(
     merged: dict[str, Any] = {}
     merged.update(from_mapping(file_values, source=file_source))
     merged.update(from_environment(environ))
-    merged.update(from_mapping({k: v for k, v in flags.items() if v is not None}, source="option"))
+    merged.update({k: parse_value(k, v, source=f"--{k.replace('_', '-')}") for k, v in flags.items() if v is not None})
     settings = Settings(**merged)
     if settings.system and settings.system.startswith("@"):
         settings = settings.replace(system=_read_system_file(settings.system[1:]))
     return settings
+
+
+def load_settings(flags: Mapping[str, Any] | None = None, *, environ: Mapping[str, str] = os.environ) -> Settings:
+    """The settings in effect: config.toml, then the environment, then these flags."""
+    path = paths.config_file()
+    return resolve(file_values=config_file.read(path), file_source=str(path), environ=environ, flags=flags or {})
+
+
+def save_setting(path: Path, key: str, raw: Any) -> Any:
+    """Validate one setting and store it in config.toml (other keys kept); None or empty text removes it."""
+    value = None if raw is None else parse_value(key, raw, source="config set")
+    if value is None:
+        config_file.remove_key(path, key)
+    else:
+        config_file.set_key(path, key, value)
+    return value
+
+
+def remove_setting(path: Path, key: str) -> None:
+    """Take a key out of config.toml whatever its value, even one livecli does not know
+    (the fix for a file that names it)."""
+    if not config_file.remove_key(path, key) and key not in FIELDS:
+        raise ConfigError(f"unknown key '{key}' (known keys: {', '.join(FIELDS)})")
 
 
 def _read_system_file(path_text: str) -> str:
@@ -177,4 +246,4 @@ def _read_system_file(path_text: str) -> str:
     try:
         return path.read_text(encoding="utf-8").strip()
     except OSError as exc:
-        raise ConfigError(f"cannot read system instruction file {path}: {exc.strerror}") from None
+        raise BadSetting(f"cannot read system instruction file {path}: {exc.strerror}", key="system", source="") from None

@@ -16,6 +16,7 @@ from livecli.events import AssistantState, ConnectionState
 from livecli.pricing import usd_text
 from livecli.state import TalkState, ToolActivity
 from livecli.transcript import Speaker, Turn
+from livecli.ui import terminal
 
 METER_WIDTH = 16
 METER_FLOOR_DBFS = -60.0
@@ -159,6 +160,7 @@ class RichView:
         self._console = console
         self._live: Live | None = None
         self._shown: tuple | None = None
+        self._screen: terminal.Change | None = None
 
     def start(self, state: TalkState) -> None:
         self._live = Live(
@@ -170,6 +172,12 @@ class RichView:
             redirect_stderr=False,
         )
         self._live.start()
+        self._screen = terminal.Change(self._leave_screen)
+
+    def _leave_screen(self) -> None:
+        """For an exit that cannot stop the live display: the normal screen, the cursor shown."""
+        self._console.set_alt_screen(False)
+        self._console.show_cursor(True)
 
     def refresh(self, state: TalkState) -> None:
         """Draw the state, unless it looks exactly like the last frame."""
@@ -196,5 +204,7 @@ class RichView:
             return
         self._live.stop()
         self._live = None
+        if self._screen is not None:
+            self._screen.forget()
         for line in render_transcript(state):
             self._console.print(line)

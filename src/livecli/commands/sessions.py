@@ -1,15 +1,11 @@
 """`livecli sessions …` and `livecli replay`: the commands over the session store.
 
-cli.py registers `sessions_app` and `replay`. Its error handling and settings
-loader are imported when a command runs (cli.py imports this module, so
-importing it back at the top would be circular); heavy imports (numpy,
-sounddevice, Rich's live display) wait for the commands too.
+Heavy imports (numpy, sounddevice, Rich's live display) wait for the commands.
 """
 
 from __future__ import annotations
 
 import enum
-import functools
 import json
 from pathlib import Path
 from typing import Optional
@@ -18,8 +14,17 @@ import typer
 
 from livecli import paths
 from livecli.errors import LivecliError
+from livecli.settings import load_settings
 
 sessions_app = typer.Typer(help="List, show, search, export and delete stored talk sessions.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(sessions_app, name="sessions")
+    app.command()(replay)
+
+
+_ID_HELP = "A session id or a unique prefix of it"
 
 
 class ExportFormat(str, enum.Enum):
@@ -34,34 +39,15 @@ def _store():
     return SessionStore(paths.data_dir())
 
 
-def user_errors(command):
-    """cli.py's `user_errors`: a LivecliError becomes one line on stderr and its exit code."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        from livecli.cli import user_errors as handle
-
-        return handle(command)(*args, **kwargs)
-
-    return wrapper
-
-
-def load_settings(flags: dict):
-    from livecli.cli import load_settings as load
-
-    return load(flags)
-
-
 def _one_line(text: str, width: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
 @sessions_app.command("list")
-@user_errors
 def list_sessions(
     as_json: bool = typer.Option(False, "--json", help="One JSON array, for scripts."),
-    limit: Optional[int] = typer.Option(None, min=1, help="Only the newest N."),
+    limit: Optional[int] = typer.Option(None, min=1, metavar="N", help="Only the newest N."),
 ) -> None:
     """Sessions, newest first: id, start, length, turns, first words."""
     from livecli.store.export import length, started
@@ -79,8 +65,7 @@ def list_sessions(
         typer.echo(f"{info.id:<8}  {started(info):<16}  {length(info.duration_s):>7}  {info.turns:>5}  {_one_line(words, 60)}")
 
 @sessions_app.command("show")
-@user_errors
-def show(session: str = typer.Argument(..., help="Session id or a unique prefix of it.")) -> None:
+def show(session: str = typer.Argument(..., metavar="ID", help=_ID_HELP)) -> None:
     """The transcript with tool calls, reconnections and timings."""
     from livecli.store.export import show_text
 
@@ -89,10 +74,9 @@ def show(session: str = typer.Argument(..., help="Session id or a unique prefix 
     typer.echo(show_text(store.info(session_id), store.events(session_id)))
 
 @sessions_app.command("search")
-@user_errors
 def search(
-    query: str = typer.Argument(..., help='Words to find; "quoted words" as a phrase.'),
-    limit: int = typer.Option(10, min=1, max=50, help="At most this many turns."),
+    query: str = typer.Argument(..., metavar="QUERY", help='Words to find; "quoted words" as a phrase.'),
+    limit: int = typer.Option(10, min=1, max=50, metavar="N", help="At most this many turns."),
     as_json: bool = typer.Option(False, "--json", help="JSON, for scripts."),
 ) -> None:
     """Full-text search over every transcript."""
@@ -107,8 +91,7 @@ def search(
         typer.echo(f"{hit['session']}  {hit['date'][:16].replace('T', ' ')}  {speaker}: {_one_line(hit['text'], 100)}")
 
 @sessions_app.command("delete")
-@user_errors
-def delete(sessions: list[str] = typer.Argument(..., help="Session ids or unique prefixes.")) -> None:
+def delete(sessions: list[str] = typer.Argument(..., metavar="ID...", help="Session ids or unique prefixes.")) -> None:
     """Delete sessions: transcript, events and audio."""
     store = _store()
     for session_id in [store.resolve(ref) for ref in sessions]:
@@ -116,13 +99,15 @@ def delete(sessions: list[str] = typer.Argument(..., help="Session ids or unique
         typer.echo(f"deleted {session_id}")
 
 @sessions_app.command("export")
-@user_errors
 def export(
-    session: str = typer.Argument(..., help="Session id or a unique prefix of it."),
-    format: ExportFormat = typer.Option(ExportFormat.md, "--format", "-f", help="md, json, or wav (stereo: you left, Gemini right)."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="File to write (default: stdout; for wav, livecli-ID.wav)."),
+    session: str = typer.Argument(..., metavar="ID", help=_ID_HELP),
+    format: ExportFormat = typer.Option(ExportFormat.md, "--format", "-f", metavar="md|json|wav", help="md, json, or wav (stereo: you left, Gemini right)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="FILE", help="File to write (default: stdout; for wav, livecli-ID.wav)."),
 ) -> None:
-    """Write a session as Markdown, JSON or a WAV of both voices on its timeline."""
+    """Write a session as Markdown, JSON or a WAV of both voices.
+
+    The WAV has both voices on the session's timeline: you left, Gemini right.
+    """
     from livecli.store import export as render
 
     store = _store()
@@ -140,10 +125,9 @@ def export(
         _write_text(output, text + "\n")
 
 @sessions_app.command("prune")
-@user_errors
 def prune(
-    keep_days: Optional[int] = typer.Option(None, min=0, help="Delete sessions older than this many days (0 = keep; default: config keep_days)."),
-    max_sessions: Optional[int] = typer.Option(None, min=0, help="Keep only the newest N (0 = all; default: config max_sessions)."),
+    keep_days: Optional[int] = typer.Option(None, min=0, metavar="N", help="Delete sessions older than this many days (0 = keep; default: config keep_days)."),
+    max_sessions: Optional[int] = typer.Option(None, min=0, metavar="N", help="Keep only the newest N (0 = all; default: config max_sessions)."),
 ) -> None:
     """Delete old sessions now, as `talk` does (keep_days, max_sessions)."""
     settings = load_settings({})
@@ -153,19 +137,18 @@ def prune(
     )
     typer.echo(f"deleted {len(deleted)} session{'s' * (len(deleted) != 1)}" + (f": {', '.join(deleted)}" if deleted else ""))
 
-@user_errors
 def replay(
-    session: Optional[str] = typer.Argument(None, help="Session id or a unique prefix of it (default: the latest)."),
-    speed: float = typer.Option(1.0, min=0.0, max=4.0, help="Playback speed; 0 prints the transcript at once."),
-    start: float = typer.Option(0.0, "--from", min=0.0, help="Start this many seconds into the session."),
+    session: Optional[str] = typer.Argument(None, metavar="ID", help=f"{_ID_HELP} (default: the latest)", show_default=False),
+    speed: float = typer.Option(1.0, min=0.0, max=4.0, metavar="FACTOR", help="Playback speed; 0 prints the transcript at once."),
+    start: float = typer.Option(0.0, "--from", min=0.0, metavar="SECONDS", help="Start this many seconds into the session."),
     no_audio: bool = typer.Option(False, "--no-audio", help="The transcript only, at the session's pace."),
-    export_to: Optional[Path] = typer.Option(None, "--export", help="Write the mix to this WAV (stereo: you left, Gemini right) instead of playing."),
-    output_device: Optional[str] = typer.Option(None, help="Speaker: index or part of its name."),
+    export_to: Optional[Path] = typer.Option(None, "--export", metavar="FILE.wav", help="Write the mix to this WAV (stereo: you left, Gemini right) instead of playing."),
+    output_device: Optional[str] = typer.Option(None, metavar="DEVICE", help="Speaker: index or part of its name."),
     plain: bool = typer.Option(False, "--plain", help="One line per turn, no live layout."),
 ) -> None:
-    """Play a stored session: both voices on their timeline, the transcript in step.
+    """Play a stored session, the transcript in step with both voices.
 
-    Keys: space pauses, ←/→ skip 5 s, q quits.
+    Both voices play on the session's timeline. Keys: space pauses, ←/→ skip 5 s, q quits.
     """
     store = _store()
     session_id = store.resolve(session)
@@ -185,6 +168,7 @@ def _write_wav(store, session_id: str, path: Path) -> float:
 
     timeline = Timeline(store, session_id, store.events(session_id), store.info(session_id).duration_s)
     try:
+        path.open("wb").close()  # a path wave.open cannot open makes it print its own noise on the way out
         timeline.write_wav(path)
     except OSError as exc:
         raise LivecliError(f"cannot write {path}: {exc.strerror or exc}") from None

@@ -18,13 +18,18 @@ from livecli.errors import ExitCode, LivecliError
 
 tools_app = typer.Typer(help="List, inspect and try the tools the model can call.", no_args_is_help=True)
 
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(tools_app, name="tools")
+
 _FILES_HELP = "Also load the tools of this Python file (repeatable)."
+_NAME_HELP = "The tool's name, as `livecli tools list` shows it."
 
 
 @tools_app.command("list")
 def tools_list(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per tool, in a list."),
-    files: Optional[list[Path]] = typer.Option(None, "--tools", help=_FILES_HELP),
+    files: Optional[list[Path]] = typer.Option(None, "--tools", metavar="FILE.py", exists=True, dir_okay=False, help=_FILES_HELP),
 ) -> None:
     """Every tool: name, source, approval policy, description."""
 
@@ -55,8 +60,8 @@ def tools_list(
 
 @tools_app.command("show")
 def tools_show(
-    name: str,
-    files: Optional[list[Path]] = typer.Option(None, "--tools", help=_FILES_HELP),
+    name: str = typer.Argument(..., metavar="NAME", help=_NAME_HELP),
+    files: Optional[list[Path]] = typer.Option(None, "--tools", metavar="FILE.py", exists=True, dir_okay=False, help=_FILES_HELP),
 ) -> None:
     """The declaration of tool NAME as sent to the model, as JSON."""
 
@@ -68,11 +73,14 @@ def tools_show(
 
 @tools_app.command("call")
 def tools_call(
-    name: str,
-    arguments: str = typer.Argument("{}", help="The arguments as a JSON object."),
-    files: Optional[list[Path]] = typer.Option(None, "--tools", help=_FILES_HELP),
+    name: str = typer.Argument(..., metavar="NAME", help=_NAME_HELP),
+    arguments: str = typer.Argument("{}", metavar="ARGUMENTS", help="The arguments as a JSON object."),
+    files: Optional[list[Path]] = typer.Option(None, "--tools", metavar="FILE.py", exists=True, dir_okay=False, help=_FILES_HELP),
 ) -> None:
-    """Run tool NAME here with ARGUMENTS and print its result as JSON (no approval asked)."""
+    """Run tool NAME here and print its result as JSON.
+
+    No approval is asked: you are the one running it.
+    """
     try:
         args = json.loads(arguments)
     except json.JSONDecodeError as exc:
@@ -84,20 +92,36 @@ def tools_call(
         from livecli.events import FunctionCall
         from livecli.tools import ToolRunner
 
-        if not _find(registry, name).enabled:
+        tool = _find(registry, name)
+        if not tool.enabled:
             raise LivecliError(f"tool '{name}' is disabled in config.toml ([tools] enabled / disabled)")
+        _check_arguments(tool, args)
         runner = ToolRunner(registry, approve=_never, yolo=True)
         (result,) = await runner.run([FunctionCall(id="cli", name=name, args=args)])
         return result.response
 
     response = _with_registry(files, call)
     if "error" in response:
-        raise LivecliError(f"{name}: {response['error']}")
+        raise LivecliError(f"{name}: {' '.join(str(response['error']).split())}")  # one line, as the model got it
     typer.echo(json.dumps(response["result"], indent=2, ensure_ascii=False))
 
 
 async def _never(call) -> bool:
     return False
+
+
+def _check_arguments(tool, args: dict) -> None:
+    """Missing and unknown arguments said plainly, before the tool's own validation says them at length."""
+    schema = tool.declaration.parameters_json_schema or {}
+    known = schema.get("properties", {})
+    missing = [arg for arg in schema.get("required", []) if arg not in args]
+    unknown = [arg for arg in args if arg not in known and not schema.get("additionalProperties")]
+    if missing or unknown:
+        problem = f"missing {', '.join(missing)}" if missing else f"no argument {', '.join(unknown)}"
+        raise LivecliError(
+            f"{tool.name}: {problem} (arguments: {', '.join(known) or 'none'}; `livecli tools show {tool.name}`)",
+            ExitCode.USAGE,
+        )
 
 
 def _find(registry, name: str):
@@ -109,16 +133,25 @@ def _find(registry, name: str):
 
 
 def _with_registry(files: list[Path] | None, use):
-    """Open the registry (MCP servers included), print its warnings, return `use(registry)`."""
-    from livecli.tools import open_registry
-
+    """Open the registry as talk does (built-ins, MCP servers included), print its warnings,
+    return `use(registry)`."""
     import asyncio
+
+    from livecli.store import SessionStore
+    from livecli.tools import open_registry
 
     path = paths.config_file()
     config = config_file.read(path)
+    store = SessionStore(paths.data_dir())
 
     async def run():
-        async with open_registry(config, config_source=str(path), extra_files=files or ()) as registry:
+        async with open_registry(
+            config,
+            config_source=str(path),
+            extra_files=files or (),
+            memory_search=store.search_transcripts,
+            log_dir=paths.data_dir() / "logs",
+        ) as registry:
             for warning in registry.warnings:
                 typer.echo(f"livecli: warning: {warning}", err=True)
             return await use(registry)

@@ -1,0 +1,68 @@
+"""`livecli talk`: the options of a conversation, turned into settings for `run_talk`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from livecli import config_file, paths, settings
+from livecli.errors import ExitCode, LivecliError
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(talk)
+
+
+def talk(
+    model: Optional[str] = typer.Option(None, metavar="MODEL", help=f"Live model (default: {settings.DEFAULT_MODEL})."),
+    voice: Optional[str] = typer.Option(None, metavar="NAME", help="Prebuilt voice, e.g. Puck, Kore, Charon."),
+    system: Optional[str] = typer.Option(None, metavar="TEXT|@FILE", help="System instruction: text, or @FILE."),
+    language: Optional[str] = typer.Option(None, metavar="CODE", help="Speech language (BCP-47), e.g. en-US."),
+    input_device: Optional[str] = typer.Option(None, metavar="DEVICE", help="Microphone: index or part of its name."),
+    output_device: Optional[str] = typer.Option(None, metavar="DEVICE", help="Speaker: index or part of its name."),
+    text: bool = typer.Option(False, "--text", help="Text replies instead of audio."),
+    chunk_ms: Optional[int] = typer.Option(None, metavar="MS", help="Microphone chunk length in ms (default: 100)."),
+    plain: bool = typer.Option(False, "--plain", help="One line per turn, no live layout."),
+    echo: Optional[str] = typer.Option(
+        None, "--echo", metavar="aec|half-duplex|off", help="Keep Gemini's voice out of the microphone (default: aec)."
+    ),
+    tools: list[Path] = typer.Option([], "--tools", metavar="FILE.py", exists=True, dir_okay=False, help="A Python file of tools for this run (repeatable)."),
+    no_tools: bool = typer.Option(False, "--no-tools", help="Declare no tools to the model."),
+    yolo: bool = typer.Option(False, "--yolo", help="Approve every tool call, this run only."),
+    no_record: bool = typer.Option(False, "--no-record", help="Keep audio out of the session record."),
+    no_history: bool = typer.Option(False, "--no-history", help="Record nothing said (no transcript, no audio)."),
+    continue_: bool = typer.Option(False, "--continue", help="Continue the latest stored session, or session ID."),
+    session: Optional[str] = typer.Argument(
+        None, metavar="ID", help="With --continue: a session id or a unique prefix of it.", show_default=False
+    ),
+) -> None:
+    """Talk with Gemini Live through your microphone and speakers."""
+    # `--continue [ID]` is a flag and an optional argument: an option whose value may be
+    # left out would take the next option as its value (`--continue --plain`).
+    if session is not None and not continue_:
+        raise LivecliError(f"a session ID goes with --continue: `livecli talk --continue {session}`", ExitCode.USAGE)
+    chosen = settings.load_settings(
+        dict(
+            model=model,
+            voice=voice,
+            system=system,
+            language=language,
+            input_device=input_device,
+            output_device=output_device,
+            text=text or None,
+            chunk_ms=chunk_ms,
+            plain=plain or None,
+            echo=echo,
+            record_audio=False if no_record or no_history else None,
+            record_history=False if no_history else None,
+        )
+    )
+    from livecli.talk import LATEST, TalkOptions, run_talk
+
+    continue_ref = (session or LATEST) if continue_ else None
+    options = TalkOptions(tool_files=tools, no_tools=no_tools, yolo=yolo, continue_ref=continue_ref)
+    code = run_talk(chosen, options, environ=os.environ, config=config_file.read(paths.config_file()))
+    raise typer.Exit(int(code))

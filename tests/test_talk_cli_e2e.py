@@ -1,0 +1,66 @@
+"""`livecli talk`'s command line as a user types it, end to end: real PortAudio devices
+on the PulseAudio rig, the fake Live server, and sessions stored before."""
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.fake_live import FakeLiveServer
+from tests.support.pulse_rig import pulse_rig_fixture
+from tests.test_store_helpers import Scripted
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def pulse_rig():
+    yield from pulse_rig_fixture()
+
+
+def stored_session(db_dir: Path, handle: str, t: float = 1.0) -> str:
+    session = Scripted(db_dir)
+    session.event(t, "user_turn", text=f"words of {handle}", typed=False)
+    session.event(t, "resumption_handle", handle=handle)
+    return session.close(t + 1.0)
+
+
+@pytest.mark.parametrize(
+    "args,continued",
+    [
+        (["--plain", "--echo", "off", "--continue"], "latest"),  # at the end of the line
+        (["--continue", "--plain", "--echo", "off"], "latest"),  # before another option
+        (["--plain", "--continue", "{older}", "--echo", "off"], "older"),  # with an ID
+    ],
+)
+def test_continue_takes_the_latest_session_or_the_one_given(pulse_rig, isolated_env, args, continued):
+    db_dir = Path(isolated_env["XDG_DATA_HOME"]) / "livecli"
+    older = stored_session(db_dir, "handle-older")
+    stored_session(db_dir, "handle-latest")
+    with FakeLiveServer(unknown_handle="fresh") as server:
+        env = pulse_rig.subprocess_env(server.subprocess_env(isolated_env))
+        argv = [arg.format(older=older) for arg in args]
+        talk = subprocess.Popen(
+            [sys.executable, "-m", "livecli", "talk", *argv],
+            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        try:
+            asked = server.wait_for(lambda: server.events("resume_unknown"), timeout=20)
+        finally:
+            talk.send_signal(signal.SIGINT)
+            try:
+                out, err = talk.communicate(timeout=15)
+            except subprocess.TimeoutExpired:
+                talk.kill()
+                out, err = talk.communicate()
+        assert asked, err
+        assert server.events("resume_unknown")[0].data["handle"] == f"handle-{continued}"
+    assert talk.returncode == 0, err
+
+
+def test_an_id_without_continue_is_a_usage_error(run_cli):
+    result = run_cli("talk", "abc123")
+    assert result.returncode == 2
+    assert result.stderr == "livecli: error: a session ID goes with --continue: `livecli talk --continue abc123`\n"
