@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import time
 import warnings
 from typing import Callable
 
@@ -167,7 +166,7 @@ def test_speech_turn_produces_full_model_turn(fake):
     assert audio == make_tone(0.4)
     blobs = [p.inline_data for m in msgs if m.data for p in m.server_content.model_turn.parts]
     assert {b.mime_type for b in blobs} == {"audio/pcm;rate=24000"}
-    assert all(960 <= len(b.data) // 2 <= 2400 for b in blobs[:-1])  # 40-100 ms pieces
+    assert all(4800 <= len(b.data) // 2 <= 5760 for b in blobs[:-1])  # 200-240 ms parts, as the service's
     assert output_text(msgs) == "Hi! How can I help?"
 
     kinds = [
@@ -438,14 +437,16 @@ def test_go_away_then_close(fake):
             assert srv.go_away(time_left=0.2) == 1
             msgs = await collect(session, has("go_away"))
             assert msgs[-1].go_away.time_left == "0.2s"
-            t0 = time.monotonic()
             with pytest.raises(errors.APIError) as info:
                 await collect(session, lambda m: False)
-            return info.value, time.monotonic() - t0
+            return info.value
 
-    err, waited = asyncio.run(main())
-    assert err.code == 1011 and "aborted" in str(err)
-    assert 0.1 < waited < 2.0
+    err = asyncio.run(main())
+    # the client ignored the goAway past its time: the service's words, cut at 123 bytes
+    assert err.code == 1008
+    assert err.details.startswith("Connection aborted because the client failed to close the connection after receiving a GoAway")
+    assert len(err.details.encode()) == 123
+    assert srv.events("go_away")[0].t < srv.events("go_away_close")[0].t
 
     srv2 = fake(go_away_every=0.1, go_away_time_left=5.0)
 
