@@ -272,9 +272,11 @@ class FakeLiveServer(Admission):
         """
         key = self.api_key if self.api_key is not None else "any-key"
         if self.platform != "developer":
+            # Vertex in express mode; the SDK 3.6 picks the base URL before it reads
+            # GOOGLE_GENAI_USE_VERTEXAI, so from GOOGLE_GEMINI_BASE_URL: both are set.
             return {
                 "GOOGLE_GENAI_USE_VERTEXAI": "true", "GOOGLE_VERTEX_BASE_URL": self.base_url,
-                "SSL_CERT_FILE": str(self.ca_path), "GOOGLE_API_KEY": key,
+                "GOOGLE_GEMINI_BASE_URL": self.base_url, "SSL_CERT_FILE": str(self.ca_path), "GOOGLE_API_KEY": key,
             }
         return {"GOOGLE_GEMINI_BASE_URL": self.base_url, "SSL_CERT_FILE": str(self.ca_path), "GEMINI_API_KEY": key}
 
