@@ -133,6 +133,7 @@ class LiveConnection:
         )
         self._stack = contextlib.AsyncExitStack()
         self._session = None
+        self._announced = False  # SessionId reported
 
     @property
     def session_id(self) -> str | None:
@@ -204,7 +205,8 @@ class LiveConnection:
 
     async def events(self) -> AsyncIterator[events.LiveEvent]:
         """Every event until the connection closes (then raises a LivecliError)."""
-        if self.session_id:
+        if self.session_id and not self._announced:
+            self._announced = True
             yield events.SessionId(self.session_id)
         try:
             while True:
