@@ -231,8 +231,8 @@ class Link:
         if dropped:
             await self._close(old_stack)  # dead already
             old_stack = None
-        # a goAway handover is not a reconnection attempt; connections that died young were
-        attempt = 1 + self._young_deaths if dropped else 0
+        # a goAway handover is not a reconnection attempt; each connection that died young was one
+        attempt = max(1, self._young_deaths) if dropped else 0
         while True:
             if attempt > self._max_attempts:
                 raise ConnectionFailed(f"{reason} (gave up after {self._max_attempts} attempts)")
