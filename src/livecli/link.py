@@ -182,7 +182,10 @@ class Link:
         if conn is None:
             self._pending_texts.append(text)
             return
-        await conn.send_text(text)
+        try:
+            await conn.send_text(text)
+        except ConnectionFailed:
+            self._pending_texts.append(text)  # the receiving side notices the drop
 
     async def send_video(self, data: bytes, mime_type: str = "image/jpeg") -> None:
         """A picture for the model; dropped while no connection is up (the next one is fresher)."""

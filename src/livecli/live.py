@@ -35,9 +35,6 @@ TOKEN_API_VERSION = "v1alpha"  # the SDK takes ephemeral tokens on v1alpha only 
 # timeout drops healthy sessions. A dead link still shows up within a minute.
 WEBSOCKET_OPTIONS = {"ping_interval": 20.0, "ping_timeout": 40.0, "compression": None}
 
-# The SDK warns that ephemeral tokens are experimental on every connection: library noise.
-warnings.filterwarnings("ignore", category=genai_errors.ExperimentalWarning)
-
 
 def build_config(
     settings: Settings,
@@ -156,9 +153,11 @@ class LiveConnection:
         http_options = types.HttpOptions(api_version=api_version, async_client_args=WEBSOCKET_OPTIONS)
         client = genai.Client(api_key=key, http_options=http_options)
         try:
-            self._session = await self._stack.enter_async_context(
-                client.aio.live.connect(model=self._settings.model, config=self._config)
-            )
+            with warnings.catch_warnings():  # "ephemeral tokens are experimental", on every connection
+                warnings.simplefilter("ignore", genai_errors.ExperimentalWarning)
+                self._session = await self._stack.enter_async_context(
+                    client.aio.live.connect(model=self._settings.model, config=self._config)
+                )
         except BaseException as exc:
             await self._stack.aclose()
             raise translate_error(exc, settings=self._settings, token=self._token is not None) from None
