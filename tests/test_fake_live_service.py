@@ -157,6 +157,32 @@ def test_non_blocking_call_the_model_talks_on_and_the_result_follows_its_schedul
     assert srv.events("tool_call_cancellation") == []
 
 
+def test_non_blocking_result_with_interrupt_cuts_the_model_short(fake):
+    srv = fake(
+        tool_calls={"timer": {"name": "timer", "args": {}}},
+        reply_text=lambda turn: "Time is up." if turn.source == "tool_result" else "A long story " * 20,
+        reply_seconds=3.0,
+        send_speed=1.0,
+    )
+
+    async def main():
+        async with session_with(LIVE) as session:
+            await session.send_realtime_input(text="start the timer")
+            call = (await collect(session, has("tool_call")))[-1].tool_call.function_calls[0]
+            await collect(session, has("turn_complete"))
+            await session.send_realtime_input(text="tell me a story")
+            await collect(session, has("model_turn"))  # the story has begun
+            await session.send_tool_response(
+                function_responses=types.FunctionResponse(id=call.id, name=call.name, response={}, scheduling="INTERRUPT")
+            )
+            return await collect(session, has("turn_complete", 2))
+
+    msgs = asyncio.run(main())
+    assert flags(msgs, "interrupted", "turn_complete")[:2] == [("interrupted",), ("turn_complete",)]
+    assert output_text(msgs).endswith("Time is up.")
+    assert srv.events("interrupted")[0].data["cause"] == "tool_result"
+
+
 def test_blocking_call_is_cancelled_by_new_input(fake):
     fake(tool_calls={"lights": {"name": "lights", "args": {}}}, reply_seconds=0.2, send_speed=20)
     blocking = types.Tool(function_declarations=[types.FunctionDeclaration(name="lights", behavior="BLOCKING")])

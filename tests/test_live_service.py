@@ -11,7 +11,7 @@ import pytest
 
 from livecli import events
 from livecli.errors import AuthError, ConfigError, ConnectionFailed, QuotaExceeded
-from livecli.live import LiveConnection, build_config
+from livecli.live import LiveConnection, build_config, live_models
 from livecli.models import can_reply_in_text
 from livecli.settings import Settings
 from tests.support.fake_live import make_tone
@@ -223,6 +223,14 @@ def test_unknown_model_names_it_and_how_to_list_live_models(fake):
         "the Live service does not know the model 'gemini-4-live-nope' or cannot do Live with it (API version v1): "
         "`livecli models` lists the Live models your key can use"
     )
+
+
+def test_live_models_lists_what_the_key_can_hold_a_live_session_with(fake):
+    fake(api_key="key")
+    models = live_models("key")
+    assert "gemini-3.8-live" in models and "text-embedding-004" not in models
+    with pytest.raises(AuthError, match=r"^the service did not list its models \(400\): API key not valid"):
+        live_models("wrong")
 
 
 def test_invalid_argument_names_the_settings_likely_at_fault(fake):

@@ -20,7 +20,7 @@ from google.genai import types
 from websockets.exceptions import WebSocketException
 
 from livecli import events, formats
-from livecli.errors import ConfigError
+from livecli.errors import AuthError, ConfigError, ConnectionFailed
 from livecli.live_errors import TokenRefused, translate_error
 from livecli.models import model_info
 from livecli.settings import Settings
@@ -221,6 +221,24 @@ class LiveConnection:
             await send
         except Exception as exc:
             raise translate_error(exc, settings=self._settings, token=self._token is not None) from None
+
+
+def live_models(api_key: str | None, api_version: str | None = None) -> list[str]:
+    """The models this key can hold a Live session with (they support bidiGenerateContent),
+    for `livecli models` and the unknown-model error's advice."""
+    client = genai.Client(api_key=api_key, http_options=types.HttpOptions(api_version=api_version))
+    try:
+        found = client.models.list()
+        return sorted(
+            (model.name or "").removeprefix("models/")
+            for model in found
+            if "bidiGenerateContent" in (model.supported_actions or [])
+        )
+    except genai_errors.APIError as exc:
+        failure = AuthError if exc.code in (400, 401, 403) else ConnectionFailed
+        raise failure(f"the service did not list its models ({exc.code}): {exc.message or exc.status}") from None
+    except Exception as exc:
+        raise translate_error(exc) from None
 
 
 def translate_message(message: types.LiveServerMessage) -> list[events.LiveEvent]:

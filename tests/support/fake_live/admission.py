@@ -42,10 +42,14 @@ class Admission:
         except ValueError:
             payload = None
         self._record(self.rest_calls, Received(time.monotonic(), "rest", {"method": method, "path": path, "body": payload}))
-        if (method, path.split("?")[0]) != ("POST", "/v1alpha/auth_tokens"):
+        route = (method, path.split("?")[0])
+        if route not in {("POST", "/v1alpha/auth_tokens"), *(("GET", f"/{v}/models") for v in ("v1", "v1beta", "v1alpha"))}:
             return _rest_error(http.HTTPStatus.NOT_FOUND, f"Method not found: {method} {path}", "NOT_FOUND")
         if self.api_key is not None and headers.get("x-goog-api-key") != self.api_key:
             return _rest_error(http.HTTPStatus.BAD_REQUEST, wire.API_KEY_INVALID[1], "INVALID_ARGUMENT")
+        if method == "GET":  # models.list: the Live models, and one that cannot do Live
+            live = [{"name": f"models/{name}", "supportedGenerationMethods": ["bidiGenerateContent"]} for name in self.models]
+            return 200, {"models": [*live, {"name": "models/text-embedding-004", "supportedGenerationMethods": ["embedContent"]}]}
         if not isinstance(payload, dict):
             return _rest_error(http.HTTPStatus.BAD_REQUEST, "Invalid JSON payload received.", "INVALID_ARGUMENT")
         with self._cond:
