@@ -24,12 +24,12 @@ from livecli.errors import AuthError, ConfigError, ConnectionFailed
 from livecli.live_errors import TokenRefused, translate_error
 from livecli.models import model_info
 from livecli.settings import Settings
+from livecli.tokens import TOKEN_API_VERSION
 
 if TYPE_CHECKING:
     from livecli.tokens import TokenSource
 
 INPUT_MIME = f"audio/pcm;rate={formats.INPUT_RATE}"
-TOKEN_API_VERSION = "v1alpha"  # the SDK takes ephemeral tokens on v1alpha only (google/genai/live.py)
 
 # The service can be slow to answer websocket pings; the default 20 s ping
 # timeout drops healthy sessions. A dead link still shows up within a minute.
@@ -214,13 +214,13 @@ class LiveConnection:
                     for event in translate_message(message):
                         yield event
         except (genai_errors.APIError, WebSocketException, OSError) as exc:
-            raise translate_error(exc, settings=self._settings, token=self._token is not None) from None
+            raise translate_error(exc, settings=self._settings) from None
 
     async def _guard(self, send) -> None:
         try:
             await send
         except Exception as exc:
-            raise translate_error(exc, settings=self._settings, token=self._token is not None) from None
+            raise translate_error(exc, settings=self._settings) from None
 
 
 def live_models(api_key: str | None, api_version: str | None = None) -> list[str]:
@@ -356,7 +356,7 @@ def _explain(reason: str) -> str:
     if reason in _EXPLAINED:
         return _EXPLAINED[reason]
     words = reason.lower().replace("_", " ")
-    if reason.startswith(("INPUT_", "IMAGE_")) or "PROHIBITED" in reason and not reason.startswith("GENERATED"):
+    if reason.startswith(("INPUT_", "IMAGE_")) or ("PROHIBITED" in reason and not reason.startswith("GENERATED")):
         return f"the service refused the input ({words})"
     return f"the service withheld the answer ({words})"
 

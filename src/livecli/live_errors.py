@@ -40,7 +40,8 @@ class TokenRefused(AuthError):
 
 
 def translate_error(exc: BaseException, *, settings: Settings | None = None, token: bool = False) -> BaseException:
-    """The SDK's and the network's failures as one line the user can act on (never with the key)."""
+    """The SDK's and the network's failures as one line the user can act on (never with the key).
+    `token`: the failure came while connecting with an ephemeral token."""
     if isinstance(exc, LivecliError):
         return exc
     if isinstance(exc, genai_errors.APIError):
@@ -72,7 +73,7 @@ def _refusal(code: int, reason: str, settings: Settings | None, token: bool) -> 
         )
     if code == 1008 and reason.startswith("Connection aborted because the client failed to close"):
         return ConnectionFailed(f"the Live service cut the connection after its goAway {said}")
-    if token and (code == 1007 or reason.startswith("The service is currently unavailable")):
+    if token and (reason.lower().startswith("api key") or reason.startswith("The service is currently unavailable")):
         return TokenRefused(f"the Live service refused the token {said} — it may have expired or been used up")
     if code == 1007 and not reason.lower().startswith("api key") and settings is not None:
         return AuthError(f"the Live service refused the session {said}{_likely_culprits(settings)}")

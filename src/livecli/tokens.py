@@ -51,7 +51,8 @@ def mint_token(
     from google.genai import errors as genai_errors
     from google.genai import types
 
-    from livecli.live import build_config, translate_error
+    from livecli.live import build_config
+    from livecli.live_errors import translate_error
 
     if uses < 0:
         raise AuthError("a token's uses cannot be negative (0 = no limit)")

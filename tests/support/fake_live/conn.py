@@ -217,10 +217,10 @@ class Conn(TurnPlayer):
     def _on_context_update(self, update: dict, t: float) -> None:
         """send_context_update: the new system instruction or tools apply from now on."""
         self.srv._record(self.srv.context_updates, Received(t, "context_update", update, conn=self.id))
-        for key in ("systemInstruction", "tools"):
-            value = g(update, "system_instruction" if key == "systemInstruction" else "tools")
-            if value is not None:
-                self.setup[key] = g(value, "tools") if key == "tools" else value
+        if g(update, "system_instruction") is not None:
+            self.setup["systemInstruction"] = g(update, "system_instruction")
+        if g(update, "tools") is not None:  # {"tools": [...]}; an empty list clears them
+            self.setup["tools"] = g(g(update, "tools"), "tools") or []
 
     # -------------------------------------------------------------- VAD
 
