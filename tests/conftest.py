@@ -34,3 +34,23 @@ def run_cli(isolated_env):
         )
 
     return run
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    """Start FakeLiveServers (`fake(**options)`) and point the SDK at the latest through the
+    environment; each is stopped at the end, raising if it hit an error (an invalid message)."""
+    from tests.support.fake_live import FakeLiveServer
+
+    started = []
+    monkeypatch.delenv("GOOGLE_GENAI_USE_VERTEXAI", raising=False)
+
+    def make(**kwargs):
+        server = FakeLiveServer(**kwargs).start()
+        started.append(server)
+        server.patch_env(monkeypatch)
+        return server
+
+    yield make
+    for server in started:
+        server.stop()

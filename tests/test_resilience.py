@@ -12,7 +12,7 @@ import json
 import numpy as np
 import pytest
 
-from livecli.errors import AuthError
+from livecli.errors import AuthError, ConnectionFailed, QuotaExceeded
 from livecli.link import Link
 from livecli.live import LiveConnection
 from livecli.session import TalkSession
@@ -50,12 +50,12 @@ def chunk_indices(chunks):
 
 
 class Run:
-    def __init__(self, server, signal, seconds, *, during=None, handle=None):
+    def __init__(self, server, signal, seconds, *, during=None, handle=None, link_options=None, model=None):
         self.out, self.err = io.StringIO(), io.StringIO()
         view = PlainView(out=self.out, err=self.err)
         self.conversation = Conversation(model="m", voice=None, tools_enabled=False)
         self.state = self.conversation.state
-        settings = Settings()
+        settings = Settings(model=model) if model else Settings()
         self.link = None
 
         def connect(_latest):
@@ -63,6 +63,7 @@ class Run:
                 lambda h: LiveConnection(settings, api_key=server.api_key, handle=h),
                 handle=handle,
                 history=self.state.transcript.recent,
+                **(link_options or {}),
             )
             return self.link
 
@@ -210,3 +211,39 @@ def test_twenty_minutes_compressed_many_handovers_all_resumed(monkeypatch):
     answered = [line for line in run.out.getvalue().splitlines() if line.startswith("Gemini:")]
     assert len(answered) >= len(pattern) - 1
     figures("handovers", count=handovers, gaps_s=gaps(run), dropped_audio_s=run.link.dropped_audio_s)
+
+
+def test_quota_refusal_ends_the_session_without_reconnecting(monkeypatch):
+    with FakeLiveServer(quota_exceeded=True) as server:
+        server.patch_env(monkeypatch)
+        with pytest.raises(QuotaExceeded, match=r"^the Live service refused for quota \(1011\): You exceeded your current quota"):
+            Run(server, numbered_speech([(0.5, 5.0)]), 4.0)
+    assert len(server.setups) == 1  # one connection: no reconnect loop
+
+
+def test_connections_that_die_young_count_as_failed_attempts(monkeypatch):
+    # every connection is accepted, then cut 0.3 s later (before any turn): not a success each time
+    with FakeLiveServer(connection_deadline=0.3) as server:
+        server.patch_env(monkeypatch)
+        options = {"max_attempts": 3, "max_backoff_s": 0.1}
+        with pytest.raises(ConnectionFailed, match=r"Deadline expired.*\(gave up after 3 attempts\)"):
+            Run(server, numbered_speech([(0.1, 9.0)]), 8.0, link_options=options)
+        assert len(server.setups) == 4  # the first connection and three attempts
+
+
+def test_no_handover_while_the_model_works_in_the_background(monkeypatch):
+    # goAway arrives while the extended-thinking model is still working (IN_PROGRESS after its
+    # filler's turnComplete): the switch waits for its answer (IDLE), or the answer would be lost
+    with FakeLiveServer(user_transcripts=["plan my trip"], reply_text="Your trip is planned.", reply_seconds=0.3, background_s=1.5) as server:
+        server.patch_env(monkeypatch)
+
+        async def go_away_while_working():
+            await asyncio.to_thread(server.wait_event, "turn_complete", 1, 10)  # the filler's
+            server.go_away(time_left=5.0)
+
+        run = Run(server, numbered_speech([(0.6, 4.0)]), 3.5, during=go_away_while_working, model="gemini-3.8-live-extended-thinking")
+
+    assert run.code == 0
+    answered = [e for e in server.events("turn_complete") if e.data["conn"] == 1]
+    assert len(answered) == 2, "the first connection did not finish the background answer"
+    assert answered[1].t < server.events("setup")[1].t  # the switch came after the answer

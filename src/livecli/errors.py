@@ -43,5 +43,11 @@ class ConnectionFailed(LivecliError):
     exit_code = ExitCode.NETWORK
 
 
+class QuotaExceeded(LivecliError):
+    """The service refuses for quota: every new connection would be refused too, so no retry."""
+
+    exit_code = ExitCode.AUTH
+
+
 class AudioError(LivecliError):
     exit_code = ExitCode.AUDIO

@@ -60,10 +60,85 @@ class TurnComplete:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class TurnEndReason:
+    """Why the service ended a turn the way it did (a refused input or answer, a malformed tool
+    call, more input needed): `reason` is the service's word, `explanation` a sentence for the user."""
+
+    reason: str
+    explanation: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WaitingForInput:
+    """The model is done for now and waits for the user (nothing more will come unprompted)."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GenerationComplete:
+    """The model has generated its whole answer; it may still be playing (turnComplete follows)."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class InteractionStatus:
+    """Background work: IN_PROGRESS means more output may follow even after a turn completes
+    (the model may speak again for the same request); IDLE means it is done."""
+
+    status: str
+
+    @property
+    def working(self) -> bool:
+        return self.status == "IN_PROGRESS"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class VoiceActivity:
+    """The service hears speech start (True) or stop (False)."""
+
+    speaking: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class InterimInputTranscript:
+    """The service's running guess at what the user is saying (replaced, not appended)."""
+
+    text: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GroundingSource:
+    title: str
+    uri: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Grounding:
+    """The answer is grounded in Google Search: the pages it used and the queries it ran."""
+
+    sources: tuple[GroundingSource, ...]
+    queries: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SessionId:
+    """The service's id for this session (Vertex sends one with setupComplete)."""
+
+    id: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Usage:
+    """One usage report: the service reports each turn's own usage (the whole context so far is
+    billed again as prompt). `*_by_modality` maps TEXT/AUDIO/IMAGE/VIDEO to tokens."""
+
     prompt_tokens: int
     response_tokens: int
     total_tokens: int
+    thoughts_tokens: int = 0
+    tool_use_tokens: int = 0
+    cached_tokens: int = 0
+    prompt_by_modality: dict[str, int] = dataclasses.field(default_factory=dict)
+    response_by_modality: dict[str, int] = dataclasses.field(default_factory=dict)
+    tool_use_by_modality: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -159,6 +234,14 @@ LiveEvent = (
     | OutputTranscript
     | Interrupted
     | TurnComplete
+    | TurnEndReason
+    | WaitingForInput
+    | GenerationComplete
+    | InteractionStatus
+    | VoiceActivity
+    | InterimInputTranscript
+    | Grounding
+    | SessionId
     | Usage
     | GoAway
     | ResumptionHandle

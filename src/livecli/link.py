@@ -6,9 +6,13 @@ not. The link keeps the latest session-resumption handle and:
 - on `goAway`, waits for a turn boundary (or until the time left forces it),
   opens the replacement connection with the latest handle, then closes the old;
 - on a drop (1006, 1011, network error), reconnects with the handle, with
-  jittered exponential backoff whose first retry is immediate;
+  jittered exponential backoff whose first retry is immediate; a connection
+  that dies young (within SETTLE_S of opening, before it completed a turn)
+  counts as a failed attempt, so a service that accepts and then drops every
+  connection is not hammered forever;
 - when the handle is refused, starts a fresh session primed with the recent
-  transcript; errors retrying cannot fix (bad key, bad request) end the link.
+  transcript; errors retrying cannot fix (bad key, bad request, a quota
+  refusal) end the link.
 
 Microphone audio is never lost in a switch: chunks sent since the latest
 handle are replayed on the new connection (the resumed session has not heard
@@ -27,15 +31,17 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from livecli import events
+from livecli import events, formats
 from livecli.errors import AuthError, ConnectionFailed
 from livecli.events import ConnectionState, LinkChange
 
-BYTES_PER_SECOND = 16000 * 2
+BYTES_PER_SECOND = formats.INPUT_BYTES_PER_SECOND
 HANDLE_WAIT_S = 1.0  # after a turn boundary, how long to wait for its handle
 GO_AWAY_MARGIN_S = 1.0  # switch this long before the service closes
+SETTLE_S = 5.0  # a connection that dies sooner, before completing a turn, was a failed attempt
 TURN_EVENTS = (
     events.InputTranscript,
+    events.InterimInputTranscript,
     events.ModelAudio,
     events.ModelText,
     events.OutputTranscript,
@@ -117,6 +123,9 @@ class Link:
         self._conn = None
         self._stack: contextlib.AsyncExitStack | None = None
         self._supervisor: asyncio.Task | None = None
+        self._opened_at = 0.0
+        self._proven = False  # the current connection completed a turn
+        self._young_deaths = 0  # connections in a row that died young
 
     @property
     def dropped_audio_s(self) -> float:
@@ -137,6 +146,7 @@ class Link:
             await self._prime(self._conn, resumed=False)
             reason = f"could not resume: {exc}"
             self._emit(LinkChange(ConnectionState.CONNECTED, reason=reason, gap_s=0.0, resumed=False))
+        self._opened_at, self._proven = time.monotonic(), False
         self._supervisor = asyncio.create_task(self._supervise(), name="link")
         return self
 
@@ -172,7 +182,23 @@ class Link:
         if conn is None:
             self._pending_texts.append(text)
             return
-        await conn.send_text(text)
+        try:
+            await conn.send_text(text)
+        except ConnectionFailed:
+            self._pending_texts.append(text)  # the receiving side notices the drop
+
+    async def send_video(self, data: bytes, mime_type: str = "image/jpeg") -> None:
+        """A picture for the model; dropped while no connection is up (the next one is fresher)."""
+        conn = self._conn
+        if conn is not None:
+            with contextlib.suppress(ConnectionFailed):  # the receiving side notices the drop
+                await conn.send_video(data, mime_type)
+
+    async def update_context(self, *, system: str | None = None, tools: list | None = None) -> None:
+        """A new system instruction or tool list for the rest of the session."""
+        if self._conn is None:
+            raise ConnectionFailed("context not updated: reconnecting")
+        await self._conn.update_context(system=system, tools=tools)
 
     async def end_audio_stream(self) -> None:
         if self._conn is not None:
@@ -197,6 +223,8 @@ class Link:
                     await self._pump(self._conn)  # returns at a goAway's switch point
                     await self._switch("goAway", dropped=False)
                 except ConnectionFailed as exc:
+                    young = not self._proven and time.monotonic() - self._opened_at < SETTLE_S
+                    self._young_deaths = self._young_deaths + 1 if young else 0
                     await self._switch(str(exc), dropped=True)
         except asyncio.CancelledError:
             raise
@@ -211,8 +239,11 @@ class Link:
         if dropped:
             await self._close(old_stack)  # dead already
             old_stack = None
-        attempt = 1 if dropped else 0  # a goAway handover is not a reconnection attempt
+        # a goAway handover is not a reconnection attempt; each connection that died young was one
+        attempt = max(1, self._young_deaths) if dropped else 0
         while True:
+            if attempt > self._max_attempts:
+                raise ConnectionFailed(f"{reason} (gave up after {self._max_attempts} attempts)")
             if attempt:
                 self._emit(LinkChange(ConnectionState.RECONNECTING, reason=reason, attempt=attempt))
                 await asyncio.sleep(self._backoff(attempt))
@@ -228,8 +259,6 @@ class Link:
                 continue
             except ConnectionFailed as exc:
                 attempt += 1
-                if attempt > self._max_attempts:
-                    raise ConnectionFailed(f"{exc} (gave up after {self._max_attempts} attempts)") from None
                 reason = str(exc)
                 continue
             try:
@@ -241,6 +270,7 @@ class Link:
                 continue
             break
         self._stack, self._conn = stack, conn
+        self._opened_at, self._proven = time.monotonic(), False
         await self._close(old_stack)
         self._emit(
             LinkChange(
@@ -277,11 +307,12 @@ class Link:
         deadline: float | None = None
         boundary_at: float | None = None
         turn_open = False
+        working = False  # background work (interactionStatus IN_PROGRESS): more output will come
         stream = conn.events().__aiter__()
         while True:
             timeout = None
             if deadline is not None:
-                if not turn_open and boundary_at is None:
+                if not turn_open and not working and boundary_at is None:
                     return  # idle: switch now, the latest handle is current
                 until = deadline if boundary_at is None else min(deadline, boundary_at + HANDLE_WAIT_S)
                 timeout = max(0.0, until - time.monotonic())
@@ -296,13 +327,16 @@ class Link:
                 case events.ResumptionHandle(handle=handle, resumable=True) if handle:
                     self.handle = handle
                     self._since_handle.clear()
-                    if deadline is not None and not turn_open:
+                    if deadline is not None and not turn_open and not working:
                         return
                 case events.GoAway(time_left_s=left):
                     deadline = time.monotonic() + max(0.0, (left if left is not None else 10.0) - GO_AWAY_MARGIN_S)
+                case events.InteractionStatus() as status:
+                    working = status.working
                 case events.TurnComplete():
                     turn_open = False
-                    if deadline is not None:
+                    self._proven = True
+                    if deadline is not None and not working:
                         boundary_at = time.monotonic()
                 case _ if isinstance(event, TURN_EVENTS):
                     turn_open = True

@@ -42,6 +42,7 @@ class Settings:
     keep_days: int = 90
     max_sessions: int = 0
     echo: str = "aec"
+    api_version: str | None = None  # None: the SDK's default
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -115,6 +116,16 @@ def _parse_echo(raw: Any) -> str:
     raise ValueError(f"expected one of {', '.join(ECHO_MODES)}")
 
 
+API_VERSIONS = ("v1", "v1beta", "v1alpha")
+
+
+def _parse_api_version(raw: Any) -> str | None:
+    text = _parse_text(raw)
+    if text is None or text.lower() in API_VERSIONS:
+        return text and text.lower()
+    raise ValueError(f"expected one of {', '.join(API_VERSIONS)}")
+
+
 def _parse_device(raw: Any) -> str | None:
     """A device is an index or a name substring; both are kept as text."""
     return _parse_text(raw)
@@ -148,6 +159,7 @@ FIELDS: dict[str, Field] = {
         Field("keep_days", _parse_int_range(0, 36500), "Talk deletes stored sessions older than this many days; 0 = keep them.", 90),
         Field("max_sessions", _parse_int_range(0, 1_000_000), "Keep at most this many stored sessions (the newest); 0 = no limit.", 0),
         Field("echo", _parse_echo, "Keeping the assistant's voice out of the microphone: aec (echo cancellation; half-duplex when it is not installed), half-duplex (microphone muted while Gemini speaks), off (headphones).", "aec"),
+        Field("api_version", _parse_api_version, "Live API version the SDK connects with: v1, v1beta or v1alpha; empty = the SDK's default (v1). Tokens always use v1alpha.", "v1"),
     )
 }
 
