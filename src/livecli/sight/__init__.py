@@ -12,6 +12,8 @@ a plain `talk`). What the talk shell calls:
 
 from livecli.sight.frame import CaptureUnavailable, Frame, PictureUnreadable, SightError
 from livecli.sight.policy import FramePolicy
+from livecli.sight.screen import open_screen
 from livecli.sight.source import FrameSource
 
-__all__ = ["CaptureUnavailable", "Frame", "FramePolicy", "FrameSource", "PictureUnreadable", "SightError"]
+__all__ = ["CaptureUnavailable", "Frame", "FramePolicy", "FrameSource", "PictureUnreadable", "SightError",
+           "open_screen"]
