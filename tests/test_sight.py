@@ -13,7 +13,14 @@ import threading
 import pytest
 from PIL import Image, ImageColor
 
-from livecli.sight import CaptureUnavailable, FramePolicy, FrameSource
+from livecli.sight import (
+    CaptureUnavailable,
+    FramePolicy,
+    FrameSource,
+    PictureUnreadable,
+    SightError,
+    load_picture,
+)
 from livecli.sight.encode import MAX_SIDE, THUMBNAIL_SIZE, thumbnail, to_frame
 from livecli.sight.policy import mean_abs_difference
 
@@ -298,6 +305,55 @@ def test_cancelling_the_consumer_releases_the_grabber():
 
     asyncio.run(scenario())
     assert grabber.closed.wait(5)
+
+
+# -- single pictures --------------------------------------------------------------------------
+
+
+def test_a_picture_file_becomes_one_upright_scaled_frame(tmp_path):
+    path = tmp_path / "holiday.jpg"
+    photo = Image.new("RGB", (4000, 3000), "blue")
+    photo.paste((255, 0, 0), (0, 0, 2000, 3000))  # red on the left as stored
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: shown turned 90° clockwise, so the red half is on top
+    exif[0x010F] = "Phone maker"
+    photo.save(path, exif=exif)
+
+    frame = load_picture(path)
+
+    assert (frame.width, frame.height) == (768, MAX_SIDE)
+    assert frame.source == "picture holiday.jpg (3000x4000)"
+    shown = decoded(frame)
+    assert near(shown.getpixel((384, 100)), (255, 0, 0)) and near(shown.getpixel((384, 900)), (0, 0, 255))
+    assert not Image.open(io.BytesIO(frame.jpeg)).getexif()  # the phone's metadata stays home
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP", "GIF", "BMP"])
+def test_common_picture_formats_are_read(tmp_path, fmt):
+    path = tmp_path / f"shot.{fmt.lower()}"
+    Image.new("RGB", (300, 200), (0, 255, 0)).save(path, fmt)
+    frame = load_picture(path)
+    assert (frame.width, frame.height) == (300, 200)
+    assert near(decoded(frame).getpixel((150, 100)), (0, 255, 0), tolerance=20)
+
+
+def test_pictures_that_cannot_be_read_are_one_line_each(tmp_path):
+    (tmp_path / "notes.txt").write_text("not a picture")
+    truncated = tmp_path / "cut.png"
+    buffer = io.BytesIO()
+    Image.effect_noise((400, 400), 60).save(buffer, "PNG")
+    truncated.write_bytes(buffer.getvalue()[:2000])
+    cases = {
+        tmp_path / "missing.png": "no such picture: ",
+        tmp_path: "is a folder, not a picture",
+        tmp_path / "notes.txt": "is not a picture",
+        truncated: "cannot read picture ",
+    }
+    for path, message in cases.items():
+        with pytest.raises(PictureUnreadable) as caught:
+            load_picture(path)
+        assert message in str(caught.value) and "\n" not in str(caught.value)
+        assert isinstance(caught.value, SightError)
 
 
 # -- start-up stays light ---------------------------------------------------------------------

@@ -11,9 +11,10 @@ a plain `talk`). What the talk shell calls:
 """
 
 from livecli.sight.frame import CaptureUnavailable, Frame, PictureUnreadable, SightError
+from livecli.sight.picture import load_picture
 from livecli.sight.policy import FramePolicy
 from livecli.sight.screen import open_screen
 from livecli.sight.source import FrameSource
 
 __all__ = ["CaptureUnavailable", "Frame", "FramePolicy", "FrameSource", "PictureUnreadable", "SightError",
-           "open_screen"]
+           "load_picture", "open_screen"]
