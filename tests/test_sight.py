@@ -20,7 +20,9 @@ from livecli.sight import (
     PictureUnreadable,
     SightError,
     load_picture,
+    open_camera,
 )
+from livecli.sight.camera import MISSING_EXTRA
 from livecli.sight.encode import MAX_SIDE, THUMBNAIL_SIZE, thumbnail, to_frame
 from livecli.sight.policy import mean_abs_difference
 
@@ -354,6 +356,55 @@ def test_pictures_that_cannot_be_read_are_one_line_each(tmp_path):
             load_picture(path)
         assert message in str(caught.value) and "\n" not in str(caught.value)
         assert isinstance(caught.value, SightError)
+
+
+# -- the camera -------------------------------------------------------------------------------
+
+
+def test_a_missing_camera_extra_is_a_one_line_hint(monkeypatch):
+    monkeypatch.setitem(sys.modules, "cv2", None)  # as if opencv-python-headless were not installed
+
+    async def consume():
+        return [frame async for frame in open_camera(0).frames()]
+
+    with pytest.raises(CaptureUnavailable) as caught:
+        asyncio.run(consume())
+    assert str(caught.value) == MISSING_EXTRA and "pip install 'livecli[camera]'" in MISSING_EXTRA
+
+
+def test_a_camera_that_cannot_be_opened_is_one_line(tmp_path, capfd):
+    async def consume():
+        return [frame async for frame in open_camera(tmp_path / "no-such-camera").frames()]
+
+    with pytest.raises(CaptureUnavailable, match="^cannot open camera .*no-such-camera$"):
+        asyncio.run(consume())
+    assert capfd.readouterr().err == ""  # none of OpenCV's own warnings on the terminal
+
+
+def test_a_camera_stream_yields_its_changes_then_says_when_it_stops(tmp_path):
+    """OpenCV reads a video file through the same VideoCapture as a webcam: three seconds of
+    red, green, blue stand in for a camera (there is none on a test machine)."""
+    import cv2
+    import numpy as np
+
+    path = tmp_path / "camera.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 5, (160, 120))
+    for bgr in ((0, 0, 255), (0, 255, 0), (255, 0, 0)):  # OpenCV's order: blue, green, red
+        for _ in range(5):
+            writer.write(np.full((120, 160, 3), bgr, np.uint8))
+    writer.release()
+
+    source = open_camera(str(path), FramePolicy(interval=0.0))
+    colours = []
+
+    async def consume():
+        async for frame in source.frames():
+            colours.append(decoded(frame).getpixel((80, 60)))
+
+    with pytest.raises(CaptureUnavailable, match="stopped giving pictures"):
+        asyncio.run(consume())
+    assert source.description == f"camera {path} (160x120)"
+    assert named(colours) == ["red", "lime", "blue"]
 
 
 # -- start-up stays light ---------------------------------------------------------------------

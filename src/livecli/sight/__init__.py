@@ -10,6 +10,7 @@ a plain `talk`). What the talk shell calls:
   its message is the one line to show, and the conversation goes on.
 """
 
+from livecli.sight.camera import open_camera
 from livecli.sight.frame import CaptureUnavailable, Frame, PictureUnreadable, SightError
 from livecli.sight.picture import load_picture
 from livecli.sight.policy import FramePolicy
@@ -17,4 +18,4 @@ from livecli.sight.screen import open_screen
 from livecli.sight.source import FrameSource
 
 __all__ = ["CaptureUnavailable", "Frame", "FramePolicy", "FrameSource", "PictureUnreadable", "SightError",
-           "load_picture", "open_screen"]
+           "load_picture", "open_camera", "open_screen"]
