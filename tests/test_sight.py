@@ -11,7 +11,7 @@ import sys
 import threading
 
 import pytest
-from PIL import Image, ImageColor
+from PIL import Image, ImageColor, ImageDraw, ImageFont
 
 from livecli.sight import (
     CaptureUnavailable,
@@ -25,8 +25,9 @@ from livecli.sight import (
 from livecli.sight.camera import MISSING_EXTRA
 from livecli.sight.encode import MAX_SIDE, THUMBNAIL_SIZE, thumbnail, to_frame
 from livecli.sight.policy import mean_abs_difference
+from tests.support.xvfb import code_page
 
-STILL = bytes([100]) * 576
+STILL = bytes([100]) * (THUMBNAIL_SIZE[0] * THUMBNAIL_SIZE[1])
 
 
 def shifted(thumb: bytes, by: int) -> bytes:
@@ -137,6 +138,22 @@ def test_a_thumbnail_is_the_grayscale_mean_of_each_patch():
     width = THUMBNAIL_SIZE[0]
     assert len(small) == width * THUMBNAIL_SIZE[1]
     assert small[0] == 0 and small[width - 1] == 255
+
+
+def test_by_default_scrolled_text_is_sent_a_ticking_clock_is_not_and_typing_adds_up():
+    """The default thumbnail and threshold on a 1920x1080 screen of code, light on dark."""
+    size = (1920, 1080)
+
+    def shown(page, clock="12:34:56"):
+        ImageDraw.Draw(page).text((1780, 5), clock, fill=1, font=ImageFont.load_default(size=18))
+        return thumbnail(page.convert("L").point(lambda v: 0xD0 if v else 0x20).convert("RGB"))
+
+    policy = FramePolicy()
+    assert policy.offer(shown(code_page(1, 40, size)), now=0.0)
+    assert not policy.offer(shown(code_page(1, 40, size), clock="12:34:57"), now=1.0)
+    typed = [policy.offer(shown(code_page(1, lines, size)), now=float(lines)) for lines in range(41, 46)]
+    assert not typed[0] and any(typed)  # one typed line is too little; a few are a new picture
+    assert policy.offer(shown(code_page(2, 45, size)), now=60.0)  # scrolled by one line
 
 
 # -- the async source, with a scripted grabber ------------------------------------------------

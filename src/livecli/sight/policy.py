@@ -9,10 +9,12 @@ look sends the next picture whatever it shows, within the same cap.
 from __future__ import annotations
 
 # Mean absolute difference of two grayscale thumbnails (0-255) above which a picture
-# counts as changed. On a 32x18 thumbnail of a 1920x1080 screen a ticking clock or a
-# blinking caret moves it by less than 0.1; a dialog covering 1% of the screen or a
-# scrolled page by 1 or more.
-CHANGE_THRESHOLD = 1.0
+# counts as changed. Measured on 64x36 thumbnails of a 1920x1080 screen of light text on a
+# dark background (45 lines): a 100x20 px block flipping (more than a ticking clock) 0.18,
+# one more line typed 0.1-0.4, a page of code scrolled by five lines 3.9, a page of
+# identically shaped lines (a log) scrolled 0.7. On 32x18 thumbnails that last one is 0.5,
+# below anything that does not also let single typed lines through.
+CHANGE_THRESHOLD = 0.5
 
 
 def mean_abs_difference(a: bytes, b: bytes) -> float:
