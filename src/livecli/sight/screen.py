@@ -35,7 +35,7 @@ class ScreenGrabber:
         try:
             self._mss = mss.MSS()
             number, self._monitor = _pick_monitor(self._mss, self._number)
-        except mss.ScreenShotError as e:
+        except (mss.ScreenShotError, OSError) as e:  # OSError: a system library that would not load
             self.close()
             raise CaptureUnavailable(f"cannot share the screen: {e}") from None
         return f"screen {number} ({self._monitor['width']}x{self._monitor['height']})"

@@ -4,13 +4,15 @@
     async for frame in source.frames():
         await session.send_realtime_input(video=Blob(data=frame.jpeg, mime_type=frame.mime_type))
     # elsewhere, from key handlers: source.look_now(), source.pause(), source.resume(), source.close()
+
+The controls are for the event loop's thread (from another thread: loop.call_soon_threadsafe).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Protocol
 
@@ -44,11 +46,9 @@ class FrameSource:
     V4L2) always see the same thread.
     """
 
-    def __init__(self, grabber: Grabber, policy: FramePolicy | None = None, *,
-                 wall_clock: Callable[[], float] = time.time):
+    def __init__(self, grabber: Grabber, policy: FramePolicy | None = None):
         self._grabber = grabber
         self._policy = policy or FramePolicy()
-        self._wall_clock = wall_clock
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="livecli-sight")
         self._wake = asyncio.Event()
         self._paused = False
@@ -84,13 +84,14 @@ class FrameSource:
         self._wake.set()
 
     async def frames(self) -> AsyncIterator[Frame]:
-        """Open the grabber, then yield frames until close(). Raises CaptureUnavailable (opening or
-        capture failed: one line for the user); cancelling the iterating task also releases the device."""
+        """Open the grabber, then yield frames until close(); once per source. Raises
+        CaptureUnavailable (opening or capture failed: one line for the user). Cancelling the
+        iterating task, or aclose() after leaving the loop, also releases the device."""
         loop = asyncio.get_running_loop()
         try:
             self.description = await loop.run_in_executor(self._worker, self._grabber.open)
             while await self._next_turn(loop):
-                turn_at, captured_at = loop.time(), self._wall_clock()
+                turn_at, captured_at = loop.time(), time.time()
                 picture, small = await loop.run_in_executor(self._worker, self._grab)
                 if not self._sharing() or not self._policy.offer(small, turn_at):
                     continue
