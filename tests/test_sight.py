@@ -189,23 +189,20 @@ class ScriptedGrabber:
         self.closed.set()
 
 
-def run_source(grabber, *, until_grabs, react=None, interval=0.0):
-    """Iterate a source over the grabber until it has grabbed `until_grabs` times; `react(source,
-    frames)` runs in the loop after each frame. Returns the frames' colours."""
-    policy = FramePolicy(interval=interval)
-    source = FrameSource(grabber, policy)
-    loop_holder = {}
-
-    def on_grab(count, inner=grabber.on_grab):
-        if inner:
-            inner(count)
-        if count >= until_grabs:
-            loop_holder["loop"].call_soon_threadsafe(source.close)
-
-    grabber.on_grab = on_grab
+def run_source(grabber, *, until_grabs, react=None):
+    """Iterate a source over the grabber, checking as often as it can, until it has grabbed
+    `until_grabs` times; `react(source, frames)` runs in the loop after each frame. Returns the
+    frames' colours."""
+    source = FrameSource(grabber, FramePolicy(interval=0.0))
 
     async def consume():
-        loop_holder["loop"] = asyncio.get_running_loop()
+        loop = asyncio.get_running_loop()
+
+        def close_when_done(count):
+            if count >= until_grabs:
+                loop.call_soon_threadsafe(source.close)
+
+        grabber.on_grab = close_when_done
         frames = []
         async for frame in source.frames():
             frames.append(frame)
@@ -215,7 +212,7 @@ def run_source(grabber, *, until_grabs, react=None, interval=0.0):
 
     frames = asyncio.run(consume())
     assert grabber.closed.wait(5)
-    return source, [decoded(frame).getpixel((10, 10)) for frame in frames]
+    return [decoded(frame).getpixel((10, 10)) for frame in frames]
 
 
 def named(colours):
@@ -225,8 +222,8 @@ def named(colours):
 
 
 def test_a_still_source_yields_one_frame_and_a_changing_one_each_change():
-    _, still = run_source(ScriptedGrabber(["red"]), until_grabs=20)
-    _, changing = run_source(ScriptedGrabber(["red", "red", "blue", "blue", "lime"]), until_grabs=20)
+    still = run_source(ScriptedGrabber(["red"]), until_grabs=20)
+    changing = run_source(ScriptedGrabber(["red", "red", "blue", "blue", "lime"]), until_grabs=20)
     assert named(still) == ["red"]
     assert named(changing) == ["red", "blue", "lime"]
 
@@ -236,7 +233,7 @@ def test_look_now_yields_a_fresh_frame_of_an_unchanged_picture():
         if len(frames) == 1:
             source.look_now()
 
-    _, colours = run_source(ScriptedGrabber(["red"]), until_grabs=20, react=look_once)
+    colours = run_source(ScriptedGrabber(["red"]), until_grabs=20, react=look_once)
     assert named(colours) == ["red", "red"]
 
 
