@@ -374,3 +374,80 @@ def test_a_conversation_in_progress_never_stands_by():
     run(talk, Tick(now=0.0), events.InputTranscript("tell me a long story"))
     assert of(fx.Standby, run(talk, Tick(now=30.0, speaker_active=True))) == []  # thinking, then speaking
     assert of(fx.Standby, run(talk, Tick(now=35.0))) == []  # the idle time counts from the last activity
+
+
+def test_a_grounded_answer_keeps_its_sources_under_it():
+    talk = connected(has_speaker=False)
+    grounding = events.Grounding((events.GroundingSource("Weather in Paris", "https://example.org/paris"),), ("paris weather",))
+    effects = run(talk, events.OutputTranscript("It is 21 degrees."), grounding, events.TurnComplete())
+    [turn] = [effect.turn for effect in of(fx.ShowTurn, effects)]
+    assert turn.source_lines() == ["  source: Weather in Paris <https://example.org/paris>", "  searched: paris weather"]
+    assert stored(effects) == [
+        records.ModelTurn("It is 21 degrees.", False, [{"title": "Weather in Paris", "uri": "https://example.org/paris"}], ["paris weather"])
+    ]
+    replayed = Conversation(model="m", voice=None)
+    [turn] = [e.turn for e in of(fx.ShowTurn, run(replayed, stored(effects)[0]))]
+    assert turn.sources == (("Weather in Paris", "https://example.org/paris"),)
+
+
+def test_background_work_shows_working_and_its_follow_up_is_an_answer_like_any_other():
+    talk = connected(has_speaker=False)
+    run(talk, SendText("book a table"))
+    effects = run(talk, events.OutputTranscript("One moment."), events.InteractionStatus("IN_PROGRESS"), events.TurnComplete())
+    assert shown(effects) == ["Gemini: One moment."]
+    assert talk.state.assistant is AssistantState.WORKING
+    effects = run(talk, events.OutputTranscript("Booked for eight."), events.InteractionStatus("IDLE"), events.TurnComplete())
+    assert shown(effects) == ["Gemini: Booked for eight."]
+    assert talk.state.assistant is AssistantState.LISTENING
+
+
+def test_piped_input_waits_for_background_work_to_finish():
+    talk = connected(has_speaker=False)
+    run(talk, SendText("book a table"), InputEnded())
+    effects = run(talk, events.OutputTranscript("One moment."), events.InteractionStatus("IN_PROGRESS"), events.TurnComplete())
+    assert of(fx.Stop, effects) == []
+    effects = run(talk, events.OutputTranscript("Booked."), events.WaitingForInput(), events.TurnComplete())
+    assert of(fx.Stop, effects) == [fx.Stop()]
+
+
+def test_a_refused_answer_says_why():
+    talk = connected()
+    effects = run(talk, events.TurnEndReason("PROHIBITED_INPUT_CONTENT", "the service refused to answer: the input broke its content policy"))
+    assert stored(effects) == [records.Notice("the service refused to answer: the input broke its content policy")]
+    assert talk.state.notice.startswith("the service refused")
+
+
+def test_the_service_hearing_speech_and_its_running_guess_are_shown():
+    talk = connected()
+    run(talk, events.VoiceActivity(True), events.InterimInputTranscript("open the"))
+    assert talk.state.assistant is AssistantState.HEARING and talk.state.interim == "open the"
+    run(talk, events.InterimInputTranscript("open the window"), events.InputTranscript("open the window"), events.VoiceActivity(False))
+    assert talk.state.interim == "" and talk.state.assistant is AssistantState.THINKING
+
+
+def test_one_message_with_several_things_loses_none():
+    talk = connected(has_speaker=False)
+    message = [  # what live.translate_message makes of one server message, in order
+        events.ModelAudio(b"\x00\x00" * 4800, 24000),
+        events.OutputTranscript("Hello."),
+        events.GenerationComplete(),
+        events.TurnComplete(),
+        events.Usage(10, 5, 15, prompt_by_modality={"AUDIO": 10}, response_by_modality={"AUDIO": 5}),
+    ]
+    effects = run(talk, *message)
+    assert of(fx.Play, effects) and shown(effects) == ["Gemini: Hello."]
+    assert talk.state.usage.prompt_by_modality == {"AUDIO": 10}
+
+
+def test_system_command_changes_the_instruction_without_a_new_session():
+    talk = connected()
+    effects = run(talk, SendText("/system Answer in French."))
+    assert of(fx.UpdateSystem, effects) == [fx.UpdateSystem("Answer in French.")]
+    assert of(fx.SendTextToModel, effects) == [] and talk.state.system == "Answer in French."
+    effects = run(talk, SendText("/sytem typo"))
+    assert of(fx.Notify, effects)[0].message.startswith("unknown command /sytem typo")
+    assert of(fx.SendTextToModel, effects) == []
+
+
+def test_the_service_session_id_is_kept():
+    assert stored(run(connected(), events.SessionId("4d9f-uuid"))) == [records.ServiceSession("4d9f-uuid")]

@@ -44,7 +44,7 @@ def test_continue_takes_the_latest_session_or_the_one_given(pulse_rig, isolated_
         argv = [arg.format(older=older) for arg in args]
         talk = subprocess.Popen(
             [sys.executable, "-m", "livecli", "talk", *argv],
-            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         try:
             asked = server.wait_for(lambda: server.events("resume_unknown"), timeout=20)

@@ -17,6 +17,8 @@ class AssistantState(enum.Enum):
     SPEAKING = "speaking"
     RUNNING_TOOL = "running a tool"
     MUTED = "muted"
+    HEARING = "hearing you"
+    WORKING = "working…"
     ENDED = "ended"
 
 

@@ -6,6 +6,8 @@ connection, storage and UI packages can all use it without importing each other.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 INPUT_RATE = 16000  # what the Live API hears: 16 kHz, 16-bit, mono
 OUTPUT_RATE = 24000  # what it speaks
 SAMPLE_BYTES = 2  # int16
@@ -28,3 +30,11 @@ def clock(seconds: float) -> str:
     """A position in a session: mm:ss.s."""
     minutes, rest = divmod(max(0.0, seconds), 60)
     return f"{int(minutes):02d}:{rest:04.1f}"
+
+
+def source_lines(sources: Iterable[tuple[str, str]], queries: Sequence[str]) -> list[str]:
+    """Where a grounded answer comes from: a line per page (title and link), and the searches run."""
+    lines = [f"  source: {title} <{uri}>" if title else f"  source: <{uri}>" for title, uri in sources]
+    if queries:
+        lines.append("  searched: " + "; ".join(queries))
+    return lines

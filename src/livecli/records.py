@@ -22,9 +22,13 @@ class UserTurn:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ModelTurn:
+    """`sources` ({"title", "uri"}) and `queries`: the Google Search results the answer is grounded in."""
+
     KIND: ClassVar[str] = "model_turn"
     text: str = ""
     interrupted: bool = False
+    sources: list = dataclasses.field(default_factory=list)
+    queries: list = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -111,6 +115,14 @@ class Connected:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class ServiceSession:
+    """The service's own id for the session (Vertex sends one), for support requests."""
+
+    KIND: ClassVar[str] = "service_session"
+    id: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Reconnected:
     KIND: ClassVar[str] = "reconnect"
     reason: str = ""
@@ -148,6 +160,7 @@ Record = (
     | UsageReport
     | ResumptionHandle
     | Connected
+    | ServiceSession
     | Reconnected
     | DeviceNotice
     | Notice
@@ -165,6 +178,7 @@ KINDS: dict[str, type] = {
         UsageReport,
         ResumptionHandle,
         Connected,
+        ServiceSession,
         Reconnected,
         DeviceNotice,
         Notice,

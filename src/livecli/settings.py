@@ -43,6 +43,10 @@ class Settings:
     max_sessions: int = 0
     echo: str = "aec"
     api_version: str | None = None  # None: the SDK's default
+    budget_usd: float | None = None  # no budget
+    idle_minutes: float | None = None  # never stand by
+    token_command: str | None = None
+    search: bool = True
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -70,6 +74,23 @@ def _parse_int_range(low: int, high: int) -> Callable[[Any], int]:
         if not low <= value <= high:
             raise ValueError(f"expected a number from {low} to {high}")
         return value
+
+    return parse
+
+
+def _parse_amount(high: float) -> Callable[[Any], float | None]:
+    """A number from 0 to `high`; 0 (or nothing) means none at all."""
+
+    def parse(raw: Any) -> float | None:
+        if isinstance(raw, bool):
+            raise ValueError("expected a number")
+        try:
+            value = float(str(raw).strip().lstrip("$") or 0) if not isinstance(raw, (int, float)) else float(raw)
+        except ValueError:
+            raise ValueError("expected a number") from None
+        if not 0 <= value <= high:
+            raise ValueError(f"expected a number from 0 to {high:g}")
+        return value or None
 
     return parse
 
@@ -159,6 +180,10 @@ FIELDS: dict[str, Field] = {
         Field("keep_days", _parse_int_range(0, 36500), "Talk deletes stored sessions older than this many days; 0 = keep them.", 90),
         Field("max_sessions", _parse_int_range(0, 1_000_000), "Keep at most this many stored sessions (the newest); 0 = no limit.", 0),
         Field("echo", _parse_echo, "Keeping the assistant's voice out of the microphone: aec (echo cancellation; half-duplex when it is not installed), half-duplex (microphone muted while Gemini speaks), off (headphones).", "aec"),
+        Field("budget_usd", _parse_amount(1_000_000), "End a talk session once its estimated cost passes this many US dollars (a warning at 80%); 0 = no budget.", 0.5),
+        Field("idle_minutes", _parse_amount(24 * 60), "Stand by after this many minutes without speech: the connection closes (an idle session is still billed) and the next words reopen it; 0 = never.", 5),
+        Field("token_command", _parse_text, "A command that prints a fresh ephemeral token (minted by your backend); talk runs it whenever it needs one, instead of using a key.", "my-backend mint-live-token"),
+        Field("search", _parse_bool, "Let the model ground its answers in Google Search (sources shown under the answer).", True),
         Field("api_version", _parse_api_version, "Live API version the SDK connects with: v1, v1beta or v1alpha; empty = the SDK's default (v1). Tokens always use v1alpha.", "v1"),
     )
 }
@@ -191,7 +216,7 @@ def parse_value(key: str, raw: Any, *, source: str) -> Any:
 
 
 # Tables in config.toml that belong to other parts of livecli (validated there).
-TABLES = frozenset({"tools", "mcp_servers"})
+TABLES = frozenset({"tools", "mcp_servers", "prices"})
 
 
 def from_mapping(values: Mapping[str, Any], *, source: str) -> dict[str, Any]:

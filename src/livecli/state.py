@@ -60,6 +60,10 @@ class TalkState:
     tools: dict[str, ToolActivity] = dataclasses.field(default_factory=dict)  # by call id
     approval: str | None = None  # the question while a tool call waits for y/n
     replaying: bool = False  # `livecli replay`: a recording, not a live connection
+    working: bool = False  # the model works in the background: more may come after its answer
+    hearing: bool = False  # the service hears the user speak
+    interim: str = ""  # the service's running guess at what the user is saying
+    system: str | None = None  # a system instruction changed in the session (`/system TEXT`)
 
     @property
     def near_budget(self) -> bool:

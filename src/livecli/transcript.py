@@ -14,6 +14,8 @@ import dataclasses
 import enum
 from collections.abc import Callable
 
+from livecli.formats import source_lines
+
 
 class Speaker(enum.Enum):
     USER = "You"
@@ -27,10 +29,15 @@ class Turn:
     done: bool = False
     interrupted: bool = False
     typed: bool = False
+    sources: tuple[tuple[str, str], ...] = ()  # (title, uri) of the pages a grounded answer used
+    queries: tuple[str, ...] = ()  # the searches it ran
 
     def line(self) -> str:
         suffix = " [interrupted]" if self.interrupted else ""
         return f"{self.speaker.value}: {self.text.strip()}{suffix}"
+
+    def source_lines(self) -> list[str]:
+        return source_lines(self.sources, self.queries)
 
 
 class Transcript:
@@ -70,6 +77,15 @@ class Transcript:
         turn = Turn(Speaker.USER, text, typed=True)
         self.turns.append(turn)
         self._finish(turn)
+
+    def ground(self, sources: tuple[tuple[str, str], ...], queries: tuple[str, ...]) -> None:
+        """Sources for the model's answer: the open one, or the last one when it has already ended."""
+        turn = self.open_turn(Speaker.MODEL) or next((t for t in reversed(self.turns) if t.speaker is Speaker.MODEL), None)
+        if turn is None:
+            turn = Turn(Speaker.MODEL)
+            self.turns.append(turn)
+        turn.sources = tuple(dict.fromkeys(turn.sources + sources))
+        turn.queries = tuple(dict.fromkeys(turn.queries + queries))
 
     def finish_user_turn(self) -> None:
         """The model has answered: the user's words so far are a whole turn."""

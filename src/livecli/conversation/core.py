@@ -39,6 +39,7 @@ from livecli.conversation.effects import (
     SendTextToModel,
     SendToolResults,
     ShowTool,
+    UpdateSystem,
     ShowTurn,
     Standby,
     Stop,
@@ -137,7 +138,24 @@ class Conversation:
                 self.state.transcript.add(Speaker.MODEL, text)
             case events.InputTranscript(text=text):
                 self._awaiting_reply = True
+                self.state.interim = ""
                 self.state.transcript.add(Speaker.USER, text)
+            case events.InterimInputTranscript(text=text):
+                self.state.interim = text
+            case events.VoiceActivity(speaking=speaking):
+                self.state.hearing = speaking
+            case events.InteractionStatus():
+                self.state.working = item.working
+            case events.WaitingForInput():
+                self.state.working = False
+            case events.TurnEndReason(explanation=explanation):
+                self._record(records.Notice(explanation))
+            case events.Grounding(sources=sources, queries=queries):
+                self.state.transcript.ground(tuple((s.title, s.uri) for s in sources), queries)
+            case events.SessionId(id=session_id):
+                self._record(records.ServiceSession(session_id))
+            case events.GenerationComplete():
+                pass  # turnComplete follows once the answer is sent
             case events.Interrupted():
                 self._hushed = False
                 self._silence()
@@ -146,12 +164,23 @@ class Conversation:
             case events.TurnComplete():
                 self._hushed = False
                 self._awaiting_reply = False
+                self.state.interim = ""
                 self.state.transcript.finish_user_turn()
                 self._emit(EndOfTurn())
                 self._model_turn_playing = True
                 self._close_played_turn()
-            case events.Usage(prompt_tokens=prompt, response_tokens=response, total_tokens=total):
-                self._record(records.UsageReport(prompt, response, total))
+            case events.Usage():
+                self._record(
+                    records.UsageReport(
+                        item.prompt_tokens,
+                        item.response_tokens,
+                        item.total_tokens,
+                        dict(item.prompt_by_modality),
+                        dict(item.response_by_modality),
+                        item.thoughts_tokens,
+                        item.tool_use_tokens,
+                    )
+                )
             case events.GoAway(time_left_s=left):
                 when = f" in {left:.0f} s" if left is not None else ""
                 self._notify(f"the service will close this connection{when}")
@@ -206,6 +235,8 @@ class Conversation:
             case records.ModelTurn(text=text, interrupted=interrupted):
                 if transcript.open_turn(Speaker.MODEL) is None:
                     transcript.add(Speaker.MODEL, text)
+                if record.sources or record.queries:
+                    transcript.ground(tuple((s.get("title", ""), s.get("uri", "")) for s in record.sources), tuple(record.queries))
                 self._model_interrupted() if interrupted else transcript.model_turn_complete()
             case records.Connected():
                 self.state.connection = ConnectionState.CONNECTED
@@ -249,7 +280,7 @@ class Conversation:
                 self._notify(message)
             case records.UserTurn() | records.ModelTurn() | records.Interruption() | records.ResumptionHandle():
                 pass  # turns are recorded when the transcript closes them
-            case records.Connected():
+            case records.Connected() | records.ServiceSession():
                 pass
 
     # -- the microphone and the devices ------------------------------------------------------
@@ -351,11 +382,24 @@ class Conversation:
                     self._emit(ResolveApproval(yes))
             case SendText(text=text) if self.state.approval is not None and text.lower() in YES | NO:
                 self._emit(ResolveApproval(text.lower() in YES))
+            case SendText(text=text) if text.startswith("/"):
+                self._slash_command(text)
             case SendText(text=text):
                 self._wake("typing")
                 self.state.transcript.add_user_text(text)
                 self._awaiting_reply = True
                 self._emit(SendTextToModel(text))
+
+    def _slash_command(self, line: str) -> None:
+        """`/system TEXT`: a new system instruction for the rest of the session."""
+        name, _, argument = line.partition(" ")
+        argument = argument.strip()
+        if name == "/system" and argument:
+            self.state.system = argument
+            self._record(records.Notice(f"system instruction changed: {shorten(argument, SUMMARY_CHARS)}"))
+            self._emit(UpdateSystem(argument))
+        else:
+            self._notify(f"unknown command {shorten(line, 40)}: type /system TEXT (or any line without a leading /)")
 
     def _hush(self) -> None:
         """Silence the answer now; in half duplex this also opens the microphone."""
@@ -387,8 +431,12 @@ class Conversation:
             return AssistantState.SPEAKING
         if self._awaiting_reply:
             return AssistantState.THINKING
+        if self.state.working:
+            return AssistantState.WORKING
         if self.state.muted:
             return AssistantState.MUTED
+        if self.state.hearing:
+            return AssistantState.HEARING
         return AssistantState.LISTENING
 
     def _watch_idle(self, now: float) -> None:
@@ -424,7 +472,8 @@ class Conversation:
 
     def _all_answered(self) -> bool:
         """Nothing asked is still waiting for (or playing) its answer."""
-        return self.state.assistant in (AssistantState.LISTENING, AssistantState.MUTED, AssistantState.CONNECTING) and not (
+        idle = (AssistantState.LISTENING, AssistantState.HEARING, AssistantState.MUTED, AssistantState.CONNECTING)
+        return self.state.assistant in idle and not (
             self._model_turn_playing or self.state.transcript.open_turn(Speaker.USER)
         )
 
@@ -436,7 +485,8 @@ class Conversation:
         if turn.speaker is Speaker.USER:
             self._effects.append(Record(records.UserTurn(text, typed=turn.typed)))
         else:
-            self._effects.append(Record(records.ModelTurn(text, interrupted=turn.interrupted)))
+            sources = [{"title": title, "uri": uri} for title, uri in turn.sources]
+            self._effects.append(Record(records.ModelTurn(text, turn.interrupted, sources, list(turn.queries))))
 
     def _record(self, record: records.Record) -> None:
         """A fact made now: stored, and applied to what the user sees."""

@@ -51,6 +51,13 @@ class SendContext:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class UpdateSystem:
+    """A new system instruction for the rest of the session (no new session)."""
+
+    text: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class EndAudioStream:
     """Tell the service the microphone went quiet on purpose."""
 
@@ -134,6 +141,7 @@ Effect = (
     | SendAudio
     | SendTextToModel
     | SendContext
+    | UpdateSystem
     | EndAudioStream
     | RunTools
     | SendToolResults

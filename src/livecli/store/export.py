@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from livecli import records
-from livecli.formats import clock, shorten
+from livecli.formats import clock, shorten, source_lines
 from livecli.pricing import Cost, UsageTotals
 from livecli.store.sessions import Event, SessionInfo
 
@@ -43,8 +43,10 @@ def describe(event: Event, *, markdown: bool = False, limit: int | None = 300) -
     match event.record:
         case records.UserTurn(text=text, typed=typed):
             return f"{bold('You:')} {_text(text)}" + (" (typed)" if typed else "")
-        case records.ModelTurn(text=text, interrupted=interrupted):
-            return f"{bold('Gemini:')} {_text(text)}" + (" [interrupted]" if interrupted else "")
+        case records.ModelTurn(text=text, interrupted=interrupted, sources=sources, queries=queries):
+            pages = [(str(page.get("title") or ""), str(page.get("uri") or "")) for page in sources]
+            lines = [f"{bold('Gemini:')} {_text(text)}" + (" [interrupted]" if interrupted else "")]
+            return "\n".join(lines + source_lines(pages, queries))
         case records.ToolCalled(name=name, args=args):
             return f"tool call {name}({_short(args, limit)})"
         case records.ToolFinished(name=name, response=response, approval=approval, duration_s=duration):

@@ -64,6 +64,18 @@ MIGRATIONS = [
         DELETE FROM turn_text WHERE rowid = old.id;
     END;
     """,
+    # A grounded answer is found by the titles of its sources too.
+    """
+    DROP TRIGGER turn_text_add;
+    CREATE TRIGGER turn_text_add AFTER INSERT ON events WHEN new.kind IN ('user_turn', 'model_turn') BEGIN
+        INSERT INTO turn_text(rowid, text) VALUES (
+            new.id,
+            json_extract(new.payload, '$.text') || coalesce(
+                (SELECT ' ' || group_concat(json_extract(value, '$.title'), ' ') FROM json_each(new.payload, '$.sources')), ''
+            )
+        );
+    END;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -21,7 +21,7 @@ class PlainView:
         pass
 
     def turn_done(self, turn: Turn) -> None:
-        print(turn.line(), file=self._out, flush=True)
+        print("\n".join([turn.line(), *turn.source_lines()]), file=self._out, flush=True)
 
     def tool_done(self, activity: ToolActivity) -> None:
         print(activity.line(), file=self._out, flush=True)

@@ -64,6 +64,8 @@ def render_turn(turn: Turn) -> Text:
         text.append(" [interrupted]", style="dim italic")
     elif not turn.done:
         text.append(" …", style="dim")
+    for line in turn.source_lines():
+        text.append("\n" + line, style="dim")
     return text
 
 
@@ -112,6 +114,8 @@ def render_transcript(state: TalkState) -> list[Text]:
         lines.append(render_turn(turn))
     for rest in tools.values():  # after the last turn
         lines += rest
+    if state.interim and state.transcript.open_turn(Speaker.USER) is None:
+        lines.append(Text(f"{Speaker.USER.value}: {state.interim} …", style="dim"))  # the service's guess so far
     return lines
 
 
