@@ -22,7 +22,7 @@ from websockets.exceptions import WebSocketException
 from livecli import events, formats
 from livecli.errors import AuthError, ConfigError, ConnectionFailed
 from livecli.live_errors import TokenRefused, translate_error
-from livecli.models import model_info
+from livecli.models import LiveModel, model_info
 from livecli.settings import Settings
 from livecli.tokens import TOKEN_API_VERSION
 
@@ -76,11 +76,19 @@ def build_config(
             if settings.context_compression
             else None
         ),
-        tools=(tools or None) if model.tools else None,
+        tools=_tools(settings, model, tools),
         thinking_config=_thinking(settings.model, thinking_level),
         translation_config=_translation(settings.model, translate_to),
     )
     return config.model_copy(update=dict.fromkeys(model.refused_fields))
+
+
+def _tools(settings: Settings, model: LiveModel, declared: list[types.Tool] | None) -> list[types.Tool] | None:
+    """livecli's tools, and Google Search when the settings and the model allow it."""
+    if not model.tools:
+        return None
+    search = [types.Tool(google_search=types.GoogleSearch())] if settings.search and model.google_search else []
+    return [*(declared or []), *search] or None
 
 
 def _thinking(model_name: str, level: str | None) -> types.ThinkingConfig | None:

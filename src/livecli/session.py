@@ -247,6 +247,8 @@ class TalkSession:
                 self._send(lambda connection: connection.send_text(text))
             case fx.SendContext(text=text):
                 self._send(lambda connection: connection.send_context(text))
+            case fx.UpdateSystem(text=text):
+                self._send(lambda connection: connection.update_context(system=text))
             case fx.EndAudioStream():
                 self._send(lambda connection: connection.end_audio_stream())
             case fx.SendToolResults(results=results):

@@ -47,6 +47,8 @@ class Settings:
     idle_minutes: float | None = None  # never stand by
     token_command: str | None = None
     search: bool = True
+    screen: str | None = None  # a monitor to share: "primary" or its number
+    camera: str | None = None  # a webcam to share: an index or a device path
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -147,6 +149,13 @@ def _parse_api_version(raw: Any) -> str | None:
     raise ValueError(f"expected one of {', '.join(API_VERSIONS)}")
 
 
+def _parse_screen(raw: Any) -> str | None:
+    text = _parse_text(raw)
+    if text is None or text.lower() == "primary" or text.isdigit():
+        return text and text.lower()
+    raise ValueError("expected primary or a monitor number (1, 2…)")
+
+
 def _parse_device(raw: Any) -> str | None:
     """A device is an index or a name substring; both are kept as text."""
     return _parse_text(raw)
@@ -183,6 +192,8 @@ FIELDS: dict[str, Field] = {
         Field("budget_usd", _parse_amount(1_000_000), "End a talk session once its estimated cost passes this many US dollars (a warning at 80%); 0 = no budget.", 0.5),
         Field("idle_minutes", _parse_amount(24 * 60), "Stand by after this many minutes without speech: the connection closes (an idle session is still billed) and the next words reopen it; 0 = never.", 5),
         Field("token_command", _parse_text, "A command that prints a fresh ephemeral token (minted by your backend); talk runs it whenever it needs one, instead of using a key.", "my-backend mint-live-token"),
+        Field("screen", _parse_screen, "Share a monitor with the model in every talk session: primary, or its number (1, 2…); empty = no sharing. `talk --screen [N]` for one session.", "primary"),
+        Field("camera", _parse_text, "Share a webcam in every talk session: its index (0, 1…) or device path; empty = none. Needs livecli[camera].", "0"),
         Field("search", _parse_bool, "Let the model ground its answers in Google Search (sources shown under the answer).", True),
         Field("api_version", _parse_api_version, "Live API version the SDK connects with: v1, v1beta or v1alpha; empty = the SDK's default (v1). Tokens always use v1alpha.", "v1"),
     )

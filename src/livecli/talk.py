@@ -16,15 +16,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from livecli import keys, paths
+from livecli import keys, paths, pricing
 from livecli.audio import streams
 from livecli.audio.echo import make_echo
 from livecli.conversation import Conversation
-from livecli.errors import AudioError, ExitCode, LivecliError
+from livecli.errors import AudioError, ConfigError, ExitCode, LivecliError
 from livecli.link import Link
 from livecli.session import TalkSession
 from livecli.settings import Settings
 from livecli.store import SessionRecorder, SessionStore
+from livecli.tokens import TokenSource
 from livecli.tools import open_registry
 from livecli.transcript import Speaker, Turn
 
@@ -39,10 +40,29 @@ class TalkOptions:
     no_tools: bool = False
     yolo: bool = False
     continue_ref: str | None = None  # a session id prefix, or LATEST
+    token: str | None = None  # an ephemeral token for this run (--token)
+    thinking_level: str | None = None
+
+
+def credentials(settings: Settings, options: TalkOptions, environ: Mapping[str, str]) -> tuple[str | None, TokenSource | None]:
+    """(key, token source): a token given (--token, LIVECLI_TOKEN) or minted by token_command
+    keeps the long-lived key off this machine; otherwise the key (or Vertex's own credentials)."""
+    token = options.token or environ.get("LIVECLI_TOKEN")
+    if token:
+        return None, TokenSource(token)
+    if settings.token_command:
+        return None, TokenSource(command=settings.token_command)
+    return (None if keys.uses_vertex(environ) else keys.require_key(environ, paths.key_file())), None
 
 
 def run_talk(settings: Settings, options: TalkOptions, *, environ: Mapping[str, str], config: dict) -> ExitCode:
-    api_key = None if keys.uses_vertex(environ) else keys.require_key(environ, paths.key_file())
+    api_key, token = credentials(settings, options, environ)
+    prices = pricing.parse_overrides(config.get("prices", {}), source=str(paths.config_file()))
+    if settings.budget_usd is not None and pricing.prices_for(settings.model, prices) is None:
+        raise ConfigError(
+            f"no known price for {settings.model}, so a budget cannot be kept: "
+            f'set its prices in config.toml ([prices."{settings.model}"]) or drop the budget'
+        )
     store = SessionStore(paths.data_dir())
     continued, handle, earlier = resume_point(store, options.continue_ref)
     view = make_view(settings)
@@ -75,17 +95,31 @@ def run_talk(settings: Settings, options: TalkOptions, *, environ: Mapping[str, 
             from livecli.live import LiveConnection  # google.genai: loaded while the microphone runs
 
             conversation = Conversation(
-                model=settings.model, voice=settings.voice, earlier=earlier, has_speaker=speaker is not None
+                model=settings.model,
+                voice=settings.voice,
+                earlier=earlier,
+                has_speaker=speaker is not None,
+                prices=prices,
+                budget_usd=settings.budget_usd,
+                idle_s=settings.idle_minutes * 60 if settings.idle_minutes else None,
             )
+
+            def open_connection(latest_handle: str | None) -> LiveConnection:
+                # A system instruction changed in the session (/system) holds for its reconnections.
+                chosen = settings.replace(system=conversation.state.system or settings.system)
+                return LiveConnection(
+                    chosen,
+                    api_key=api_key,
+                    token=token,
+                    handle=latest_handle,
+                    tools=declarations,
+                    thinking_level=options.thinking_level,
+                )
 
             def connect(latest_handle: str | None) -> Link:
                 """A fresh session is told the conversation so far (a continued one, or after a standby)."""
-                return Link(
-                    lambda h: LiveConnection(settings, api_key=api_key, handle=h, tools=declarations),
-                    handle=latest_handle,
-                    history=conversation.state.transcript.recent,
-                    prime=True,
-                )
+                history = conversation.state.transcript.recent
+                return Link(open_connection, handle=latest_handle, history=history, prime=True)
 
             session = TalkSession(
                 conversation=conversation,
@@ -107,6 +141,8 @@ def run_talk(settings: Settings, options: TalkOptions, *, environ: Mapping[str, 
             try:
                 return await session.run()
             finally:
+                if session.connected and api_key is not None:
+                    keys.mark_accepted(api_key, paths.key_file())
                 if environ.get("LIVECLI_METRICS"):
                     Path(environ["LIVECLI_METRICS"]).write_text(json.dumps(session.final_metrics(), indent=2))
 

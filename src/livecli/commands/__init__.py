@@ -54,9 +54,24 @@ def version() -> None:
     typer.echo(f"livecli {__version__}")
 
 
+# Options whose value may be left out (Typer has none): alone, they take this value.
+OPTIONAL_VALUES = {"--screen": "primary", "--camera": "0"}
+
+
+def with_optional_values(args: list[str]) -> list[str]:
+    """`--screen` alone (at the end, or before another option) as `--screen=primary`."""
+    found = []
+    for index, arg in enumerate(args):
+        following = args[index + 1] if index + 1 < len(args) else None
+        if arg in OPTIONAL_VALUES and (following is None or following.startswith("-")):
+            arg = f"{arg}={OPTIONAL_VALUES[arg]}"
+        found.append(arg)
+    return found
+
+
 def main() -> None:
     try:
-        code = app(prog_name="livecli", standalone_mode=False)
+        code = app(args=with_optional_values(sys.argv[1:]), prog_name="livecli", standalone_mode=False)
     except KeyboardInterrupt:
         sys.exit(int(ExitCode.INTERRUPTED))
     except LivecliError as exc:

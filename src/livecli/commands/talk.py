@@ -11,6 +11,8 @@ import typer
 from livecli import config_file, paths, settings
 from livecli.errors import ExitCode, LivecliError
 
+THINKING_MODEL = "gemini-3.8-live-extended-thinking"
+
 
 def register(app: typer.Typer) -> None:
     app.command()(talk)
@@ -35,6 +37,13 @@ def talk(
     no_record: bool = typer.Option(False, "--no-record", help="Keep audio out of the session record."),
     no_history: bool = typer.Option(False, "--no-history", help="Record nothing said (no transcript, no audio)."),
     continue_: bool = typer.Option(False, "--continue", help="Continue the latest stored session, or session ID."),
+    budget: Optional[float] = typer.Option(None, "--budget", metavar="USD", help="End the session when its estimated cost passes this."),
+    token: Optional[str] = typer.Option(None, "--token", metavar="TOKEN", help="An ephemeral token instead of the API key."),
+    no_search: bool = typer.Option(False, "--no-search", help="No Google Search grounding this run."),
+    think: bool = typer.Option(False, "--think", help="The extended-thinking model: it works in the background."),
+    think_level: Optional[str] = typer.Option(None, "--think-level", metavar="low|medium|high", help="How hard --think thinks."),
+    screen: Optional[str] = typer.Option(None, "--screen", metavar="[N]", help="Share monitor N (default: the primary one)."),
+    camera: Optional[str] = typer.Option(None, "--camera", metavar="[DEVICE]", help="Share a webcam (default: the first)."),
     session: Optional[str] = typer.Argument(
         None, metavar="ID", help="With --continue: a session id or a unique prefix of it.", show_default=False
     ),
@@ -46,7 +55,6 @@ def talk(
         raise LivecliError(f"a session ID goes with --continue: `livecli talk --continue {session}`", ExitCode.USAGE)
     chosen = settings.load_settings(
         dict(
-            model=model,
             voice=voice,
             system=system,
             language=language,
@@ -58,11 +66,25 @@ def talk(
             echo=echo,
             record_audio=False if no_record or no_history else None,
             record_history=False if no_history else None,
+            budget_usd=budget,
+            search=False if no_search else None,
+            model=THINKING_MODEL if think and model is None else model,
+            screen=screen,
+            camera=camera,
         )
     )
+    if think_level is not None and not think and chosen.model != THINKING_MODEL:
+        raise LivecliError(f"--think-level goes with --think (the {THINKING_MODEL} model)", ExitCode.USAGE)
     from livecli.talk import LATEST, TalkOptions, run_talk
 
     continue_ref = (session or LATEST) if continue_ else None
-    options = TalkOptions(tool_files=tools, no_tools=no_tools, yolo=yolo, continue_ref=continue_ref)
+    options = TalkOptions(
+        tool_files=tools,
+        no_tools=no_tools,
+        yolo=yolo,
+        continue_ref=continue_ref,
+        token=token,
+        thinking_level=think_level.lower() if think_level else None,
+    )
     code = run_talk(chosen, options, environ=os.environ, config=config_file.read(paths.config_file()))
     raise typer.Exit(int(code))
