@@ -15,7 +15,12 @@ from livecli.conversation.inputs import (
     Ended,
     Hush,
     InputEnded,
+    LookNow,
     MicChunk,
+    Picture,
+    SharingStarted,
+    SharingStopped,
+    ToggleSharing,
     Quit,
     SendText,
     Tick,
@@ -451,3 +456,44 @@ def test_system_command_changes_the_instruction_without_a_new_session():
 
 def test_the_service_session_id_is_kept():
     assert stored(run(connected(), events.SessionId("4d9f-uuid"))) == [records.ServiceSession("4d9f-uuid")]
+
+
+def frame(source="screen 1 (1280x720)", asked=False):
+    return Picture(b"\xff\xd8jpeg", "image/jpeg", 1024, 576, source, asked=asked)
+
+
+def test_a_shared_screen_is_sent_said_in_the_header_paused_by_key_and_kept_when_asked_to():
+    talk = connected(keep_pictures=True)
+    effects = run(talk, SharingStarted("screen 1 (1280x720)"), frame())
+    assert talk.state.sharing == "screen 1 (1280x720)"
+    assert of(fx.SendPicture, effects) == [fx.SendPicture(b"\xff\xd8jpeg", "image/jpeg")]
+    assert of(fx.RecordPicture, effects) and records.PictureSent("screen 1 (1280x720)", 1024, 576, 6, True) in stored(effects)
+    assert run(talk, LookNow()) == [fx.RequestLook()]
+    effects = run(talk, ToggleSharing())
+    assert of(fx.PauseSharing, effects) == [fx.PauseSharing(True)] and talk.state.sharing_paused
+    assert run(talk, LookNow()) == []  # nothing is looked at while paused
+    assert of(fx.PauseSharing, run(talk, ToggleSharing())) == [fx.PauseSharing(False)]
+
+
+def test_pictures_are_not_kept_unless_asked_and_a_failed_source_is_one_line():
+    talk = connected()
+    effects = run(talk, frame())
+    assert of(fx.RecordPicture, effects) == [] and stored(effects)[-1].kept is False
+    effects = run(talk, SharingStopped("cannot share the screen: no display (DISPLAY is unset)"))
+    assert stored(effects) == [records.Notice("cannot share the screen: no display (DISPLAY is unset)")]
+    assert talk.state.sharing is None
+
+
+def test_image_command_loads_the_file_off_the_loop_and_sends_it():
+    talk = connected()
+    assert run(talk, SendText("/image ~/shot.png")) == [fx.LoadPicture("~/shot.png")]
+    assert of(fx.SendPicture, run(talk, frame("diagram.png", asked=True)))
+
+
+def test_a_changing_screen_does_not_wake_a_standby_but_an_asked_picture_does():
+    talk = connected(idle_s=1.0)
+    run(talk, SharingStarted("screen 1"), Tick(now=0.0), Tick(now=2.0))
+    assert talk.state.connection is ConnectionState.STANDBY
+    assert run(talk, frame()) == []
+    effects = run(talk, frame("diagram.png", asked=True))
+    assert of(fx.Wake, effects) and of(fx.RequestLook, effects) and of(fx.SendPicture, effects)

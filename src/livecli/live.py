@@ -30,6 +30,11 @@ if TYPE_CHECKING:
     from livecli.tokens import TokenSource
 
 INPUT_MIME = f"audio/pcm;rate={formats.INPUT_RATE}"
+# Sharing the screen or camera: a turn takes the user's speech and every frame sent since the
+# last one. livecli itself sends a frame only when the picture changed enough (at most one a
+# second, none for a still screen), so each frame is worth the tokens it is billed and kept for;
+# silence is left out. Said explicitly, not left to a model's default (3.8's includes all video).
+VIDEO_TURNS = types.RealtimeInputConfig(turn_coverage=types.TurnCoverage.TURN_INCLUDES_AUDIO_ACTIVITY_AND_ALL_VIDEO)
 
 # The service can be slow to answer websocket pings; the default 20 s ping
 # timeout drops healthy sessions. A dead link still shows up within a minute.
@@ -43,6 +48,7 @@ def build_config(
     tools: list[types.Tool] | None = None,
     thinking_level: str | None = None,
     translate_to: str | None = None,
+    video: bool = False,
 ) -> types.LiveConnectConfig:
     """The setup livecli sends, shaped by the model's row in livecli.models.
 
@@ -78,6 +84,7 @@ def build_config(
         ),
         tools=_tools(settings, model, tools),
         thinking_config=_thinking(settings.model, thinking_level),
+        realtime_input_config=VIDEO_TURNS if video else None,
         translation_config=_translation(settings.model, translate_to),
     )
     return config.model_copy(update=dict.fromkeys(model.refused_fields))
@@ -129,12 +136,13 @@ class LiveConnection:
         tools: list[types.Tool] | None = None,
         thinking_level: str | None = None,
         translate_to: str | None = None,
+        video: bool = False,
     ):
         self._settings = settings
         self._api_key = api_key
         self._token = token
         self._config = build_config(
-            settings, handle=handle, tools=tools, thinking_level=thinking_level, translate_to=translate_to
+            settings, handle=handle, tools=tools, thinking_level=thinking_level, translate_to=translate_to, video=video
         )
         self._stack = contextlib.AsyncExitStack()
         self._session = None

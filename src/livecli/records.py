@@ -115,6 +115,19 @@ class Connected:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class PictureSent:
+    """A picture the model was shown: a frame of the shared screen or camera, or a file (`/image`).
+    `kept`: its JPEG is in the record's pictures (record_pictures, with record_audio)."""
+
+    KIND: ClassVar[str] = "picture"
+    source: str = ""
+    width: int = 0
+    height: int = 0
+    size: int = 0  # bytes of JPEG
+    kept: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class ServiceSession:
     """The service's own id for the session (Vertex sends one), for support requests."""
 
@@ -160,6 +173,7 @@ Record = (
     | UsageReport
     | ResumptionHandle
     | Connected
+    | PictureSent
     | ServiceSession
     | Reconnected
     | DeviceNotice
@@ -178,6 +192,7 @@ KINDS: dict[str, type] = {
         UsageReport,
         ResumptionHandle,
         Connected,
+        PictureSent,
         ServiceSession,
         Reconnected,
         DeviceNotice,

@@ -26,7 +26,7 @@ from livecli.errors import ExitCode, LivecliError
 from livecli.events import ConnectionState
 from livecli.formats import seconds_of
 from livecli.metrics import Metrics
-from livecli.ports import Connection, EchoControl, Microphone, Recorder, Speaker, View
+from livecli.ports import Connection, EchoControl, Microphone, PictureSource, Recorder, Speaker, View
 from livecli.tool_desk import ToolDesk
 from livecli.tools import Registry
 from livecli.ui.keyboard import InputReader
@@ -61,6 +61,7 @@ class TalkSession:
         recorder: Recorder | None = None,
         echo: EchoControl | None = None,
         handle: str | None = None,
+        pictures: PictureSource | None = None,
         stdin=None,
     ):
         """`registry` (tools), `recorder` (the session record) and `echo` (cleans each
@@ -79,6 +80,8 @@ class TalkSession:
         self._connection: Connection | None = None
         self._connections = 0
         self._handle = handle  # the latest resumption handle, carried across standbys
+        self._pictures = pictures
+        self._side_tasks: set[asyncio.Task] = set()
         self._unsent: collections.deque[bytes] = collections.deque()  # microphone audio with no connection up
         self._waiting: list = []  # other sends with no connection up
         self._interrupts = 0
@@ -93,6 +96,7 @@ class TalkSession:
         loop.add_signal_handler(signal.SIGTERM, self.stop)
         self._view.start(self.state)
         refresher = asyncio.create_task(self._refresh_view(), name="view")
+        sharing = asyncio.create_task(self._share(), name="share") if self._pictures is not None else None
         error = None
         try:
             for device in (self._speaker, self._mic):
@@ -105,6 +109,8 @@ class TalkSession:
             raise
         finally:
             refresher.cancel()
+            if sharing is not None:
+                sharing.cancel()
             self._input.stop()
             loop.remove_signal_handler(signal.SIGINT)
             loop.remove_signal_handler(signal.SIGTERM)
@@ -208,6 +214,29 @@ class TalkSession:
         while seconds_of(sum(map(len, self._unsent))) > limit:
             self._unsent.popleft()
 
+    async def _share(self) -> None:
+        """The shared screen or camera's frames, as the policy picks them; its failure is one line."""
+        source = self._pictures
+        try:
+            async for frame in source.frames():
+                if self.state.sharing is None:
+                    self.feed(inputs.SharingStarted(source.description or frame.source))
+                self.feed(inputs.Picture(frame.jpeg, frame.mime_type, frame.width, frame.height, frame.source))
+        except LivecliError as exc:
+            self.feed(inputs.SharingStopped(str(exc)))
+        finally:
+            source.close()
+
+    async def _load_picture(self, path: str) -> None:
+        from livecli import sight  # Pillow: only once a picture is asked for
+
+        try:
+            frame = await asyncio.to_thread(sight.load_picture, path)
+        except LivecliError as exc:
+            self.feed(records.Notice(str(exc)))  # shown, not stored
+            return
+        self.feed(inputs.Picture(frame.jpeg, frame.mime_type, frame.width, frame.height, frame.source, asked=True))
+
     async def _receive(self, connection: Connection) -> None:
         async for event in connection.events():
             self.feed(event)
@@ -247,6 +276,16 @@ class TalkSession:
                 self._send(lambda connection: connection.send_text(text))
             case fx.SendContext(text=text):
                 self._send(lambda connection: connection.send_context(text))
+            case fx.SendPicture(jpeg=jpeg, mime_type=mime_type):
+                self._send(lambda connection: connection.send_video(jpeg, mime_type))
+            case fx.RecordPicture(jpeg=jpeg, mime_type=mime_type) if recorder is not None:
+                recorder.picture(jpeg, mime_type)
+            case fx.PauseSharing(paused=paused) if self._pictures is not None:
+                self._pictures.pause() if paused else self._pictures.resume()
+            case fx.RequestLook() if self._pictures is not None:
+                self._pictures.look_now()
+            case fx.LoadPicture(path=path):
+                self._keep(asyncio.create_task(self._load_picture(path)))
             case fx.UpdateSystem(text=text):
                 self._send(lambda connection: connection.update_context(system=text))
             case fx.EndAudioStream():
@@ -289,7 +328,12 @@ class TalkSession:
         if self._connection is None:
             self._waiting.append(make)
             return
-        task = asyncio.create_task(make(self._connection))
+        self._keep(asyncio.create_task(make(self._connection)))
+
+    def _keep(self, task: asyncio.Task) -> None:
+        """A task beside the loop's work, held until done (the loop keeps only weak references)."""
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_tasks.discard)
         task.add_done_callback(self._on_side_task_done)
 
     def _on_side_task_done(self, task: asyncio.Task) -> None:

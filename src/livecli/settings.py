@@ -39,6 +39,7 @@ class Settings:
     compression_trigger_tokens: int = 0
     record_audio: bool = True
     record_history: bool = True
+    record_pictures: bool = True
     keep_days: int = 90
     max_sessions: int = 0
     echo: str = "aec"
@@ -186,6 +187,7 @@ FIELDS: dict[str, Field] = {
         Field("compression_trigger_tokens", _parse_int_range(0, 10_000_000), "Context size in tokens that triggers compression; 0 = the service's default (about 80% of the model's window).", 0),
         Field("record_audio", _parse_bool, "Store both sides' audio with each session (for replay); false = transcripts only.", True),
         Field("record_history", _parse_bool, "Store each session's transcript and events; false = nothing said is kept (no audio either).", True),
+        Field("record_pictures", _parse_bool, "Keep the pictures the model was shown (shared screen or camera, /image) with each session; only where audio is kept.", True),
         Field("keep_days", _parse_int_range(0, 36500), "Talk deletes stored sessions older than this many days; 0 = keep them.", 90),
         Field("max_sessions", _parse_int_range(0, 1_000_000), "Keep at most this many stored sessions (the newest); 0 = no limit.", 0),
         Field("echo", _parse_echo, "Keeping the assistant's voice out of the microphone: aec (echo cancellation; half-duplex when it is not installed), half-duplex (microphone muted while Gemini speaks), off (headphones).", "aec"),

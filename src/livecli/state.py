@@ -64,6 +64,8 @@ class TalkState:
     hearing: bool = False  # the service hears the user speak
     interim: str = ""  # the service's running guess at what the user is saying
     system: str | None = None  # a system instruction changed in the session (`/system TEXT`)
+    sharing: str | None = None  # what the model is shown ("screen 1 (1920x1080)"), while shared
+    sharing_paused: bool = False
 
     @property
     def near_budget(self) -> bool:

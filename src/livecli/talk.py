@@ -22,6 +22,7 @@ from livecli.audio.echo import make_echo
 from livecli.conversation import Conversation
 from livecli.errors import AudioError, ConfigError, ExitCode, LivecliError
 from livecli.link import Link
+from livecli.ports import PictureSource
 from livecli.session import TalkSession
 from livecli.settings import Settings
 from livecli.store import SessionRecorder, SessionStore
@@ -77,6 +78,8 @@ def run_talk(settings: Settings, options: TalkOptions, *, environ: Mapping[str, 
     exclude = recorder.id if recorder is not None else None
     sessions: list[TalkSession] = []
 
+    pictures = picture_source(settings)
+
     async def talk() -> ExitCode:
         # Capture while the SDK and the tools load, so the first chunk is ready once connected.
         with contextlib.suppress(AudioError):  # the session opens it again and reports why not
@@ -102,6 +105,7 @@ def run_talk(settings: Settings, options: TalkOptions, *, environ: Mapping[str, 
                 prices=prices,
                 budget_usd=settings.budget_usd,
                 idle_s=settings.idle_minutes * 60 if settings.idle_minutes else None,
+                keep_pictures=settings.record_pictures and settings.record_audio,
             )
 
             def open_connection(latest_handle: str | None) -> LiveConnection:
@@ -114,6 +118,7 @@ def run_talk(settings: Settings, options: TalkOptions, *, environ: Mapping[str, 
                     handle=latest_handle,
                     tools=declarations,
                     thinking_level=options.thinking_level,
+                    video=pictures is not None,
                 )
 
             def connect(latest_handle: str | None) -> Link:
@@ -132,6 +137,7 @@ def run_talk(settings: Settings, options: TalkOptions, *, environ: Mapping[str, 
                 yolo=options.yolo,
                 recorder=recorder,
                 echo=echo.control,
+                pictures=pictures,
             )
             sessions.append(session)
             # What is loaded by now lives as long as the process. Left to the collector, each
@@ -153,6 +159,17 @@ def run_talk(settings: Settings, options: TalkOptions, *, environ: Mapping[str, 
     if recorder is not None and sessions and sessions[0].connected:
         print(f"livecli: session {recorder.id} saved: `livecli replay {recorder.id}` plays it back", file=sys.stderr)
     return code
+
+
+def picture_source(settings: Settings) -> PictureSource | None:
+    """The screen or camera to share (`--screen`, `--camera`); the sight package loads only then."""
+    if settings.screen is None and settings.camera is None:
+        return None
+    from livecli import sight
+
+    if settings.screen is not None:
+        return sight.open_screen(None if settings.screen == "primary" else int(settings.screen))
+    return sight.open_camera(settings.camera)
 
 
 def resume_point(store: SessionStore, ref: str | None) -> tuple[str | None, str | None, list[Turn]]:

@@ -41,6 +41,11 @@ from livecli.conversation.effects import (
     ShowTool,
     UpdateSystem,
     ShowTurn,
+    LoadPicture,
+    PauseSharing,
+    RecordPicture,
+    RequestLook,
+    SendPicture,
     Standby,
     Stop,
     Wake,
@@ -56,7 +61,12 @@ from livecli.conversation.inputs import (
     Hush,
     Input,
     InputEnded,
+    LookNow,
     MicChunk,
+    Picture,
+    SharingStarted,
+    SharingStopped,
+    ToggleSharing,
     Quit,
     SendText,
     Tick,
@@ -89,6 +99,7 @@ class Conversation:
         prices: Overrides | None = None,
         budget_usd: float | None = None,
         idle_s: float | None = None,
+        keep_pictures: bool = False,
     ):
         """`prices`: config.toml's price overrides; `budget_usd`: end the session when its estimate
         passes this; `idle_s`: stand by after this long without speech (None: never)."""
@@ -96,6 +107,7 @@ class Conversation:
         self._prices = prices
         self._budget_warned = False
         self._idle_s = idle_s
+        self._keep_pictures = keep_pictures
         self._active_at: float | None = None  # when someone last spoke, typed or heard an answer
         self.state.transcript.turns.extend(earlier)
         self._has_speaker = has_speaker
@@ -212,7 +224,15 @@ class Conversation:
                 self._emit(Notify(f"{self.state.approval} answer y or n"))
             case ApprovalClosed():
                 self.state.approval = None
-            case SendText() | ToggleMute() | Hush() | Answer() | Quit() | InputEnded():
+            case SharingStarted(description=description):
+                self.state.sharing, self.state.sharing_paused = description, False
+                self._record(records.Notice(f"sharing {description} with the model"))
+            case SharingStopped(reason=reason):
+                self.state.sharing = None
+                self._record(records.Notice(reason))
+            case Picture():
+                self._picture(item)
+            case SendText() | ToggleMute() | Hush() | Answer() | Quit() | InputEnded() | ToggleSharing() | LookNow():
                 self._command(item)
             case Ended(error=error):
                 self.state.connection = ConnectionState.CLOSED
@@ -282,6 +302,8 @@ class Conversation:
                 pass  # turns are recorded when the transcript closes them
             case records.Connected() | records.ServiceSession():
                 pass
+            case records.PictureSent(source=source, width=width, height=height):
+                self.state.notice = f"picture sent: {source} ({width}x{height})"
 
     # -- the microphone and the devices ------------------------------------------------------
 
@@ -370,6 +392,15 @@ class Conversation:
                 self._emit(Stop())
             case InputEnded():
                 self._input_ended = True
+            case ToggleSharing() if self.state.sharing is not None:
+                self.state.sharing_paused = not self.state.sharing_paused
+                self._notify(f"{'paused sharing' if self.state.sharing_paused else 'sharing again'}: {self.state.sharing}")
+                self._emit(PauseSharing(self.state.sharing_paused))
+            case LookNow() if self.state.sharing is not None:
+                if not self.state.sharing_paused:  # a paused share shows nothing
+                    self._emit(RequestLook())
+            case ToggleSharing() | LookNow():
+                self._notify("nothing is shared: talk --screen or --camera shares, /image PATH shows a picture")
             case ToggleMute():
                 self.state.muted = not self.state.muted
                 if self.state.muted:
@@ -398,8 +429,22 @@ class Conversation:
             self.state.system = argument
             self._record(records.Notice(f"system instruction changed: {shorten(argument, SUMMARY_CHARS)}"))
             self._emit(UpdateSystem(argument))
+        elif name in ("/image", "/look") and argument:
+            self._emit(LoadPicture(argument))
         else:
-            self._notify(f"unknown command {shorten(line, 40)}: type /system TEXT (or any line without a leading /)")
+            self._notify(f"unknown command {shorten(line, 40)}: type /system TEXT or /image PATH (or a line without /)")
+
+    def _picture(self, picture: Picture) -> None:
+        """Show the model a picture; the record says so, and keeps it when pictures are kept.
+        A standby is not woken by the shared screen changing, only by a picture asked for."""
+        if self.state.connection is ConnectionState.STANDBY and not picture.asked:
+            return
+        self._wake("a picture")
+        self._emit(SendPicture(picture.jpeg, picture.mime_type))
+        kept = self._keep_pictures
+        if kept:
+            self._emit(RecordPicture(picture.jpeg, picture.mime_type))
+        self._record(records.PictureSent(picture.source, picture.width, picture.height, len(picture.jpeg), kept))
 
     def _hush(self) -> None:
         """Silence the answer now; in half duplex this also opens the microphone."""
@@ -455,6 +500,8 @@ class Conversation:
             self.state.connection = ConnectionState.CONNECTING
             self._notify(f"{why}: connecting again…")
             self._emit(Wake())
+            if self.state.sharing is not None and not self.state.sharing_paused:
+                self._emit(RequestLook())  # what is on screen now, not what was before the standby
 
     def _check_budget(self) -> None:
         """Warn at BUDGET_WARNING of the budget, end the session once the estimate passes it."""

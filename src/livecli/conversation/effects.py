@@ -58,6 +58,35 @@ class UpdateSystem:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class SendPicture:
+    jpeg: bytes
+    mime_type: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RecordPicture:
+    jpeg: bytes
+    mime_type: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PauseSharing:
+    paused: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RequestLook:
+    """Ask the shared source for a fresh frame now."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LoadPicture:
+    """Read a picture file (`/image PATH`) off the loop; it comes back as a `Picture` input."""
+
+    path: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class EndAudioStream:
     """Tell the service the microphone went quiet on purpose."""
 
@@ -142,6 +171,11 @@ Effect = (
     | SendTextToModel
     | SendContext
     | UpdateSystem
+    | SendPicture
+    | RecordPicture
+    | PauseSharing
+    | RequestLook
+    | LoadPicture
     | EndAudioStream
     | RunTools
     | SendToolResults

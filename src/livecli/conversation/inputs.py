@@ -79,6 +79,38 @@ class Quit:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class ToggleSharing:
+    """Pause or resume sharing the screen or camera."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LookNow:
+    """Send a fresh frame of what is shared now, changed or not."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SharingStarted:
+    description: str  # "screen 1 (1920x1080)"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SharingStopped:
+    reason: str  # one line: why the picture source stopped (the conversation goes on)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Picture:
+    """A picture ready to show the model: a frame of what is shared, or a file (`/image PATH`)."""
+
+    jpeg: bytes
+    mime_type: str
+    width: int
+    height: int
+    source: str
+    asked: bool = False  # the user asked for it (/image), not the shared screen's change
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class InputEnded:
     """Typed input (a pipe, a file, /dev/null) has run out: end once every question is answered."""
 
@@ -90,7 +122,7 @@ class Ended:
     error: str | None = None
 
 
-Command = SendText | ToggleMute | Hush | Answer | Quit | InputEnded
+Command = SendText | ToggleMute | Hush | Answer | Quit | InputEnded | ToggleSharing | LookNow
 Input = (
     events.LiveEvent
     | Connected
@@ -99,6 +131,9 @@ Input = (
     | DeviceNotice
     | ApprovalAsked
     | ApprovalClosed
+    | SharingStarted
+    | SharingStopped
+    | Picture
     | Command
     | Ended
     | records.Record

@@ -26,6 +26,7 @@ HEARTBEAT_S = 1.0  # an idle session still commits this often: see SessionStore'
 QUEUE_LIMIT = 5000  # items: minutes of 100 ms chunks
 CLOSE_TIMEOUT_S = 10.0
 STREAMS = ("user", "model")
+PICTURE = "picture"  # a queued picture (apart from the streams and the records)
 
 _ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, in ASCII order
 _ID_EPOCH = 1704067200  # 2024-01-01: six characters of seconds last until 2058
@@ -123,6 +124,11 @@ class SessionRecorder:
             raise ValueError(f"unknown audio stream {stream!r}")
         self._put((stream, (at if at is not None else time.monotonic()) - self.start, rate, bytes(pcm)))
 
+    def picture(self, data: bytes, mime_type: str) -> None:
+        """A picture the model was shown, kept with the session (only where audio is kept)."""
+        if self.record_audio:
+            self._put((PICTURE, time.monotonic() - self.start, mime_type, bytes(data)))
+
     def close(self, exit_reason: str) -> None:
         """Write what is queued, mark the session ended; waits for the writer (at most CLOSE_TIMEOUT_S)."""
         if self._closed:
@@ -184,6 +190,13 @@ class SessionRecorder:
                 return
 
     def _insert(self, item: tuple) -> None:
+        if item[0] == PICTURE:
+            _, offset, mime_type, data = item
+            self._db.execute(
+                "INSERT INTO pictures (session_id, offset_s, mime_type, data) VALUES (?, ?, ?, ?)",
+                (self.id, offset, mime_type, data),
+            )
+            return
         if item[0] in STREAMS:
             stream, offset, rate, pcm = item
             self._db.execute(

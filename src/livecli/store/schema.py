@@ -64,6 +64,17 @@ MIGRATIONS = [
         DELETE FROM turn_text WHERE rowid = old.id;
     END;
     """,
+    # Pictures the model was shown (the shared screen or camera, /image), when kept.
+    """
+    CREATE TABLE pictures (
+        id INTEGER PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        offset_s REAL NOT NULL,            -- when it was sent
+        mime_type TEXT NOT NULL,
+        data BLOB NOT NULL
+    );
+    CREATE INDEX pictures_by_session ON pictures(session_id, id);
+    """,
     # A grounded answer is found by the titles of its sources too.
     """
     DROP TRIGGER turn_text_add;

@@ -233,6 +233,14 @@ class SessionStore:
             rows = db.execute(f"SELECT id, pcm FROM audio WHERE id IN ({', '.join('?' * len(chunk_ids))})", chunk_ids)
             return {chunk_id: bytes(pcm) for chunk_id, pcm in rows}
 
+    def pictures(self, session_id: str) -> list[tuple[float, str, bytes]]:
+        """The pictures kept with a session: (offset_s, mime_type, data), in the order sent."""
+        with self._db() as db:
+            if db is None:
+                return []
+            rows = db.execute("SELECT offset_s, mime_type, data FROM pictures WHERE session_id = ? ORDER BY id", (session_id,))
+            return [(float(offset), str(mime), bytes(data)) for offset, mime, data in rows]
+
     # -- for `talk --continue` ------------------------------------------------------------
 
     def latest_resumption_handle(self, session_id: str) -> str | None:

@@ -2,7 +2,8 @@
 
 In a terminal (keys read by ui.keys): `t`, `/` or Enter open a line to type,
 Enter sends it, Esc cancels; `m` mutes or unmutes the microphone; Space stops
-the assistant talking; `q` ends the session; `y`/`n` answer a tool call waiting
+the assistant talking; `v` pauses or resumes sharing the screen or camera, `l` sends a
+fresh picture of it now; `q` ends the session; `y`/`n` answer a tool call waiting
 for approval. When stdin is not a terminal, each line read from it is sent as
 text (or answers the approval: y, yes, n, no), and its end ends the session
 once everything asked has been answered.
@@ -14,7 +15,17 @@ import asyncio
 import threading
 from collections.abc import Callable
 
-from livecli.conversation.inputs import Answer, Command, Hush, InputEnded, Quit, SendText, ToggleMute
+from livecli.conversation.inputs import (
+    Answer,
+    Command,
+    Hush,
+    InputEnded,
+    LookNow,
+    Quit,
+    SendText,
+    ToggleMute,
+    ToggleSharing,
+)
 from livecli.state import TalkState
 from livecli.ui import terminal
 from livecli.ui.keys import BACKSPACE, ENTER, ESC, KeyReader
@@ -39,6 +50,10 @@ def handle_key(state: TalkState, key: str) -> Command | None:
         state.typing = True
     elif key == "m":
         return ToggleMute()
+    elif key == "v":
+        return ToggleSharing()
+    elif key == "l":
+        return LookNow()
     elif key == " ":
         return Hush()
     elif key == "q":

@@ -55,6 +55,9 @@ def render_header(state: TalkState) -> Text:
         link,
         f"  {minutes:02d}:{seconds:02d}",
     )
+    if state.sharing is not None:
+        shared = f"  {'paused: ' if state.sharing_paused else 'sharing '}{state.sharing}"
+        header.append(shared, style="dim" if state.sharing_paused else "bold red")
     return one_line(header)
 
 
@@ -126,7 +129,10 @@ def render_prompt(state: TalkState) -> Text:
         return one_line(
             Text.assemble(("> ", "bold"), state.typed, ("▏", "blink"), ("   Enter send · Esc cancel", "dim"))
         )
-    return one_line(Text(MUTED_HINTS if state.muted else HINTS, style="dim"))
+    hints = MUTED_HINTS if state.muted else HINTS
+    if state.sharing is not None:
+        hints = hints.replace(" · q quit", f" · v {'share' if state.sharing_paused else 'pause sharing'} · l look · q quit")
+    return one_line(Text(hints, style="dim"))
 
 
 def render(state: TalkState, console: Console, *, prompt: Text | None = None) -> Group:
