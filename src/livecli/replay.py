@@ -27,11 +27,13 @@ from livecli import events, records
 from livecli.conversation import Conversation, effects as fx
 from livecli.conversation.inputs import Ended, Input, Tick
 from livecli.errors import ExitCode
+from livecli.models import model_info
 from livecli.events import ConnectionState
 from livecli.settings import Settings
 from livecli.state import TalkState
 from livecli.store import Event, SessionInfo, SessionStore, StoreError
 from livecli.store.timeline import RATE, Timeline
+from livecli.transcript import Speaker
 from livecli.ui.plain import PlainView
 from livecli.ui.replay_view import Progress, RichReplayView
 
@@ -56,7 +58,8 @@ class Screen:
 
     def reset(self) -> None:
         """Back to the session's start (to seek backwards, cues are applied again)."""
-        self.core = Conversation(model=self._info.model, voice=self._info.voice)
+        labels = {Speaker.MODEL: "Translation"} if model_info(self._info.model).translate_only else None
+        self.core = Conversation(model=self._info.model, voice=self._info.voice, labels=labels)
         self.core.handle(records.Connected())
         self.core.state.replaying = True
         self.quiet = False  # while catching up after a seek: nothing printed twice

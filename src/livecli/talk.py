@@ -43,6 +43,8 @@ class TalkOptions:
     continue_ref: str | None = None  # a session id prefix, or LATEST
     token: str | None = None  # an ephemeral token for this run (--token)
     thinking_level: str | None = None
+    translate_to: str | None = None  # `livecli translate`: the language to speak
+    labels: tuple[str, str] | None = None  # how the two sides are named, when not You / Gemini
 
 
 def credentials(settings: Settings, options: TalkOptions, environ: Mapping[str, str]) -> tuple[str | None, TokenSource | None]:
@@ -106,6 +108,7 @@ def run_talk(settings: Settings, options: TalkOptions, *, environ: Mapping[str, 
                 budget_usd=settings.budget_usd,
                 idle_s=settings.idle_minutes * 60 if settings.idle_minutes else None,
                 keep_pictures=settings.record_pictures and settings.record_audio,
+                labels=dict(zip((Speaker.USER, Speaker.MODEL), options.labels)) if options.labels else None,
             )
 
             def open_connection(latest_handle: str | None) -> LiveConnection:
@@ -118,6 +121,7 @@ def run_talk(settings: Settings, options: TalkOptions, *, environ: Mapping[str, 
                     handle=latest_handle,
                     tools=declarations,
                     thinking_level=options.thinking_level,
+                    translate_to=options.translate_to,
                     video=pictures is not None,
                 )
 

@@ -31,10 +31,15 @@ class Turn:
     typed: bool = False
     sources: tuple[tuple[str, str], ...] = ()  # (title, uri) of the pages a grounded answer used
     queries: tuple[str, ...] = ()  # the searches it ran
+    label: str = ""  # how the side is named on screen, when not "You"/"Gemini" (translate)
+
+    @property
+    def who(self) -> str:
+        return self.label or self.speaker.value
 
     def line(self) -> str:
         suffix = " [interrupted]" if self.interrupted else ""
-        return f"{self.speaker.value}: {self.text.strip()}{suffix}"
+        return f"{self.who}: {self.text.strip()}{suffix}"
 
     def source_lines(self) -> list[str]:
         return source_lines(self.sources, self.queries)
@@ -47,9 +52,10 @@ class Transcript:
     in order: a user turn is always reported before the answer to it.
     """
 
-    def __init__(self, on_turn_done: Callable[[Turn], None] | None = None):
+    def __init__(self, on_turn_done: Callable[[Turn], None] | None = None, labels: dict[Speaker, str] | None = None):
         self.turns: list[Turn] = []
         self.on_turn_done = on_turn_done
+        self.labels = labels or {}
 
     def open_turn(self, speaker: Speaker) -> Turn | None:
         for turn in reversed(self.turns):
@@ -67,14 +73,14 @@ class Transcript:
             return
         turn = self.open_turn(speaker)
         if turn is None:
-            turn = Turn(speaker)
+            turn = Turn(speaker, label=self.labels.get(speaker, ""))
             self.turns.append(turn)
         turn.text += fragment
 
     def add_user_text(self, text: str) -> None:
         """A line the user typed is a whole turn on its own."""
         self._finish(self.open_turn(Speaker.USER))
-        turn = Turn(Speaker.USER, text, typed=True)
+        turn = Turn(Speaker.USER, text, typed=True, label=self.labels.get(Speaker.USER, ""))
         self.turns.append(turn)
         self._finish(turn)
 
@@ -82,7 +88,7 @@ class Transcript:
         """Sources for the model's answer: the open one, or the last one when it has already ended."""
         turn = self.open_turn(Speaker.MODEL) or next((t for t in reversed(self.turns) if t.speaker is Speaker.MODEL), None)
         if turn is None:
-            turn = Turn(Speaker.MODEL)
+            turn = Turn(Speaker.MODEL, label=self.labels.get(Speaker.MODEL, ""))
             self.turns.append(turn)
         turn.sources = tuple(dict.fromkeys(turn.sources + sources))
         turn.queries = tuple(dict.fromkeys(turn.queries + queries))

@@ -100,10 +100,12 @@ class Conversation:
         budget_usd: float | None = None,
         idle_s: float | None = None,
         keep_pictures: bool = False,
+        labels: dict[Speaker, str] | None = None,
     ):
         """`prices`: config.toml's price overrides; `budget_usd`: end the session when its estimate
         passes this; `idle_s`: stand by after this long without speech (None: never)."""
-        self.state = TalkState(model=model, voice=voice, transcript=Transcript(self._turn_done), budget_usd=budget_usd)
+        transcript = Transcript(self._turn_done, labels)
+        self.state = TalkState(model=model, voice=voice, transcript=transcript, budget_usd=budget_usd)
         self._prices = prices
         self._budget_warned = False
         self._idle_s = idle_s

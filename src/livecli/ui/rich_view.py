@@ -62,7 +62,7 @@ def render_header(state: TalkState) -> Text:
 
 
 def render_turn(turn: Turn) -> Text:
-    text = Text.assemble((f"{turn.speaker.value}: ", SPEAKER_STYLE[turn.speaker]), turn.text.strip())
+    text = Text.assemble((f"{turn.who}: ", SPEAKER_STYLE[turn.speaker]), turn.text.strip())
     if turn.interrupted:
         text.append(" [interrupted]", style="dim italic")
     elif not turn.done:

@@ -1,0 +1,58 @@
+"""`livecli translate` end to end: speech into a real microphone (PulseAudio rig), the
+translation model on the fake server, the translation heard, both sides labelled, and the
+session kept and replayable like any other."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from tests.support.fake_live import FakeLiveServer
+from tests.support.pulse_rig import pulse_rig_fixture, tone_segments
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def pulse_rig():
+    yield from pulse_rig_fixture()
+
+
+def test_you_speak_and_hear_the_translation_both_sides_labelled(pulse_rig, isolated_env, run_cli):
+    server = FakeLiveServer(user_transcripts=["good morning"], reply_text="Bonjour.", reply_seconds=1.0)
+    with server:
+        env = pulse_rig.subprocess_env(server.subprocess_env(isolated_env))
+        recorder = pulse_rig.record_speaker()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "livecli", "translate", "--to", "fr", "--from", "en", "--plain", "--echo", "off"],
+            env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        try:
+            assert server.wait_for(lambda: len(server.audio_in) >= 5, timeout=20), "no microphone audio arrived"
+            pulse_rig.speak("Good morning.")
+            assert server.wait_event("turn_complete", timeout=15), "no translation came"
+            server.wait_for(lambda: False, timeout=1.5)  # let it play
+        finally:
+            process.send_signal(signal.SIGINT)
+            out, err = process.communicate(timeout=15)
+            recording = recorder.stop()
+    assert process.returncode == 0, err
+    setup = server.setups[0]
+    assert setup["model"] == "models/gemini-3.5-live-translate-preview"
+    translation = setup["generationConfig"].get("translationConfig") or setup["generationConfig"]["translation_config"]
+    assert translation.get("targetLanguageCode", translation.get("target_language_code")) == "fr"
+    assert "tools" not in setup and "systemInstruction" not in setup  # the interpreter takes neither
+    assert out.splitlines() == ["You (en): good morning", "Translation (fr): Bonjour."]
+    assert tone_segments(recording, recorder.rate, 440.0), "the translation was not heard"
+
+    replayed = run_cli("replay", "--no-audio", "--speed", "0", env=env)
+    assert replayed.returncode == 0, replayed.stderr
+    assert replayed.stdout.splitlines() == ["You: good morning", "Translation: Bonjour."]
+
+
+def test_translate_needs_a_target_language(run_cli):
+    result = run_cli("translate")
+    assert result.returncode == 2 and result.stderr.startswith("livecli: error: Missing option '--to'")
