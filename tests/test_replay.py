@@ -264,16 +264,16 @@ def test_a_session_that_failed_to_start_says_why_there_is_nothing_to_replay(run_
 def test_keys_from_a_terminal(monkeypatch):
     import os
 
-    from livecli.replay import keys_from_terminal
+    from livecli.replay import replay_actions
+    from livecli.ui.keys import KeyReader
 
     main, secondary = os.openpty()
     with open(secondary, "r") as terminal:
         monkeypatch.setattr(sys, "stdin", terminal)
-        with keys_from_terminal() as read:
-            assert read() == []
+        with KeyReader() as keys:
+            assert keys.read() == []
             os.write(main, " \x1b[Cl\x1b[Dhxq".encode())
-            time.sleep(0.05)
-            assert read() == ["pause", "forward", "forward", "back", "back", "quit"]
+            assert replay_actions(keys.read(timeout=1.0)) == ["pause", "forward", "forward", "back", "back", "quit"]
     os.close(main)
 
 

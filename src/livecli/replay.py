@@ -14,14 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
 import re
-import select
 import sys
-import termios
 import time
-import tty
-from collections.abc import Callable, Iterator
 
 from livecli import events, records
 from livecli.conversation import Conversation, effects as fx
@@ -34,6 +29,7 @@ from livecli.state import TalkState
 from livecli.store import Event, SessionInfo, SessionStore, StoreError
 from livecli.store.timeline import RATE, Timeline
 from livecli.transcript import Speaker
+from livecli.ui.keys import LEFT, RIGHT, KeyReader
 from livecli.ui.plain import PlainView
 from livecli.ui.replay_view import Progress, RichReplayView
 
@@ -42,7 +38,7 @@ TICK_S = 0.02
 REFRESH_S = 0.1
 SKIP_S = 5.0
 METER_S = 0.05
-KEYS = {" ": "pause", "p": "pause", "q": "quit", "\x1b[C": "forward", "l": "forward", "\x1b[D": "back", "h": "back"}
+KEYS = {" ": "pause", "p": "pause", "q": "quit", RIGHT: "forward", "l": "forward", LEFT: "back", "h": "back"}
 
 
 # -- what the screen shows, and when ---------------------------------------------------------
@@ -224,28 +220,6 @@ class Player:
         state.mic_level_dbfs = self.timeline.user.level_dbfs(self.position - METER_S, self.position)
 
 
-@contextlib.contextmanager
-def keys_from_terminal() -> Iterator[Callable[[], list[str]]]:
-    """Single keys from a terminal stdin (cbreak: Ctrl-C still interrupts); nothing otherwise."""
-    fd = sys.stdin.fileno() if sys.stdin is not None and sys.stdin.isatty() else None
-    if fd is None:
-        yield list
-        return
-    saved = termios.tcgetattr(fd)
-    tty.setcbreak(fd)
-
-    def read() -> list[str]:
-        if not select.select([fd], [], [], 0)[0]:
-            return []
-        data = os.read(fd, 64).decode("utf-8", "replace")
-        return [KEYS[k] for k in re.findall(r"\x1b\[[A-D]|.", data, re.S) if k in KEYS]
-
-    try:
-        yield read
-    finally:
-        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
-
-
 # -- the command -------------------------------------------------------------------------------
 
 
@@ -295,24 +269,30 @@ def run_replay(
     return ExitCode.OK
 
 
+def replay_actions(keys: list[str]) -> list[str]:
+    """What replay's keys ask for: pause, forward, back, quit (other keys do nothing)."""
+    return [KEYS[key] for key in keys if key in KEYS]
+
+
 def _play(player: Player, view: RichReplayView | None) -> None:
     """Until the end, `q` or Ctrl-C."""
     refreshed = 0.0
     if view is not None:
         view.start()
-    with keys_from_terminal() as read_keys, contextlib.suppress(KeyboardInterrupt):
+    with KeyReader() as keys, contextlib.suppress(KeyboardInterrupt):
         while not player.finished:
-            for key in read_keys():
-                if key == "quit":
+            for action in replay_actions(keys.read(timeout=TICK_S) if keys.is_terminal else []):
+                if action == "quit":
                     return
-                if key == "pause":
+                if action == "pause":
                     player.toggle_pause()
                 else:
-                    player.seek(SKIP_S if key == "forward" else -SKIP_S)
+                    player.seek(SKIP_S if action == "forward" else -SKIP_S)
+            if not keys.is_terminal:
+                time.sleep(TICK_S)
             player.tick()
             if view is not None and time.monotonic() - refreshed >= REFRESH_S:
                 player.update_state()
                 view.refresh(player.screen.state, player.progress)
                 refreshed = time.monotonic()
-            time.sleep(TICK_S)
         time.sleep(0.1)  # the device's own buffer still holds the last blocks
