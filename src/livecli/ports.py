@@ -16,7 +16,8 @@ from livecli.transcript import Turn
 
 
 class Device(Protocol):
-    status: str | None  # while the device is down or replaced by the default
+    @property
+    def status(self) -> str | None: ...  # while the device is down or replaced by the default
 
     def start(self) -> None: ...
     def close(self) -> None: ...
@@ -24,22 +25,30 @@ class Device(Protocol):
 
 
 class Microphone(Device, Protocol):
-    overflows: int
-    delivered_at: float  # when PortAudio handed over the block that completed the last chunk
+    @property
+    def overflows(self) -> int: ...
+    @property
+    def delivered_at(self) -> float: ...  # when PortAudio handed over the block that completed the last chunk
 
     def chunks(self) -> AsyncIterator[tuple[bytes, float]]: ...
 
 
 class PlaybackBuffer(Protocol):
-    started_at: float | None  # when playback last began after silence
-    latencies: Sequence[float]
-    underruns: int
+    @property
+    def started_at(self) -> float | None: ...  # when playback last began after silence
+    @property
+    def latencies(self) -> Sequence[float]: ...
+    @property
+    def underruns(self) -> int: ...
 
 
 class Speaker(Device, Protocol):
-    buffer: PlaybackBuffer
-    underflows: int
-    audible_underflows: int
+    @property
+    def buffer(self) -> PlaybackBuffer: ...
+    @property
+    def underflows(self) -> int: ...
+    @property
+    def audible_underflows(self) -> int: ...
 
     @property
     def active(self) -> bool: ...
@@ -50,14 +59,16 @@ class Speaker(Device, Protocol):
 
 
 class EchoControl(Protocol):
-    muted: bool  # half duplex: the microphone is off while Gemini speaks
+    @property
+    def muted(self) -> bool: ...  # half duplex: the microphone is off while Gemini speaks
 
     def near_end(self, pcm: bytes, captured_at: float) -> bytes: ...
     def open_now(self) -> None: ...
 
 
 class Connection(Protocol):
-    handle: str | None  # the latest resumption handle
+    @property
+    def handle(self) -> str | None: ...  # the latest resumption handle
 
     async def send_audio(self, pcm: bytes) -> None: ...
     async def send_text(self, text: str) -> None: ...
@@ -79,7 +90,8 @@ class Recorder(Protocol):
 class PictureSource(Protocol):
     """A shared screen or camera (livecli.sight.FrameSource)."""
 
-    description: str | None
+    @property
+    def description(self) -> str | None: ...
 
     def frames(self) -> AsyncIterator: ...
     def look_now(self) -> None: ...

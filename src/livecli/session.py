@@ -96,7 +96,7 @@ class TalkSession:
         loop.add_signal_handler(signal.SIGTERM, self.stop)
         self._view.start(self.state)
         refresher = asyncio.create_task(self._refresh_view(), name="view")
-        sharing = asyncio.create_task(self._share(), name="share") if self._pictures is not None else None
+        sharing = asyncio.create_task(self._share(self._pictures), name="share") if self._pictures is not None else None
         error = None
         try:
             for device in (self._speaker, self._mic):
@@ -214,9 +214,8 @@ class TalkSession:
         while seconds_of(sum(map(len, self._unsent))) > limit:
             self._unsent.popleft()
 
-    async def _share(self) -> None:
+    async def _share(self, source: PictureSource) -> None:
         """The shared screen or camera's frames, as the policy picks them; its failure is one line."""
-        source = self._pictures
         try:
             async for frame in source.frames():
                 if self.state.sharing is None:

@@ -167,13 +167,14 @@ def run_talk(settings: Settings, options: TalkOptions, *, environ: Mapping[str, 
 
 def picture_source(settings: Settings) -> PictureSource | None:
     """The screen or camera to share (`--screen`, `--camera`); the sight package loads only then."""
-    if settings.screen is None and settings.camera is None:
+    screen, camera = settings.screen, settings.camera
+    if screen is None and camera is None:
         return None
     from livecli import sight
 
-    if settings.screen is not None:
-        return sight.open_screen(None if settings.screen == "primary" else int(settings.screen))
-    return sight.open_camera(settings.camera)
+    if camera is not None:
+        return sight.open_camera(camera)
+    return sight.open_screen(None if screen in (None, "primary") else int(screen))
 
 
 def resume_point(store: SessionStore, ref: str | None) -> tuple[str | None, str | None, list[Turn]]:

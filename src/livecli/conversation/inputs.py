@@ -125,6 +125,7 @@ class Ended:
 Command = SendText | ToggleMute | Hush | Answer | Quit | InputEnded | ToggleSharing | LookNow
 Input = (
     events.LiveEvent
+    | events.ToolCallStatus
     | Connected
     | MicChunk
     | Tick
