@@ -263,7 +263,8 @@ def test_a_session_continuing_another_says_so(db_dir):
 def test_a_database_from_a_newer_livecli_is_refused(db_dir):
     conversation(db_dir)
     raw_db(db_dir, f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-    with pytest.raises(StoreError, match=r"written by a newer livecli \(schema 2; this one knows up to 1\): upgrade livecli"):
+    newer = rf"written by a newer livecli \(schema {SCHEMA_VERSION + 1}; this one knows up to {SCHEMA_VERSION}\): upgrade livecli"
+    with pytest.raises(StoreError, match=newer):
         SessionStore(db_dir).list_sessions()
     with pytest.raises(StoreError, match="newer livecli"):
         SessionRecorder.open(db_dir, model="m", voice=None, input_device=None, output_device=None, settings={})

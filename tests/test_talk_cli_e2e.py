@@ -10,6 +10,7 @@ import pytest
 
 from tests.support.fake_live import FakeLiveServer
 from tests.support.pulse_rig import pulse_rig_fixture
+from livecli import records
 from tests.test_store_helpers import Scripted
 
 pytestmark = pytest.mark.e2e
@@ -22,8 +23,8 @@ def pulse_rig():
 
 def stored_session(db_dir: Path, handle: str, t: float = 1.0) -> str:
     session = Scripted(db_dir)
-    session.event(t, "user_turn", text=f"words of {handle}", typed=False)
-    session.event(t, "resumption_handle", handle=handle)
+    session.record(t, records.UserTurn(f"words of {handle}"))
+    session.record(t, records.ResumptionHandle(handle))
     return session.close(t + 1.0)
 
 

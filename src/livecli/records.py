@@ -210,7 +210,11 @@ def payload(record: Record) -> dict[str, Any]:
     """The JSON-able dict stored for `record`."""
     if isinstance(record, ToolFinished):
         return record.payload()
-    return {field.name: getattr(record, field.name) for field in dataclasses.fields(record)}
+    return {
+        field.name: value
+        for field in dataclasses.fields(record)
+        if (value := getattr(record, field.name)) or field.default_factory is dataclasses.MISSING  # no empty extras
+    }
 
 
 def parse(kind: str, data: dict) -> Record | None:
