@@ -56,7 +56,10 @@ def list_sessions(
     as_json: bool = typer.Option(False, "--json", help="One JSON array, for scripts."),
     limit: Optional[int] = typer.Option(None, min=1, metavar="N", help="Only the newest N."),
 ) -> None:
-    """Sessions, newest first: id, start, length, turns, tokens, cost, first words."""
+    """Sessions, newest first, with their tokens and estimated cost.
+
+    Each with its id, start, length, turns and first words.
+    """
     from livecli.store.export import length, started
 
     infos = _store().list_sessions(limit)
@@ -78,7 +81,10 @@ def list_sessions(
 
 @sessions_app.command("show")
 def show(session: str = typer.Argument(..., metavar="ID", help=_ID_HELP)) -> None:
-    """The transcript with tool calls, reconnections, timings, tokens and cost."""
+    """The transcript with tool calls, reconnections and timings.
+
+    Above it, the session's tokens and estimated cost.
+    """
     from livecli.store.export import show_text
 
     store = _store()
