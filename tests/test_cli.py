@@ -105,7 +105,7 @@ def test_portaudio_missing_says_which_package(isolated_env, tmp_path):
     assert "libportaudio2" in result.stderr
 
 
-GROUPS = [[], ["config"], ["keys"], ["sessions"], ["tools"], ["devices"]]
+GROUPS = [[], ["config"], ["keys"], ["sessions"], ["tools"], ["devices"], ["token"]]
 
 
 def test_help_is_whole_on_an_80_column_terminal_and_shows_no_python_types(run_cli, isolated_env):
@@ -117,8 +117,9 @@ def test_help_is_whole_on_an_80_column_terminal_and_shows_no_python_types(run_cl
         assert result.stdout.startswith(" ".join(["Usage: livecli", *group]))
         listed = result.stdout.split("Commands:\n")[1].splitlines()
         assert not [line for line in listed if line.endswith(("...", "…"))], listed  # no description cut
-        commands += [[*group, line.split()[0]] for line in listed if line.split()[0] not in ("config", "keys", "sessions", "tools", "devices")]
+        commands += [[*group, line.split()[0]] for line in listed if line.split()[0] not in ("config", "keys", "sessions", "tools", "devices", "token")]
     assert ["talk"] in commands and ["sessions", "export"] in commands and ["version"] in commands
+    assert ["usage"] in commands and ["models"] in commands and ["token", "create"] in commands
     for command in commands:
         result = run_cli(*command, "-h", env=env)  # -h as well as --help, everywhere
         assert result.returncode == 0 and result.stdout.startswith("Usage: livecli " + " ".join(command)), command

@@ -233,6 +233,13 @@ def test_live_models_lists_what_the_key_can_hold_a_live_session_with(fake):
         live_models("wrong")
 
 
+def test_a_rest_call_to_a_service_that_cannot_be_reached_is_one_line(fake, monkeypatch):
+    fake(api_key="key")
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", "https://127.0.0.1:9")  # nothing listens there
+    with pytest.raises(ConnectionFailed, match=r"^cannot reach the Live service: Connection refused$"):
+        live_models("key")
+
+
 def test_invalid_argument_names_the_settings_likely_at_fault(fake):
     server = fake(api_key="key")
     error = refused(server, Settings(voice="Nobody", language="xx-XX"), during=lambda: server.close_connections(1007, "Request contains an invalid argument."))

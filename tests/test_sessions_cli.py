@@ -36,9 +36,9 @@ def test_list_shows_id_start_length_turns_and_first_words(run_cli, db_dir):
     typed.record(1.0, records.UserTurn("a typed question", typed=True))
     second = typed.close(61.0)
     lines = run_cli("sessions", "list").stdout.splitlines()
-    assert lines[0].split() == ["ID", "STARTED", "LENGTH", "TURNS", "FIRST", "WORDS"]
-    assert lines[1].startswith(second) and lines[1].split()[3:] == ["1:01", "1", "a", "typed", "question"]
-    assert lines[2].startswith(recorded.id) and lines[2].split()[3:] == ["0:08", "4", "what", "is", "the", "weather", "like"]
+    assert lines[0].split() == ["ID", "STARTED", "LENGTH", "TURNS", "TOKENS", "COST", "FIRST", "WORDS"]
+    assert lines[1].startswith(second) and lines[1].split()[3:] == ["1:01", "1", "–", "–", "a", "typed", "question"]
+    assert lines[2].startswith(recorded.id) and lines[2].split()[3:] == ["0:08", "4", "150", "unknown", "price", "what", "is", "the", "weather", "like"]
     listed = json.loads(run_cli("sessions", "list", "--json").stdout)
     assert [(s["id"], s["turns"], s["status"]) for s in listed] == [(second, 1, "ended"), (recorded.id, 4, "ended")]
     assert listed[1]["duration_s"] == pytest.approx(8.0, abs=0.01) and listed[1]["exit_reason"] == "user"
@@ -60,6 +60,34 @@ def test_show_prints_the_transcript_with_tool_calls_and_timings(run_cli, db_dir)
         '[00:07.0] tool call get_weather({"city": "Paris"})',
         '[00:07.2] tool result get_weather: {"temp_c": 21} (auto, 0.20 s)',
     ]
+
+
+def test_list_show_and_export_give_tokens_and_cost_with_config_toml_s_prices(run_cli, db_dir, isolated_env):
+    recorded = conversation(db_dir)  # 150 tokens (in: 80 audio, 20 text; out: 50 audio) of gemini-test, no published price
+    show = run_cli("sessions", "show", recorded.id).stdout.splitlines()
+    assert show[3] == "150 tokens (in: 80 audio, 20 text; out: 50 audio), unknown price"
+    [listed] = json.loads(run_cli("sessions", "list", "--json").stdout)
+    assert (listed["tokens"]["total"], listed["cost"]["usd"], listed["cost"]["complete"]) == (150, None, False)
+
+    config = Path(isolated_env["XDG_CONFIG_HOME"]) / "livecli" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('[prices."gemini-test"]\ninput_audio = 100\ninput_text = 100\n')  # no output price: a lower bound
+    assert run_cli("sessions", "list").stdout.splitlines()[1].split()[3:7] == ["0:08", "4", "150", "≥"]
+    assert run_cli("sessions", "show", recorded.id).stdout.splitlines()[3].endswith("out: 50 audio), ≥ $0.01")
+    config.write_text('[prices."gemini-test"]\ninput_audio = 100\ninput_text = 100\noutput_audio = 1000\n')
+    line = run_cli("sessions", "list").stdout.splitlines()[1]
+    assert line.split()[3:7] == ["0:08", "4", "150", "$0.06"]
+    [listed] = json.loads(run_cli("sessions", "list", "--json").stdout)
+    assert listed["cost"] == {"usd": pytest.approx(0.06), "complete": True, "unpriced_tokens": 0, "reasons": []}
+    assert "- 150 tokens (in: 80 audio, 20 text; out: 50 audio), $0.06" in run_cli("sessions", "export", recorded.id).stdout
+    exported = json.loads(run_cli("sessions", "export", recorded.id, "-f", "json").stdout)["session"]
+    assert (exported["tokens"]["total"], exported["cost"]["usd"]) == (150, pytest.approx(0.06))
+
+    config.write_text('[prices."gemini-test"]\ninput_audio = -1\n')
+    for command in (["sessions", "list"], ["sessions", "show", recorded.id], ["sessions", "export", recorded.id]):
+        result = run_cli(*command)
+        assert result.returncode == 3 and "[prices.\"gemini-test\"]: bad value for 'input_audio'" in result.stderr
+        assert len(result.stderr.splitlines()) == 1
 
 
 def test_search_finds_a_phrase(run_cli, db_dir):
@@ -151,7 +179,7 @@ def test_a_failed_start_is_listed_as_such_and_replay_skips_it(run_cli, db_dir):
     refused.record(0.3, records.Failure("the API key was refused"))
     refused_id = refused.close(0.4, reason="error: the API key was refused")
     lines = run_cli("sessions", "list").stdout.splitlines()
-    assert lines[1].startswith(refused_id) and lines[1].split()[3:] == ["0:00", "0", "[failed", "to", "start]"]
+    assert lines[1].startswith(refused_id) and lines[1].split()[3:] == ["0:00", "0", "–", "–", "[failed", "to", "start]"]
     assert "failed to start: the API key was refused" in run_cli("sessions", "show", refused_id).stdout
     replayed = run_cli("replay", "--no-audio", "--speed", "0")  # the latest that connected
     assert (replayed.returncode, replayed.stdout.splitlines()[0]) == (0, "You: what is the weather like"), replayed.stderr

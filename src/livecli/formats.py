@@ -38,3 +38,14 @@ def source_lines(sources: Iterable[tuple[str, str]], queries: Sequence[str]) -> 
     if queries:
         lines.append("  searched: " + "; ".join(queries))
     return lines
+
+
+def columns(rows: Sequence[Sequence[str]], right: Iterable[int] = ()) -> list[str]:
+    """Rows of cells as lines of aligned columns, two spaces apart, for the list commands; the
+    columns numbered in `right` are aligned right. Nothing trails a line."""
+    right = set(right)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))] if rows else []
+    return [
+        "  ".join(cell.rjust(width) if i in right else cell.ljust(width) for i, (cell, width) in enumerate(zip(row, widths))).rstrip()
+        for row in rows
+    ]

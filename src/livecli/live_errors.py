@@ -32,6 +32,9 @@ QUOTA_HINT = (
     "livecli does not retry"
 )
 LIST_MODELS_HINT = "`livecli models` lists the Live models your key can use"
+# The HTTP libraries the SDK's REST calls (models.list, auth_tokens.create) may go through; their
+# failures to connect carry the network's own error as their cause.
+_HTTP_LIBRARIES = frozenset({"httpx", "httpx2", "httpcore", "httpcore2", "aiohttp"})
 _UNKNOWN_MODEL = re.compile(r"models/(?P<model>\S+) is not found for API version (?P<version>\w+)")
 
 
@@ -57,7 +60,18 @@ def translate_error(exc: BaseException, *, settings: Settings | None = None, tok
         return ConnectionFailed(f"cannot reach the Live service: {detail}")
     if isinstance(exc, TimeoutError):
         return ConnectionFailed("cannot reach the Live service: timed out")
+    if type(exc).__module__.partition(".")[0] in _HTTP_LIBRARIES:
+        cause = _network_cause(exc)
+        return translate_error(cause) if cause is not None else ConnectionFailed(f"cannot reach the Live service: {exc or type(exc).__name__}")
     return exc
+
+
+def _network_cause(exc: BaseException) -> OSError | None:
+    """The OSError (refused, unreachable, TLS, timed out) an HTTP library's error was raised from."""
+    seen = exc.__cause__ or exc.__context__
+    while seen is not None and not isinstance(seen, OSError):
+        seen = seen.__cause__ or seen.__context__
+    return seen
 
 
 def _refusal(code: int, reason: str, settings: Settings | None, token: bool) -> LivecliError:

@@ -274,6 +274,14 @@ def load_settings(flags: Mapping[str, Any] | None = None, *, environ: Mapping[st
     return resolve(file_values=config_file.read(path), file_source=str(path), environ=environ, flags=flags or {})
 
 
+def load_price_overrides() -> dict[str, dict[str, float]]:
+    """config.toml's `[prices."MODEL"]` tables, checked (livecli.pricing prices with them)."""
+    from livecli.pricing import parse_overrides  # not needed by most commands
+
+    path = paths.config_file()
+    return parse_overrides(config_file.read(path).get("prices", {}), source=str(path))
+
+
 def save_setting(path: Path, key: str, raw: Any) -> Any:
     """Validate one setting and store it in config.toml (other keys kept); None or empty text removes it."""
     value = None if raw is None else parse_value(key, raw, source="config set")

@@ -17,7 +17,7 @@ from typing import NoReturn
 import typer
 
 from livecli import __version__
-from livecli.commands import config, devices, doctor, keys, sessions, talk, tools, translate
+from livecli.commands import config, devices, doctor, keys, models, sessions, talk, token, tools, translate, usage
 from livecli.errors import ExitCode, LivecliError
 
 app = typer.Typer(
@@ -44,7 +44,7 @@ def main_options(
     pass
 
 
-for module in (talk, translate, sessions, doctor, config, keys, tools, devices):
+for module in (talk, translate, sessions, usage, models, token, doctor, config, keys, tools, devices):
     module.register(app)
 
 

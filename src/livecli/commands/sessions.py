@@ -14,7 +14,8 @@ import typer
 
 from livecli import paths
 from livecli.errors import LivecliError
-from livecli.settings import load_settings
+from livecli.formats import columns, shorten
+from livecli.settings import load_price_overrides, load_settings
 
 sessions_app = typer.Typer(help="List, show, search, export and delete stored talk sessions.", no_args_is_help=True)
 
@@ -40,8 +41,14 @@ def _store():
 
 
 def _one_line(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return shorten(" ".join(text.split()), width)
+
+
+def _cost(info, overrides):
+    """The session's estimated cost, with config.toml's prices."""
+    from livecli.pricing import estimate
+
+    return estimate(info.model, info.tokens, overrides)
 
 
 @sessions_app.command("list")
@@ -49,29 +56,41 @@ def list_sessions(
     as_json: bool = typer.Option(False, "--json", help="One JSON array, for scripts."),
     limit: Optional[int] = typer.Option(None, min=1, metavar="N", help="Only the newest N."),
 ) -> None:
-    """Sessions, newest first: id, start, length, turns, first words."""
+    """Sessions, newest first, with their tokens and estimated cost.
+
+    Each with its id, start, length, turns and first words.
+    """
     from livecli.store.export import length, started
 
     infos = _store().list_sessions(limit)
+    overrides = load_price_overrides()
     if as_json:
-        typer.echo(json.dumps([info.as_json() for info in infos], indent=2, ensure_ascii=False))
+        listed = [info.as_json() | {"cost": _cost(info, overrides).as_json()} for info in infos]
+        typer.echo(json.dumps(listed, indent=2, ensure_ascii=False))
         return
     if not infos:
         typer.echo("no sessions recorded yet")
         return
-    typer.echo(f"{'ID':<8}  {'STARTED':<16}  {'LENGTH':>7}  {'TURNS':>5}  FIRST WORDS")
+    rows = [["ID", "STARTED", "LENGTH", "TURNS", "TOKENS", "COST", "FIRST WORDS"]]
     for info in infos:
         words = info.first_words if info.status == "ended" else f"[{info.status}] {info.first_words}"
-        typer.echo(f"{info.id:<8}  {started(info):<16}  {length(info.duration_s):>7}  {info.turns:>5}  {_one_line(words, 60)}")
+        used = (f"{info.tokens.total:,}", str(_cost(info, overrides))) if info.tokens.total else ("–", "–")
+        rows.append([info.id, started(info), length(info.duration_s), str(info.turns), *used, _one_line(words, 60)])
+    for line in columns(rows, right=range(2, 6)):
+        typer.echo(line)
 
 @sessions_app.command("show")
 def show(session: str = typer.Argument(..., metavar="ID", help=_ID_HELP)) -> None:
-    """The transcript with tool calls, reconnections and timings."""
+    """The transcript with tool calls, reconnections and timings.
+
+    Above it, the session's tokens and estimated cost.
+    """
     from livecli.store.export import show_text
 
     store = _store()
     session_id = store.resolve(session)
-    typer.echo(show_text(store.info(session_id), store.events(session_id)))
+    info = store.info(session_id)
+    typer.echo(show_text(info, store.events(session_id), _cost(info, load_price_overrides())))
 
 @sessions_app.command("search")
 def search(
@@ -118,7 +137,8 @@ def export(
         typer.echo(f"wrote {path} ({seconds:.1f} s, stereo: you left, Gemini right)", err=True)
         return
     info, events = store.info(session_id), store.events(session_id)
-    text = render.markdown(info, events) if format is ExportFormat.md else render.as_json(info, events)
+    write = render.markdown if format is ExportFormat.md else render.as_json
+    text = write(info, events, _cost(info, load_price_overrides()))
     if output is None:
         typer.echo(text)
     else:
