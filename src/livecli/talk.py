@@ -60,7 +60,7 @@ def credentials(settings: Settings, options: TalkOptions, environ: Mapping[str, 
 
 def run_talk(settings: Settings, options: TalkOptions, *, environ: Mapping[str, str], config: dict) -> ExitCode:
     api_key, token = credentials(settings, options, environ)
-    prices = pricing.parse_overrides(config.get("prices", {}), source=str(paths.config_file()))  # config.toml, as read
+    prices = pricing.parse_overrides(config.get("prices", {}), source=str(paths.config_file()))
     if settings.budget_usd is not None and pricing.prices_for(settings.model, prices) is None:
         raise ConfigError(
             f"no known price for {settings.model}, so a budget cannot be kept: "
