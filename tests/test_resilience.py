@@ -178,7 +178,8 @@ def test_stale_handle_at_start_starts_fresh(monkeypatch):
         server.patch_env(monkeypatch)
         run = Run(server, numbered_speech([(0.1, 1.0)]), 1.0, handle="expired-handle")
     assert run.code == 0
-    assert any("fresh session" in line for line in run.notices)
+    assert any("could not resume" in line and "continuing in a fresh session" in line for line in run.notices), run.notices
+    assert not any("reconnected" in line for line in run.notices)  # nothing was lost: it is not a reconnection
 
 
 def test_key_rejected_mid_session_ends_with_the_reason(monkeypatch):

@@ -65,6 +65,11 @@ def blocking_nap(seconds: float) -> str:
     return "rested"
 
 
+def find_nothing(query: str) -> list:
+    """Search, finding nothing."""
+    return []
+
+
 async def wait_forever(marker: str) -> str:
     """Run until cancelled; write what happened to `marker`."""
     Path(marker).write_text("running")
@@ -148,7 +153,7 @@ def test_file_tool_in_config_folder_is_declared_by_the_sdk_with_arg_descriptions
     registry = asyncio.run(main())
     assert registry.warnings == []
     names = [t.name for t in registry.tools.values()]
-    assert names == ["current_datetime", "convert_temperature", "explode", "nap", "blocking_nap", "wait_forever"]
+    assert names == ["current_datetime", "convert_temperature", "explode", "nap", "blocking_nap", "find_nothing", "wait_forever"]
     tool = registry.tools["convert_temperature"]
     assert tool.source == f"file {config_dir / 'tools' / 'testing.py'}"
     assert tool.policy is Policy.AUTO and tool.timeout_s == 30 and not tool.non_blocking
@@ -554,3 +559,12 @@ def test_config_example_documents_valid_tools_tables():
     assert tools.approval == {"roll_dice": Policy.AUTO, "write_file": Policy.DENY}
     servers = parse_mcp_servers(table, source="config.example.toml")
     assert servers["files"].command == "npx" and servers["files"].approval is Policy.ASK
+
+
+def test_an_empty_result_says_it_is_the_answer_so_the_model_does_not_retry(config_dir):
+    async def main():
+        async with open_registry({}) as registry:
+            return await answer_calls(registry, [call("find_nothing", "a", query="unicorns")])
+
+    results, _ = asyncio.run(main())
+    assert results[0].response == {"result": "find_nothing ran and found nothing ([]); this is the answer, not a failure"}

@@ -145,7 +145,7 @@ class Link:
             self._stack, self._conn = await self._open(None)
             await self._prime(self._conn, resumed=False)
             reason = f"could not resume: {exc}"
-            self._emit(LinkChange(ConnectionState.CONNECTED, reason=reason, gap_s=0.0, resumed=False))
+            self._emit(LinkChange(ConnectionState.CONNECTED, reason=reason, resumed=False))  # no gap: not a reconnection
         self._opened_at, self._proven = time.monotonic(), False
         self._supervisor = asyncio.create_task(self._supervise(), name="link")
         return self

@@ -110,6 +110,9 @@ class ToolRunner:
             async with asyncio.timeout(tool.timeout_s) as deadline:
                 value = await tool.invoke(dict(call.args or {}))
             response = {"result": pydantic_core.to_jsonable_python(value, fallback=str)}
+            if value is None or value in ("", [], {}, ()):
+                # An empty result makes the model call again with other arguments: say what it means.
+                response = {"result": f"{tool.name} ran and found nothing ({value!r}); this is the answer, not a failure"}
             state = CallState.DONE
         except ToolError as exc:
             response = {"error": str(exc)}
