@@ -497,3 +497,12 @@ def test_a_changing_screen_does_not_wake_a_standby_but_an_asked_picture_does():
     assert run(talk, frame()) == []
     effects = run(talk, frame("diagram.png", asked=True))
     assert of(fx.Wake, effects) and of(fx.RequestLook, effects) and of(fx.SendPicture, effects)
+
+
+def test_a_hushed_answer_keeps_only_the_words_that_were_heard():
+    talk = connected()
+    second = b"\x00\x00" * 24000
+    run(talk, *[events.ModelAudio(second, 24000)] * 4, events.OutputTranscript("one two three four five six seven eight"))
+    effects = run(talk, Tick(speaker_active=True, queued_s=3.0), Hush())  # 1 s of 4 heard
+    assert shown(effects) == ["Gemini: one two… [interrupted]"]
+    assert of(fx.SendContext, effects) == [fx.SendContext('[I stopped your answer after "…one two…". Wait for me to speak.]')]

@@ -79,6 +79,7 @@ def test_conversation_with_barge_in_through_real_devices(pulse_rig, isolated_env
 
     assert code == 0, err
     assert "Traceback" not in err
+    assert err.splitlines()[-1].endswith("plays it back")  # where the session was saved and how to replay it
 
     # Both sides' transcripts, in order, one line per turn; the barged-in answer is marked.
     lines = out.splitlines()

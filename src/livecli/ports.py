@@ -40,6 +40,8 @@ class PlaybackBuffer(Protocol):
     def latencies(self) -> Sequence[float]: ...
     @property
     def underruns(self) -> int: ...
+    @property
+    def buffered_bytes(self) -> int: ...  # queued, not yet played
 
 
 class Speaker(Device, Protocol):

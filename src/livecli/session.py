@@ -24,7 +24,7 @@ from livecli.audio.pcm import level_dbfs
 from livecli.conversation import Conversation, effects as fx, inputs
 from livecli.errors import ExitCode, LivecliError
 from livecli.events import ConnectionState
-from livecli.formats import seconds_of
+from livecli.formats import OUTPUT_RATE, seconds_of
 from livecli.metrics import Metrics
 from livecli.ports import Connection, EchoControl, Microphone, PictureSource, Recorder, Speaker, View
 from livecli.tool_desk import ToolDesk
@@ -126,7 +126,7 @@ class TalkSession:
     @property
     def connected(self) -> bool:
         """Whether the service ever accepted the session."""
-        return self._connection is not None
+        return self._connections > 0
 
     def stop(self) -> None:
         """End the session cleanly (what `q` and the first Ctrl-C do)."""
@@ -255,6 +255,7 @@ class TalkSession:
                     mic_gated=self._echo is not None and self._echo.muted,
                     device_status=next((d.status for d in devices if d.status), None),
                     now=time.monotonic(),
+                    queued_s=speaker.buffer.buffered_bytes / (2 * OUTPUT_RATE) if speaker is not None else 0.0,
                 )
             )
             self._view.refresh(self.state)

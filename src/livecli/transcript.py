@@ -33,6 +33,13 @@ class Turn:
     queries: tuple[str, ...] = ()  # the searches it ran
     label: str = ""  # how the side is named on screen, when not "You"/"Gemini" (translate)
 
+    def cut(self, heard: float) -> None:
+        """Keep the share of the words that was heard (0..1), the rest never reached the user."""
+        words = self.text.split()
+        kept = max(0, min(len(words), round(len(words) * heard)))
+        if kept < len(words):
+            self.text = " ".join(words[:kept]) + "…"
+
     @property
     def who(self) -> str:
         return self.label or self.speaker.value

@@ -73,7 +73,7 @@ from livecli.conversation.inputs import (
     ToggleMute,
 )
 from livecli.events import AssistantState, ConnectionState
-from livecli.formats import INPUT_RATE, SILENCE_DBFS, shorten
+from livecli.formats import INPUT_RATE, SILENCE_DBFS, seconds_of, shorten
 from livecli.pricing import Overrides, UsageTotals, estimate, usd_text
 from livecli.state import SUMMARY_CHARS, TalkState, ToolActivity, describe_arguments
 from livecli.transcript import Speaker, Transcript, Turn
@@ -115,6 +115,8 @@ class Conversation:
         self._has_speaker = has_speaker
         self._tools_enabled = tools_enabled
         self._effects: list[Effect] = []
+        self._answer_audio_s = 0.0  # model audio received for the open answer
+        self._queued_s = 0.0  # of which the speaker has not played yet
         self._awaiting_reply = False  # the user has spoken or typed; no answer yet
         self._model_turn_playing = False  # complete, but its audio may still be playing
         self._hushed = False  # the user stopped this answer: drop the rest of it
@@ -145,6 +147,7 @@ class Conversation:
                 pass  # the user stopped this answer: what was not heard is not shown either
             case events.ModelAudio(pcm=pcm, rate=rate):
                 self._awaiting_reply = False
+                self._answer_audio_s += seconds_of(len(pcm), rate)
                 self._speaker_active = self._has_speaker  # until the devices say otherwise
                 self._emit(Play(pcm, rate), RecordAudio("model", pcm, rate))
             case events.ModelText(text=text) | events.OutputTranscript(text=text):
@@ -320,6 +323,7 @@ class Conversation:
 
     def _tick(self, tick: Tick) -> None:
         self._speaker_active = tick.speaker_active
+        self._queued_s = tick.queued_s
         self._watch_idle(tick.now)
         self.state.device_status = tick.device_status
         self.state.mic_gated = tick.mic_gated
@@ -343,6 +347,7 @@ class Conversation:
         """A complete model turn ends for the user when its audio has played."""
         if self._model_turn_playing and not (self._has_speaker and self._speaker_active):
             self._model_turn_playing = False
+            self._answer_audio_s = 0.0
             self.state.transcript.model_turn_complete()
 
     def _silence(self) -> None:
@@ -351,6 +356,7 @@ class Conversation:
 
     def _model_interrupted(self) -> None:
         self._model_turn_playing = False
+        self._answer_audio_s = 0.0
         self.state.transcript.model_interrupted()
 
     # -- the link -------------------------------------------------------------------------------
@@ -456,6 +462,8 @@ class Conversation:
         self._silence()
         self._emit(OpenMic())
         answer = self.state.transcript.open_turn(Speaker.MODEL)
+        if answer is not None and self._answer_audio_s > 0:  # its words run ahead of its voice: keep what was heard
+            answer.cut((self._answer_audio_s - self._queued_s) / self._answer_audio_s)
         heard = " ".join(answer.text.split()[-HEARD_WORDS:]) if answer is not None else ""
         self._model_interrupted()
         self._record(records.Interruption(by="key"))

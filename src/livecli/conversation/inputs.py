@@ -34,6 +34,7 @@ class Tick:
     mic_gated: bool = False  # half duplex: the microphone is off while Gemini speaks
     device_status: str | None = None
     now: float = 0.0  # time.monotonic(), for the idle timer
+    queued_s: float = 0.0  # model audio the speaker holds, not yet heard
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
