@@ -85,7 +85,7 @@ def render_meter(state: TalkState) -> Text:
 
 def render_status(state: TalkState) -> Text:
     status = render_meter(state)
-    if not state.replaying or state.assistant in REPLAY_SHOWS:
+    if (not state.replaying or state.assistant in REPLAY_SHOWS) and state.assistant is not AssistantState.MUTED:  # the meter says so
         status.append("  ")
         status.append(state.assistant.value, style=STATE_STYLE.get(state.assistant, "dim"))
     if state.reply_latency_ms is not None:
