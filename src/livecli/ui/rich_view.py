@@ -147,7 +147,8 @@ def render(state: TalkState, console: Console, *, prompt: Text | None = None) ->
         lines[:0] = entry.wrap(console, width)
         if len(lines) >= room:
             break
-    body = Text("\n").join(lines[-room:]) if lines else Text("Say something…", style="dim")
+    placeholder = "" if state.replaying else "Say something…"
+    body = Text("\n").join(lines[-room:]) if lines else Text(placeholder, style="dim")
     padding = Text("\n" * max(0, room - max(1, min(len(lines), room))))
     return Group(
         render_header(state),
