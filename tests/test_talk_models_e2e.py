@@ -1,6 +1,6 @@
-"""`livecli translate` end to end: speech into a real microphone (PulseAudio rig), the
-translation model on the fake server, the translation heard, both sides labelled, and the
-session kept and replayable like any other."""
+"""The other Live models end to end, speech into a real microphone (PulseAudio rig): `livecli
+translate` (the translation heard, both sides labelled, the session kept and replayable like any
+other) and `talk --think` (a filler, work in the background, then the answer)."""
 
 from __future__ import annotations
 
@@ -56,3 +56,30 @@ def test_you_speak_and_hear_the_translation_both_sides_labelled(pulse_rig, isola
 def test_translate_needs_a_target_language(run_cli):
     result = run_cli("translate")
     assert result.returncode == 2 and result.stderr.startswith("livecli: error: Missing option '--to'")
+
+
+def test_think_works_in_the_background_and_speaks_again(pulse_rig, isolated_env):
+    server = FakeLiveServer(
+        user_transcripts=["plan my trip"], reply_text="Your trip is planned.", reply_seconds=1.0,
+        filler_text="Let me think about that.", background_s=1.0,
+    )
+    with server:
+        env = pulse_rig.subprocess_env(server.subprocess_env(isolated_env))
+        process = subprocess.Popen(
+            [sys.executable, "-m", "livecli", "talk", "--think", "--think-level", "high", "--plain", "--echo", "off"],
+            env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        try:
+            assert server.wait_for(lambda: len(server.audio_in) >= 5, timeout=20), "no microphone audio arrived"
+            pulse_rig.speak("Plan my trip.")
+            assert server.wait_event("turn_complete", count=2, timeout=20), "no follow-up came"
+            server.wait_for(lambda: False, timeout=1.5)  # let it play
+        finally:
+            process.send_signal(signal.SIGINT)
+            out, err = process.communicate(timeout=15)
+    assert process.returncode == 0, err
+    setup = server.setups[0]
+    assert setup["model"] == "models/gemini-3.8-live-extended-thinking"
+    thinking = setup["generationConfig"].get("thinkingConfig") or setup["generationConfig"]["thinking_config"]
+    assert str(thinking.get("thinkingLevel", thinking.get("thinking_level"))).upper() == "HIGH"
+    assert out.splitlines() == ["You: plan my trip", "Gemini: Let me think about that.", "Gemini: Your trip is planned."]
