@@ -12,18 +12,14 @@ import pytest
 from PIL import Image, ImageColor
 
 from livecli.sight import CaptureUnavailable, FramePolicy, open_screen
-from tests.support.xvfb import ScreenUnavailable, virtual_screen
+from tests.support.xvfb import screen_fixture
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def screen():
-    try:
-        with virtual_screen(1280, 720) as virtual:
-            yield virtual
-    except ScreenUnavailable as e:
-        pytest.fail(str(e), pytrace=False)
+    yield from screen_fixture(1280, 720)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from PIL import Image, ImageColor
 from livecli.store import SessionStore
 from tests.support.fake_live import FakeLiveServer
 from tests.support.pulse_rig import pulse_rig_fixture
-from tests.support.xvfb import ScreenUnavailable, virtual_screen
+from tests.support.xvfb import screen_fixture
 
 pytestmark = pytest.mark.e2e
 
@@ -28,11 +28,7 @@ def pulse_rig():
 
 @pytest.fixture(scope="module")
 def screen():
-    try:
-        with virtual_screen(1280, 720) as virtual:
-            yield virtual
-    except ScreenUnavailable as e:
-        pytest.fail(str(e), pytrace=False)
+    yield from screen_fixture(1280, 720)
 
 
 def colour_of(jpeg: bytes) -> tuple[int, int, int]:

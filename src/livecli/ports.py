@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
 from livecli import events, records
+from livecli.conversation import effects as fx
 from livecli.state import TalkState, ToolActivity
 from livecli.transcript import Turn
 
@@ -109,3 +110,15 @@ class View(Protocol):
     def tool_done(self, activity: ToolActivity) -> None: ...
     def notice(self, message: str) -> None: ...
     def stop(self, state: TalkState) -> None: ...
+
+
+def show(view: View, effect: fx.Effect) -> None:
+    """Carry out what of an effect is the view's (a finished turn or tool call, a notice); talk
+    and replay both show through here."""
+    match effect:
+        case fx.ShowTurn(turn=turn):
+            view.turn_done(turn)
+        case fx.ShowTool(activity=activity):
+            view.tool_done(activity)
+        case fx.Notify(message=message):
+            view.notice(message)

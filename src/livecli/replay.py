@@ -19,10 +19,11 @@ import sys
 import time
 
 from livecli import events, records
-from livecli.conversation import Conversation, effects as fx
+from livecli.conversation import Conversation
 from livecli.conversation.inputs import Ended, Input, Tick
 from livecli.errors import ExitCode
 from livecli.models import model_info
+from livecli.ports import show
 from livecli.events import ConnectionState
 from livecli.settings import Settings
 from livecli.state import TalkState
@@ -67,15 +68,8 @@ class Screen:
     def apply(self, item: Input) -> None:
         """Feed one cue's input; only what the view shows is carried out (nothing is sent, played or stored)."""
         for effect in self.core.handle(item):
-            if self.quiet:
-                continue
-            match effect:
-                case fx.ShowTurn(turn=turn):
-                    self._view.turn_done(turn)
-                case fx.ShowTool(activity=activity):
-                    self._view.tool_done(activity)
-                case fx.Notify(message=message):
-                    self._view.notice(message)
+            if not self.quiet:
+                show(self._view, effect)
 
     def notify(self, message: str) -> None:
         self.apply(records.Notice(message))

@@ -26,7 +26,7 @@ from livecli.errors import ExitCode, LivecliError
 from livecli.events import ConnectionState
 from livecli.formats import OUTPUT_RATE, seconds_of
 from livecli.metrics import Metrics
-from livecli.ports import Connection, EchoControl, Microphone, PictureSource, Recorder, Speaker, View
+from livecli.ports import Connection, EchoControl, Microphone, PictureSource, Recorder, Speaker, View, show
 from livecli.tool_desk import ToolDesk
 from livecli.tools import Registry
 from livecli.ui.keyboard import InputReader
@@ -302,12 +302,8 @@ class TalkSession:
                 recorder.record(record)
             case fx.RecordAudio(stream=stream, pcm=pcm, rate=rate, at=at) if recorder is not None:
                 recorder.audio(stream, pcm, rate, at=at)
-            case fx.ShowTurn(turn=turn):
-                self._view.turn_done(turn)
-            case fx.ShowTool(activity=activity):
-                self._view.tool_done(activity)
-            case fx.Notify(message=message):
-                self._view.notice(message)
+            case fx.ShowTurn() | fx.ShowTool() | fx.Notify():
+                show(self._view, effect)
             case fx.Measure(name=name, seconds=seconds):
                 self.metrics.observe(name, seconds)
             case fx.Standby():

@@ -91,6 +91,17 @@ def virtual_screen(width: int = 1280, height: int = 720) -> Iterator[VirtualScre
         screen.stop()
 
 
+def screen_fixture(width: int = 1280, height: int = 720) -> Iterator[VirtualScreen]:
+    """A virtual screen for a pytest fixture; a machine without Xvfb fails the test with the reason."""
+    import pytest
+
+    try:
+        with virtual_screen(width, height) as screen:
+            yield screen
+    except ScreenUnavailable as e:
+        pytest.fail(str(e), pytrace=False)
+
+
 WORDS = "self event queue put return if else for in range len data value result error handle def class import".split()
 
 
