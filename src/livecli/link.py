@@ -59,9 +59,17 @@ class AudioQueue:
         self._limit = int(max_seconds * BYTES_PER_SECOND)
         self.dropped_s = 0.0
 
+    def limit_to(self, max_seconds: float) -> None:
+        """A new bound; what it leaves out now is dropped (and counted)."""
+        self._limit = int(max_seconds * BYTES_PER_SECOND)
+        self._trim()
+
     def append(self, chunk: bytes) -> None:
         self._chunks.append(chunk)
         self._bytes += len(chunk)
+        self._trim()
+
+    def _trim(self) -> None:
         while self._bytes > self._limit and self._chunks:
             old = self._chunks.popleft()
             self._bytes -= len(old)

@@ -11,7 +11,6 @@ at once (130), with the terminal given back.
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import os
 import signal
@@ -25,15 +24,17 @@ from livecli.conversation import Conversation, effects as fx, inputs
 from livecli.errors import ExitCode, LivecliError
 from livecli.events import ConnectionState
 from livecli.formats import OUTPUT_RATE, seconds_of
+from livecli.link import AudioQueue
 from livecli.metrics import Metrics
 from livecli.ports import Connection, EchoControl, Microphone, PictureSource, Recorder, Speaker, View, show
+from livecli.picture_desk import PictureDesk
 from livecli.tool_desk import ToolDesk
 from livecli.tools import Registry
 from livecli.ui.keyboard import InputReader
 
 REFRESH_S = 0.1
 PREROLL_S = 1.0  # of microphone audio kept while standing by: the start of what wakes it
-BACKLOG_S = 60.0  # kept while the first connection opens
+BACKLOG_S = 60.0  # kept while a connection opens (as the link keeps while it reconnects)
 
 
 async def _first(*waits) -> None:
@@ -80,9 +81,9 @@ class TalkSession:
         self._connection: Connection | None = None
         self._connections = 0
         self._handle = handle  # the latest resumption handle, carried across standbys
-        self._pictures = pictures
+        self._pictures = PictureDesk(pictures, self.feed)
         self._side_tasks: set[asyncio.Task] = set()
-        self._unsent: collections.deque[bytes] = collections.deque()  # microphone audio with no connection up
+        self._unsent = AudioQueue(BACKLOG_S)  # microphone audio with no connection up
         self._waiting: list = []  # other sends with no connection up
         self._interrupts = 0
         self._input = InputReader(self.state, self.feed, stdin)
@@ -96,7 +97,7 @@ class TalkSession:
         loop.add_signal_handler(signal.SIGTERM, self.stop)
         self._view.start(self.state)
         refresher = asyncio.create_task(self._refresh_view(), name="view")
-        sharing = asyncio.create_task(self._share(self._pictures), name="share") if self._pictures is not None else None
+        sharing = asyncio.create_task(self._pictures.share(), name="share")
         error = None
         try:
             for device in (self._speaker, self._mic):
@@ -109,8 +110,7 @@ class TalkSession:
             raise
         finally:
             refresher.cancel()
-            if sharing is not None:
-                sharing.cancel()
+            sharing.cancel()
             self._input.stop()
             loop.remove_signal_handler(signal.SIGINT)
             loop.remove_signal_handler(signal.SIGTERM)
@@ -171,8 +171,9 @@ class TalkSession:
                 self.feed(events.LinkChange(ConnectionState.CONNECTED, "woken by speech", gap_s=gap, resumed=bool(self._handle)))
             self._connections += 1
             self._wake.clear()
-            while self._unsent:  # what was said while no connection was up
-                await connection.send_audio(self._unsent.popleft())
+            for chunk in self._unsent.take():  # what was said while no connection was up
+                await connection.send_audio(chunk)
+            self._unsent.limit_to(BACKLOG_S)
             while self._waiting:  # and typed
                 await self._waiting.pop(0)(connection)
             receiver = asyncio.create_task(self._receive(connection), name="receive")
@@ -199,42 +200,12 @@ class TalkSession:
                 if not isinstance(effect, fx.SendAudio):
                     self._carry_out(effect)
                 elif self._connection is None:
-                    self._keep_unsent(effect.pcm)
+                    self._unsent.append(effect.pcm)
                 else:
                     await self._connection.send_audio(effect.pcm)
                     sent_at = time.monotonic()
                     self.metrics.observe("capture_to_send", sent_at - captured_at)  # from the first sample
                     self.metrics.observe("delivered_to_send", sent_at - self._mic.delivered_at)  # livecli's share
-
-    def _keep_unsent(self, pcm: bytes) -> None:
-        """Audio for the next connection: all of it before the first (up to BACKLOG_S), only
-        the last PREROLL_S while standing by (the start of whatever wakes it)."""
-        self._unsent.append(pcm)
-        limit = PREROLL_S if self._standby.is_set() else BACKLOG_S
-        while seconds_of(sum(map(len, self._unsent))) > limit:
-            self._unsent.popleft()
-
-    async def _share(self, source: PictureSource) -> None:
-        """The shared screen or camera's frames, as the policy picks them; its failure is one line."""
-        try:
-            async for frame in source.frames():
-                if self.state.sharing is None:
-                    self.feed(inputs.SharingStarted(source.description or frame.source))
-                self.feed(inputs.Picture(frame.jpeg, frame.mime_type, frame.width, frame.height, frame.source))
-        except LivecliError as exc:
-            self.feed(inputs.SharingStopped(str(exc)))
-        finally:
-            source.close()
-
-    async def _load_picture(self, path: str) -> None:
-        from livecli import sight  # Pillow: only once a picture is asked for
-
-        try:
-            frame = await asyncio.to_thread(sight.load_picture, path)
-        except LivecliError as exc:
-            self.feed(records.Notice(str(exc)))  # shown, not stored
-            return
-        self.feed(inputs.Picture(frame.jpeg, frame.mime_type, frame.width, frame.height, frame.source, asked=True))
 
     async def _receive(self, connection: Connection) -> None:
         async for event in connection.events():
@@ -280,12 +251,12 @@ class TalkSession:
                 self._send(lambda connection: connection.send_video(jpeg, mime_type))
             case fx.RecordPicture(jpeg=jpeg, mime_type=mime_type) if recorder is not None:
                 recorder.picture(jpeg, mime_type)
-            case fx.PauseSharing(paused=paused) if self._pictures is not None:
-                self._pictures.pause() if paused else self._pictures.resume()
-            case fx.RequestLook() if self._pictures is not None:
+            case fx.PauseSharing(paused=paused):
+                self._pictures.pause(paused)
+            case fx.RequestLook():
                 self._pictures.look_now()
             case fx.LoadPicture(path=path):
-                self._keep(asyncio.create_task(self._load_picture(path)))
+                self._keep(asyncio.create_task(self._pictures.load(path)))
             case fx.UpdateSystem(text=text):
                 self._send(lambda connection: connection.update_context(system=text))
             case fx.EndAudioStream():
@@ -308,6 +279,7 @@ class TalkSession:
                 self.metrics.observe(name, seconds)
             case fx.Standby():
                 self._standby.set()
+                self._unsent.limit_to(PREROLL_S)  # only the start of whatever wakes it
                 if speaker is not None:
                     speaker.close()  # its stream costs CPU even when silent
             case fx.Wake():

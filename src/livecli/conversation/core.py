@@ -16,66 +16,16 @@ back from the store (replay): one set of transitions for both.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Iterable
 
 from livecli import events, records
-from livecli.conversation.effects import (
-    CancelTools,
-    Effect,
-    EndAudioStream,
-    EndOfTurn,
-    Flush,
-    Measure,
-    Notify,
-    OpenMic,
-    Play,
-    Record,
-    RecordAudio,
-    ResolveApproval,
-    RunTools,
-    SendAudio,
-    SendContext,
-    SendTextToModel,
-    SendToolResults,
-    ShowTool,
-    UpdateSystem,
-    ShowTurn,
-    LoadPicture,
-    PauseSharing,
-    RecordPicture,
-    RequestLook,
-    SendPicture,
-    Standby,
-    Stop,
-    Wake,
-)
-from livecli.conversation.inputs import (
-    Answer,
-    ApprovalAsked,
-    ApprovalClosed,
-    Command,
-    Connected,
-    DeviceNotice,
-    Ended,
-    Hush,
-    Input,
-    InputEnded,
-    LookNow,
-    MicChunk,
-    Picture,
-    SharingStarted,
-    SharingStopped,
-    ToggleSharing,
-    Quit,
-    SendText,
-    Tick,
-    ToggleMute,
-)
+from livecli.conversation import effects as fx
+from livecli.conversation import facts, inputs
+from livecli.conversation.idle import IdleTimer
 from livecli.events import AssistantState, ConnectionState
 from livecli.formats import INPUT_RATE, SILENCE_DBFS, seconds_of, shorten
-from livecli.pricing import Overrides, UsageTotals, estimate, usd_text
-from livecli.state import SUMMARY_CHARS, TalkState, ToolActivity, describe_arguments
+from livecli.pricing import Overrides, usd_text
+from livecli.state import SUMMARY_CHARS, TalkState, describe_arguments
 from livecli.transcript import Speaker, Transcript, Turn
 
 SPEECH_DBFS = -40.0  # a chunk this loud (after echo control) counts as the user speaking
@@ -108,13 +58,12 @@ class Conversation:
         self.state = TalkState(model=model, voice=voice, transcript=transcript, budget_usd=budget_usd)
         self._prices = prices
         self._budget_warned = False
-        self._idle_s = idle_s
+        self._idle = IdleTimer(idle_s)
         self._keep_pictures = keep_pictures
-        self._active_at: float | None = None  # when someone last spoke, typed or heard an answer
         self.state.transcript.turns.extend(earlier)
         self._has_speaker = has_speaker
         self._tools_enabled = tools_enabled
-        self._effects: list[Effect] = []
+        self._effects: list[fx.Effect] = []
         self._answer_audio_s = 0.0  # model audio received for the open answer
         self._queued_s = 0.0  # of which the speaker has not played yet
         self._awaiting_reply = False  # the user has spoken or typed; no answer yet
@@ -126,22 +75,22 @@ class Conversation:
         self._speech_ended_at: float | None = None  # end of the last loud microphone chunk
         self._playback_seen: float | None = None
 
-    def handle(self, item: Input) -> list[Effect]:
+    def handle(self, item: inputs.Input) -> list[fx.Effect]:
         self._apply(item)
         self.state.assistant = self._assistant_state()
         if self._input_ended and not self._stopping and self._all_answered():
             self._stopping = True
-            self._emit(Stop())
+            self._emit(fx.Stop())
         effects, self._effects = self._effects, []
         return effects
 
     # -- dispatch ---------------------------------------------------------------------------
 
-    def _apply(self, item: Input) -> None:
+    def _apply(self, item: inputs.Input) -> None:
         match item:
-            case MicChunk():
+            case inputs.MicChunk():
                 self._mic_chunk(item)
-            case Tick():
+            case inputs.Tick():
                 self._tick(item)
             case events.ModelAudio() | events.ModelText() | events.OutputTranscript() if self._hushed:
                 pass  # the user stopped this answer: what was not heard is not shown either
@@ -149,7 +98,7 @@ class Conversation:
                 self._awaiting_reply = False
                 self._answer_audio_s += seconds_of(len(pcm), rate)
                 self._speaker_active = self._has_speaker  # until the devices say otherwise
-                self._emit(Play(pcm, rate), RecordAudio("model", pcm, rate))
+                self._emit(fx.Play(pcm, rate), fx.RecordAudio("model", pcm, rate))
             case events.ModelText(text=text) | events.OutputTranscript(text=text):
                 self._awaiting_reply = False
                 self.state.transcript.add(Speaker.MODEL, text)
@@ -183,7 +132,7 @@ class Conversation:
                 self._awaiting_reply = False
                 self.state.interim = ""
                 self.state.transcript.finish_user_turn()
-                self._emit(EndOfTurn())
+                self._emit(fx.EndOfTurn())
                 self._model_turn_playing = True
                 self._close_played_turn()
             case events.Usage():
@@ -210,40 +159,40 @@ class Conversation:
             case events.ToolCall(calls=calls):
                 self.state.transcript.finish_user_turn()  # the model acts on what was said so far
                 if self._tools_enabled:
-                    self._emit(RunTools(calls))
+                    self._emit(fx.RunTools(calls))
                 else:
                     results = tuple(events.FunctionResult(call.id, call.name, dict(NO_TOOLS)) for call in calls)
-                    self._emit(SendToolResults(results))
+                    self._emit(fx.SendToolResults(results))
             case events.ToolCallCancellation(ids=ids):
-                self._emit(CancelTools(ids))
-            case Connected():
+                self._emit(fx.CancelTools(ids))
+            case inputs.Connected():
                 self.state.connection = ConnectionState.CONNECTED
                 self._record(records.Connected())
-            case DeviceNotice(message=message):
+            case inputs.DeviceNotice(message=message):
                 self._notify(message)
                 self._record(records.DeviceNotice(message))
             case events.ToolCallStatus():
                 self._tool_update(item)
-            case ApprovalAsked(call=call):
+            case inputs.ApprovalAsked(call=call):
                 self.state.approval = f"allow {call.name}({describe_arguments(call.args)})?"
-                self._emit(Notify(f"{self.state.approval} answer y or n"))
-            case ApprovalClosed():
+                self._emit(fx.Notify(f"{self.state.approval} answer y or n"))
+            case inputs.ApprovalClosed():
                 self.state.approval = None
-            case SharingStarted(description=description):
+            case inputs.SharingStarted(description=description):
                 self.state.sharing, self.state.sharing_paused = description, False
                 self._record(records.Notice(f"sharing {description} with the model"))
-            case SharingStopped(reason=reason):
+            case inputs.SharingStopped(reason=reason):
                 self.state.sharing = None
                 self._record(records.Notice(reason))
-            case Picture():
+            case inputs.Picture():
                 self._picture(item)
-            case SendText() | ToggleMute() | Hush() | Answer() | Quit() | InputEnded() | ToggleSharing() | LookNow():
+            case inputs.SendText() | inputs.ToggleMute() | inputs.Hush() | inputs.Answer() | inputs.Quit() | inputs.InputEnded() | inputs.ToggleSharing() | inputs.LookNow():
                 self._command(item)
-            case Ended(error=error):
+            case inputs.Ended(error=error):
                 self.state.connection = ConnectionState.CLOSED
                 self.state.transcript.finish_all()
                 if error is not None:
-                    self._emit(Record(records.Failure(error)))  # kept; the command line says it
+                    self._emit(fx.Record(records.Failure(error)))  # kept; the command line says it
             case _:
                 self._apply_record(item)
 
@@ -269,59 +218,24 @@ class Conversation:
                 self._apply_fact(record)
 
     def _apply_fact(self, record: records.Record) -> None:
-        """What a record changes on screen, made now or read back."""
-        match record:
-            case records.ToolCalled(id=call_id, name=name, args=args):
-                activity = ToolActivity(
-                    name=name,
-                    args=describe_arguments(args),
-                    state="running",
-                    after_turn=len(self.state.transcript.turns),
-                )
-                self.state.tools[call_id or name] = activity
-            case records.ToolFinished():
-                key = record.id or record.name
-                earlier = self.state.tools.get(key)
-                outcome = record.response.get("result", record.response.get("error"))
-                activity = ToolActivity(
-                    name=record.name,
-                    args=earlier.args if earlier is not None else "",
-                    state=record.state,
-                    duration_s=record.duration_s,
-                    summary=shorten(json.dumps(outcome, ensure_ascii=False, default=str), SUMMARY_CHARS) if outcome is not None else "",
-                    finished=True,
-                    after_turn=earlier.after_turn if earlier is not None else len(self.state.transcript.turns),
-                )
-                self.state.tools[key] = activity
-                self._emit(ShowTool(activity))
-            case records.UsageReport():
-                self.state.usage = self.state.usage + UsageTotals.of(record)
-                self.state.cost = estimate(self.state.model, self.state.usage, self._prices)
-                self._check_budget()
-            case records.Reconnected():
-                self.state.connection = ConnectionState.CONNECTED
-                self._notify(reconnected_message(record))
-            case records.Notice(message=message) | records.Failure(message=message) | records.DeviceNotice(message=message):
-                self._notify(message)
-            case records.UserTurn() | records.ModelTurn() | records.Interruption() | records.ResumptionHandle():
-                pass  # turns are recorded when the transcript closes them
-            case records.Connected() | records.ServiceSession():
-                pass
-            case records.PictureSent(source=source, width=width, height=height):
-                self.state.notice = f"picture sent: {source} ({width}x{height})"
+        """What a record changes on screen, made now or read back (livecli.conversation.facts)."""
+        self._emit(*facts.apply(self.state, record, self._prices))
+        if isinstance(record, records.UsageReport):
+            self._check_budget()
 
     # -- the microphone and the devices ------------------------------------------------------
 
-    def _mic_chunk(self, chunk: MicChunk) -> None:
+    def _mic_chunk(self, chunk: inputs.MicChunk) -> None:
         self.state.mic_level_dbfs = chunk.level_dbfs  # what the model would hear
         if self.state.muted:
             return
         if chunk.level_dbfs > SPEECH_DBFS:
-            self._speech_ended_at = self._active_at = chunk.ended_at
+            self._speech_ended_at = chunk.ended_at
+            self._idle.active(chunk.ended_at)
             self._wake("speech")
-        self._emit(SendAudio(chunk.pcm, chunk.ended_at), RecordAudio("user", chunk.pcm, INPUT_RATE, at=chunk.ended_at))
+        self._emit(fx.SendAudio(chunk.pcm, chunk.ended_at), fx.RecordAudio("user", chunk.pcm, INPUT_RATE, at=chunk.ended_at))
 
-    def _tick(self, tick: Tick) -> None:
+    def _tick(self, tick: inputs.Tick) -> None:
         self._speaker_active = tick.speaker_active
         self._queued_s = tick.queued_s
         self._watch_idle(tick.now)
@@ -341,7 +255,7 @@ class Conversation:
             latency = started - self._speech_ended_at
             self.state.reply_latency_ms = latency * 1000
             self._speech_ended_at = None
-            self._emit(Measure("voice_to_voice", latency))
+            self._emit(fx.Measure("voice_to_voice", latency))
 
     def _close_played_turn(self) -> None:
         """A complete model turn ends for the user when its audio has played."""
@@ -352,7 +266,7 @@ class Conversation:
 
     def _silence(self) -> None:
         self._speaker_active = False
-        self._emit(Flush())
+        self._emit(fx.Flush())
 
     def _model_interrupted(self) -> None:
         self._model_turn_playing = False
@@ -394,40 +308,40 @@ class Conversation:
 
     # -- commands -------------------------------------------------------------------------------
 
-    def _command(self, command: Command) -> None:
+    def _command(self, command: inputs.Command) -> None:
         match command:
-            case Quit():
-                self._emit(Stop())
-            case InputEnded():
+            case inputs.Quit():
+                self._emit(fx.Stop())
+            case inputs.InputEnded():
                 self._input_ended = True
-            case ToggleSharing() if self.state.sharing is not None:
+            case inputs.ToggleSharing() if self.state.sharing is not None:
                 self.state.sharing_paused = not self.state.sharing_paused
                 self._notify(f"{'paused sharing' if self.state.sharing_paused else 'sharing again'}: {self.state.sharing}")
-                self._emit(PauseSharing(self.state.sharing_paused))
-            case LookNow() if self.state.sharing is not None:
+                self._emit(fx.PauseSharing(self.state.sharing_paused))
+            case inputs.LookNow() if self.state.sharing is not None:
                 if not self.state.sharing_paused:  # a paused share shows nothing
-                    self._emit(RequestLook())
-            case ToggleSharing() | LookNow():
+                    self._emit(fx.RequestLook())
+            case inputs.ToggleSharing() | inputs.LookNow():
                 self._notify("nothing is shared: talk --screen or --camera shares, /image PATH shows a picture")
-            case ToggleMute():
+            case inputs.ToggleMute():
                 self.state.muted = not self.state.muted
                 if self.state.muted:
                     self.state.mic_level_dbfs = SILENCE_DBFS
-                    self._emit(EndAudioStream())
-            case Hush():
+                    self._emit(fx.EndAudioStream())
+            case inputs.Hush():
                 self._hush()
-            case Answer(yes=yes):
+            case inputs.Answer(yes=yes):
                 if self.state.approval is not None:
-                    self._emit(ResolveApproval(yes))
-            case SendText(text=text) if self.state.approval is not None and text.lower() in YES | NO:
-                self._emit(ResolveApproval(text.lower() in YES))
-            case SendText(text=text) if text.startswith("/"):
+                    self._emit(fx.ResolveApproval(yes))
+            case inputs.SendText(text=text) if self.state.approval is not None and text.lower() in YES | NO:
+                self._emit(fx.ResolveApproval(text.lower() in YES))
+            case inputs.SendText(text=text) if text.startswith("/"):
                 self._slash_command(text)
-            case SendText(text=text):
+            case inputs.SendText(text=text):
                 self._wake("typing")
                 self.state.transcript.add_user_text(text)
                 self._awaiting_reply = True
-                self._emit(SendTextToModel(text))
+                self._emit(fx.SendTextToModel(text))
 
     def _slash_command(self, line: str) -> None:
         """`/system TEXT`: a new system instruction for the rest of the session."""
@@ -436,22 +350,22 @@ class Conversation:
         if name == "/system" and argument:
             self.state.system = argument
             self._record(records.Notice(f"system instruction changed: {shorten(argument, SUMMARY_CHARS)}"))
-            self._emit(UpdateSystem(argument))
+            self._emit(fx.UpdateSystem(argument))
         elif name in ("/image", "/look") and argument:
-            self._emit(LoadPicture(argument))
+            self._emit(fx.LoadPicture(argument))
         else:
             self._notify(f"unknown command {shorten(line, 40)}: type /system TEXT or /image PATH (or a line without /)")
 
-    def _picture(self, picture: Picture) -> None:
+    def _picture(self, picture: inputs.Picture) -> None:
         """Show the model a picture; the record says so, and keeps it when pictures are kept.
         A standby is not woken by the shared screen changing, only by a picture asked for."""
         if self.state.connection is ConnectionState.STANDBY and not picture.asked:
             return
         self._wake("a picture")
-        self._emit(SendPicture(picture.jpeg, picture.mime_type))
+        self._emit(fx.SendPicture(picture.jpeg, picture.mime_type))
         kept = self._keep_pictures
         if kept:
-            self._emit(RecordPicture(picture.jpeg, picture.mime_type))
+            self._emit(fx.RecordPicture(picture.jpeg, picture.mime_type))
         self._record(records.PictureSent(picture.source, picture.width, picture.height, len(picture.jpeg), kept))
 
     def _hush(self) -> None:
@@ -460,7 +374,7 @@ class Conversation:
             return
         self._hushed = not self._model_turn_playing  # more of this answer may still come
         self._silence()
-        self._emit(OpenMic())
+        self._emit(fx.OpenMic())
         answer = self.state.transcript.open_turn(Speaker.MODEL)
         if answer is not None and self._answer_audio_s > 0:  # its words run ahead of its voice: keep what was heard
             answer.cut((self._answer_audio_s - self._queued_s) / self._answer_audio_s)
@@ -469,7 +383,7 @@ class Conversation:
         self._record(records.Interruption(by="key"))
         if self._hushed:  # the model is still talking: stop it, and say how far the user listened
             where = f' after "…{heard}"' if heard else ""
-            self._emit(SendContext(f"[I stopped your answer{where}. Wait for me to speak.]"))
+            self._emit(fx.SendContext(f"[I stopped your answer{where}. Wait for me to speak.]"))
 
     # -- what the assistant is doing ------------------------------------------------------------
 
@@ -496,22 +410,19 @@ class Conversation:
 
     def _watch_idle(self, now: float) -> None:
         """Stand by once nobody has spoken, typed or been answered for `idle_s`."""
-        if self.state.assistant is not AssistantState.LISTENING or self.state.typing or self._active_at is None:
-            self._active_at = now  # busy, or the first tick: the idle time counts from here
-        elif self._idle_s is not None and now - self._active_at >= self._idle_s:
-            if self.state.connection is ConnectionState.CONNECTED:
-                self.state.connection = ConnectionState.STANDBY
-                idle = f"{self._idle_s / 60:g} min" if self._idle_s >= 60 else f"{self._idle_s:g} s"
-                self._record(records.Notice(f"standby after {idle} without speech: speak or type to go on"))
-                self._emit(Standby())
+        busy = self.state.assistant is not AssistantState.LISTENING or self.state.typing
+        if self._idle.due(now, busy=busy) and self.state.connection is ConnectionState.CONNECTED:
+            self.state.connection = ConnectionState.STANDBY
+            self._record(records.Notice(f"standby after {self._idle.describe()} without speech: speak or type to go on"))
+            self._emit(fx.Standby())
 
     def _wake(self, why: str) -> None:
         if self.state.connection is ConnectionState.STANDBY:
             self.state.connection = ConnectionState.CONNECTING
             self._notify(f"{why}: connecting again…")
-            self._emit(Wake())
+            self._emit(fx.Wake())
             if self.state.sharing is not None and not self.state.sharing_paused:
-                self._emit(RequestLook())  # what is on screen now, not what was before the standby
+                self._emit(fx.RequestLook())  # what is on screen now, not what was before the standby
 
     def _check_budget(self) -> None:
         """Warn at BUDGET_WARNING of the budget, end the session once the estimate passes it."""
@@ -522,7 +433,7 @@ class Conversation:
             self._stopping = True
             reason = f"budget: {cost} passed the budget of {usd_text(budget)}"
             self._record(records.Notice(f"{reason}: ending the session"))
-            self._emit(Stop(reason))
+            self._emit(fx.Stop(reason))
         elif self.state.near_budget and not self._budget_warned:
             self._budget_warned = True
             self._notify(f"{cost} of the {usd_text(budget)} budget used: the session ends when it is spent")
@@ -537,29 +448,22 @@ class Conversation:
     # -- effects --------------------------------------------------------------------------------
 
     def _turn_done(self, turn: Turn) -> None:
-        self._emit(ShowTurn(turn))
+        self._emit(fx.ShowTurn(turn))
         text = turn.text.strip()
         if turn.speaker is Speaker.USER:
-            self._effects.append(Record(records.UserTurn(text, typed=turn.typed)))
+            self._effects.append(fx.Record(records.UserTurn(text, typed=turn.typed)))
         else:
             sources = [{"title": title, "uri": uri} for title, uri in turn.sources]
-            self._effects.append(Record(records.ModelTurn(text, turn.interrupted, sources, list(turn.queries))))
+            self._effects.append(fx.Record(records.ModelTurn(text, turn.interrupted, sources, list(turn.queries))))
 
     def _record(self, record: records.Record) -> None:
         """A fact made now: stored, and applied to what the user sees."""
-        self._emit(Record(record))
+        self._emit(fx.Record(record))
         self._apply_fact(record)
 
     def _notify(self, message: str) -> None:
-        self.state.notice = message
-        self._emit(Notify(message))
+        self._emit(*facts.notify(self.state, message))
 
-    def _emit(self, *effects: Effect) -> None:
+    def _emit(self, *effects: fx.Effect) -> None:
         self._effects.extend(effects)
 
-
-def reconnected_message(record: records.Reconnected) -> str:
-    gap = f" in {record.gap_s * 1000:.0f} ms" if record.gap_s else ""
-    how = "resumed" if record.resumed else f"fresh session: {record.reason}"
-    lost = f"; {record.dropped_s:.1f} s of microphone audio did not fit the buffer" if record.dropped_s else ""
-    return f"reconnected{gap} ({how}){lost}"
