@@ -1,7 +1,8 @@
 """The talk session with tools and the session record, against the fake Live server.
 
 Real SDK, real tool registry (a tools file in an isolated config folder), real
-SQLite store; only the microphone and speaker are file-backed stand-ins.
+SQLite store; only the microphone and speaker are file-backed stand-ins. The devices,
+the fake server and the link run SPEED times faster than real time (tests.support.speed).
 """
 
 import asyncio
@@ -23,6 +24,7 @@ from livecli.ui.plain import PlainView
 from tests.support.fake_live import FakeLiveServer
 from tests.support.stdin import silent_stdin
 from tests.support.file_audio import CollectingSpeaker, FileMicrophone, silence, tone
+from tests.support.speed import SPEED, link_timings
 
 TOOLS = textwrap.dedent('''
     from livecli.tools import tool
@@ -56,9 +58,11 @@ def talk(server, tmp_path, *, seconds, signal, tool_calls_answer=None, recorder=
             declarations = registry.declarations()
             session = TalkSession(
                 conversation=Conversation(model="m", voice=None),
-                connect=lambda handle: Link(lambda h: LiveConnection(settings, api_key="test-key", handle=h, tools=declarations)),
-                microphone=FileMicrophone(signal),
-                speaker=CollectingSpeaker(),
+                connect=lambda handle: Link(
+                    lambda h: LiveConnection(settings, api_key="test-key", handle=h, tools=declarations), **link_timings()
+                ),
+                microphone=FileMicrophone(signal, speed=SPEED),
+                speaker=CollectingSpeaker(speed=SPEED),
                 view=view,
                 registry=registry,
                 recorder=recorder,
@@ -66,12 +70,12 @@ def talk(server, tmp_path, *, seconds, signal, tool_calls_answer=None, recorder=
             )
             task = asyncio.create_task(session.run())
             if tool_calls_answer is not None:
-                for _ in range(100):
-                    await asyncio.sleep(0.05)
+                for _ in range(500):
+                    await asyncio.sleep(0.01)
                     if session.state.approval is not None:
                         session.feed(Answer(tool_calls_answer))
                         break
-            await asyncio.sleep(seconds)
+            await asyncio.wait({task}, timeout=seconds / SPEED)  # seconds of the story, less if it ends
             session.stop()
             return await task
 
@@ -85,12 +89,13 @@ def test_tool_from_a_file_is_declared_called_and_answered(monkeypatch, tmp_path)
         tool_calls={"weather": {"name": "get_weather", "args": {"city": "Paris"}}},
         reply_text="It is sunny in Paris.",
         reply_seconds=0.5,
+        speed=SPEED,
     ) as server:
         server.patch_env(monkeypatch)
         code, lines, err = talk(server, tmp_path, seconds=3.0, signal=np.concatenate([tone(0.6), silence(4)]))
 
     assert code == 0
-    declared = server.setups[0]["tools"][0]["functionDeclarations"]
+    (declared,) = [tool["functionDeclarations"] for tool in server.setups[0]["tools"] if "functionDeclarations" in tool]
     weather = next(d for d in declared if d["name"] == "get_weather")
     schema = weather.get("parametersJsonSchema") or weather.get("parameters_json_schema")
     assert schema["properties"]["city"]["type"] == "string"
@@ -110,6 +115,7 @@ def test_ask_approval_yes_and_no(monkeypatch, tmp_path, answer):
         user_transcripts=["delete the file"],
         tool_calls={"delete": {"name": "delete_file", "args": {"path": "/tmp/x"}}},
         reply_seconds=0.3,
+        speed=SPEED,
     ) as server:
         server.patch_env(monkeypatch)
         code, lines, err = talk(
@@ -130,6 +136,7 @@ def test_session_record_has_turns_tools_usage_and_both_audio_streams(monkeypatch
         tool_calls={"weather": {"name": "get_weather", "args": {"city": "Paris"}}},
         reply_text="It is sunny in Paris.",
         reply_seconds=1.0,
+        speed=SPEED,
     ) as server:
         server.patch_env(monkeypatch)
         recorder = SessionRecorder.open(data, model="m", voice=None, input_device=None, output_device=None, settings={})
