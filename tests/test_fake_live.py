@@ -430,6 +430,19 @@ def test_go_away_then_close(fake):
     assert srv2.events("go_away")
 
 
+def test_a_faster_clock_gives_the_client_the_real_time_left(fake):
+    # at speed 4, the 2 s left on the fake's clock are 0.5 s of the client's
+    srv = fake(speed=4, go_away_every=0.4, go_away_time_left=2.0)
+
+    async def main():
+        client = genai.Client()
+        async with client.aio.live.connect(model=MODEL, config=live_config()) as session:
+            return (await collect(session, has("go_away"), timeout=2))[-1].go_away.time_left
+
+    assert asyncio.run(main()) == "0.5s"
+    assert srv.events("go_away")[0].data["time_left"] == 2.0
+
+
 def test_resumption_with_known_and_unknown_handles(fake):
     srv = fake(reply_seconds=0.1, send_speed=20, unknown_handle="error")
 
