@@ -114,7 +114,7 @@ def test_setup_round_trip(fake):
 
 
 def test_speech_turn_produces_full_model_turn(fake):
-    srv = fake(reply_seconds=0.4, send_speed=4.0, reply_text="Hi! How can I help?")
+    srv = fake(reply_seconds=0.4, send_speed=4.0, reply_text="Hi! How can I help?", speed=1)  # its times are checked
 
     async def main():
         client = genai.Client()
@@ -398,7 +398,7 @@ def test_tool_call_cancelled_by_barge_in(fake):
 
 
 def test_go_away_then_close(fake):
-    srv = fake()
+    srv = fake(speed=1)  # the wire's timeLeft is checked
 
     async def main():
         client = genai.Client()
@@ -418,7 +418,7 @@ def test_go_away_then_close(fake):
     assert len(err.details.encode()) == 123
     assert srv.events("go_away")[0].t < srv.events("go_away_close")[0].t
 
-    srv2 = fake(go_away_every=0.1, go_away_time_left=5.0)
+    srv2 = fake(go_away_every=0.1, go_away_time_left=5.0, speed=1)
 
     async def periodic():
         client = genai.Client()

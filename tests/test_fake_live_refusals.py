@@ -14,7 +14,6 @@ from google import genai
 from google.genai import errors, types
 
 from tests.support.fake_live import FakeLiveServer
-from tests.support.speed import SPEED
 from tests.test_fake_live import collect, has, live_config
 from tests.test_fake_live_service import LIVE, session_with
 
@@ -84,7 +83,7 @@ def test_the_translate_model_needs_its_language_and_takes_no_tools(fake):
 
 
 def test_quota_refusal_comes_after_setup_complete_on_every_connection(fake):
-    srv = fake(quota_exceeded=True, speed=SPEED)
+    srv = fake(quota_exceeded=True)
 
     async def main():
         for _ in range(2):

@@ -17,7 +17,6 @@ from google.genai import types
 from websockets.asyncio.client import connect as ws_connect
 
 from tests.support.fake_live import make_tone
-from tests.support.speed import SPEED
 from tests.test_fake_live import audio_of, collect, has, live_config, output_text, speak
 
 LIVE = "gemini-3.8-live"
@@ -55,7 +54,7 @@ def test_frames_are_pretty_printed_json_in_binary_frames(fake):
 
 
 def test_a_turn_is_shaped_like_the_service_s(fake):
-    srv = fake(reply_seconds=1.0, send_speed=20, speed=SPEED)
+    srv = fake(reply_seconds=1.0, send_speed=20)
 
     async def main():
         async with session_with() as session:
@@ -133,7 +132,6 @@ def test_non_blocking_call_the_model_talks_on_and_the_result_follows_its_schedul
         reply_text="The lights are on.",
         reply_seconds=0.2,
         send_speed=20,
-        speed=SPEED,
     )
 
     async def ask_and_answer(session, scheduling):
@@ -165,7 +163,6 @@ def test_non_blocking_result_with_interrupt_cuts_the_model_short(fake):
         reply_text=lambda turn: "Time is up." if turn.source == "tool_result" else "A long story " * 20,
         reply_seconds=3.0,
         send_speed=1.0,
-        speed=SPEED,
     )
 
     async def main():
@@ -224,9 +221,7 @@ def test_one_message_carries_audio_transcription_turn_complete_and_usage_with_th
 
 
 def test_extended_thinking_works_in_the_background_and_speaks_again(fake):
-    srv = fake(
-        reply_text="The answer is 42.", filler_text="Let me think.", reply_seconds=0.2, send_speed=20, echo_text=False, speed=SPEED
-    )
+    srv = fake(reply_text="The answer is 42.", filler_text="Let me think.", reply_seconds=0.2, send_speed=20, echo_text=False)
     config = live_config().model_copy(update={"thinking_config": types.ThinkingConfig(thinking_level="HIGH")})
 
     async def main():
@@ -263,7 +258,7 @@ def test_refused_turn_says_why_and_waits_for_input(fake):
 
 
 def test_voice_activity_and_interim_transcription_while_the_user_speaks(fake):
-    fake(voice_activity=True, interim_transcripts=True, user_transcripts=("turn on the lights",), transcript_word_ms=100, speed=SPEED)
+    fake(voice_activity=True, interim_transcripts=True, user_transcripts=("turn on the lights",), transcript_word_ms=100)
 
     async def main():
         async with session_with() as session:

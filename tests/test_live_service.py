@@ -16,7 +16,6 @@ from livecli.models import can_reply_in_text
 from livecli.settings import Settings
 from tests.support.fake_live import make_tone
 from tests.support.file_audio import silence, tone
-from tests.support.speed import SPEED
 
 THINKING = "gemini-3.8-live-extended-thinking"
 TRANSLATE = "gemini-3.5-live-translate-preview"
@@ -80,10 +79,7 @@ def test_a_refused_turn_says_why_and_the_model_waits(fake):
 
 
 def test_hearing_the_user_voice_activity_and_interim_transcription(fake):
-    fake(
-        api_key="key", voice_activity=True, interim_transcripts=True, user_transcripts=("open the window",),
-        transcript_word_ms=100, speed=SPEED,
-    )
+    fake(api_key="key", voice_activity=True, interim_transcripts=True, user_transcripts=("open the window",), transcript_word_ms=100)
     speech = np.concatenate([tone(0.6), silence(0.7)]).tobytes()
     found = converse(speech=speech)
     activity = [e.speaking for e in found if isinstance(e, events.VoiceActivity)]
@@ -115,10 +111,7 @@ def test_grounded_answer_names_its_sources_and_queries(fake):
 
 
 def test_background_work_reports_its_status_and_speaks_again(fake):
-    fake(
-        api_key="key", echo_text=False, filler_text="One moment.", reply_text="It is done.", reply_seconds=0.2, send_speed=20,
-        speed=SPEED,
-    )
+    fake(api_key="key", echo_text=False, filler_text="One moment.", reply_text="It is done.", reply_seconds=0.2, send_speed=20)
     found = converse("plan my trip", settings=Settings(model=THINKING), thinking_level="high", until=turns_done(2))
     sequence = [
         e.status if isinstance(e, events.InteractionStatus) else type(e).__name__
@@ -217,7 +210,7 @@ def refused(server, settings=None, during=None, api_key="key") -> BaseException:
 
 
 def test_quota_refusal_is_one_line_with_the_service_s_words_and_what_to_do(fake):
-    error = refused(fake(api_key="key", quota_exceeded=True, speed=SPEED))
+    error = refused(fake(api_key="key", quota_exceeded=True))
     assert isinstance(error, QuotaExceeded)
     assert str(error).startswith("the Live service refused for quota (1011): You exceeded your current quota")
     assert "livecli does not retry" in str(error) and "\n" not in str(error)
