@@ -201,6 +201,7 @@ def test_key_rejected_mid_session_ends_with_the_reason(monkeypatch):
             Run(server, numbered_speech([(0.1, 5.0)]), 3.0, during=policy_close)
 
 
+@pytest.mark.slow
 def test_twenty_minutes_compressed_many_handovers_all_resumed(monkeypatch):
     # goAway every 2.5 s stands for the service's ~10 minute connections.
     pattern = [(0.6, 1.4)] * 9
