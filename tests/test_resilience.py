@@ -14,6 +14,7 @@ import json
 import numpy as np
 import pytest
 
+from livecli import records
 from livecli.errors import AuthError, ConnectionFailed, QuotaExceeded
 from livecli.link import Link
 from livecli.live import LiveConnection
@@ -24,7 +25,8 @@ from livecli.ui.plain import PlainView
 from tests.support.fake_live import FakeLiveServer
 from tests.support.stdin import silent_stdin
 from tests.support.file_audio import CollectingSpeaker, FileMicrophone
-from tests.support.speed import SPEED, link_timings, sleep
+from tests.support.kept_records import KeptRecords
+from tests.support.speed import SPEED, link_timings, run_session, sleep
 
 CHUNK = 1600  # samples in 100 ms at 16 kHz
 MARK = 999  # chunk index n is written as samples [MARK, n] at the start of the chunk
@@ -58,8 +60,8 @@ def chunk_indices(chunks):
 
 class Run:
     def __init__(self, server, signal, seconds, *, during=None, handle=None, link_options=None, model=None):
-        self.out, self.err = io.StringIO(), io.StringIO()
-        view = PlainView(out=self.out, err=self.err)
+        self.kept = KeptRecords()
+        view = PlainView(out=io.StringIO(), err=io.StringIO())
         self.conversation = Conversation(model="m", voice=None, tools_enabled=False)
         self.state = self.conversation.state
         settings = Settings(model=model) if model else Settings()
@@ -77,22 +79,17 @@ class Run:
         self.mic = FileMicrophone(signal, speed=SPEED)
         self.session = TalkSession(
             conversation=self.conversation, connect=connect, microphone=self.mic, speaker=CollectingSpeaker(speed=SPEED), view=view,
-            stdin=silent_stdin(),
+            recorder=self.kept, stdin=silent_stdin(),
         )
-        self.code = asyncio.run(self._run(seconds, during))
-
-    async def _run(self, seconds, during):
-        """For `seconds` of the story after `during` (less if the session ends by itself)."""
-        task = asyncio.create_task(self.session.run())
-        if during is not None:
-            await during()
-        await asyncio.wait({task}, timeout=seconds / SPEED)
-        self.session.stop()
-        return await asyncio.wait_for(task, 15)
+        self.code = asyncio.run(run_session(self.session, seconds, during=during))
 
     @property
-    def notices(self):
-        return self.err.getvalue().splitlines()
+    def reconnections(self):
+        return self.kept.of(records.Reconnected)
+
+    @property
+    def answers(self):
+        return self.kept.of(records.ModelTurn)
 
 
 def figures(name, **values):
@@ -106,7 +103,7 @@ def assert_no_chunk_lost(server, upto):
 
 
 def gaps(run):
-    return [float(line.split(" in ")[1].split(" ms")[0]) / 1000 for line in run.notices if "reconnected in" in line]
+    return [reconnected.gap_s for reconnected in run.reconnections]
 
 
 def test_go_away_mid_conversation_hands_over_without_losing_audio(monkeypatch):
@@ -123,9 +120,9 @@ def test_go_away_mid_conversation_hands_over_without_losing_audio(monkeypatch):
     assert run.code == 0
     assert server.events("resumed"), "the new connection did not resume the session"
     assert len(server.setups) == 2
-    assert run.out.getvalue().splitlines() == [
-        "You: first question", "Gemini: Hi! How can I help?", "You: second question", "Gemini: Hi! How can I help?",
-    ]
+    answer = records.ModelTurn("Hi! How can I help?")
+    assert run.kept.turns == [records.UserTurn("first question"), answer, records.UserTurn("second question"), answer]
+    assert [(r.reason, r.resumed) for r in run.reconnections] == [("goAway", True)]
     assert_no_chunk_lost(server, upto=len(signal) // CHUNK - 10)
     figures("go_away_handover", gap_s=gaps(run), dropped_audio_s=run.link.dropped_audio_s)
     assert run.link.dropped_audio_s == 0
@@ -149,9 +146,9 @@ def test_abrupt_drop_and_1011_reconnect_and_resume(monkeypatch, failure):
 
     assert run.code == 0
     assert server.events("resumed")
-    assert any(line.startswith("livecli: reconnecting (attempt 1)") for line in run.notices), run.notices
-    assert any("reconnected in" in line and "(resumed)" in line for line in run.notices), run.notices
-    assert "You: after" in run.out.getvalue()
+    (reconnected,) = run.reconnections
+    assert reconnected.resumed and reconnected.reason != "goAway", reconnected  # a drop, not a handover
+    assert records.UserTurn("after") in run.kept.turns
     assert_no_chunk_lost(server, upto=len(signal) // CHUNK - 10)
     figures(f"reconnect_{failure}", gap_s=gaps(run), dropped_audio_s=run.link.dropped_audio_s)
     assert gaps(run)[0] < 1.0
@@ -172,13 +169,14 @@ def test_unknown_handle_falls_back_to_a_fresh_session_and_says_so(monkeypatch):
 
     assert run.code == 0
     assert server.events("resume_rejected")
-    assert any("fresh session" in line and "could not resume" in line for line in run.notices), run.notices
+    (reconnected,) = run.reconnections
+    assert not reconnected.resumed and reconnected.reason.startswith("could not resume"), reconnected
     # The fresh session was primed with what was said before.
     primed = [f.data for f in server.client_frames if f.kind == "clientContent"]
     assert primed and "remember the number seven" in str(primed[0])
     # The conversation went on: the next spoken turn was answered (the fresh fake session
     # transcribes it with its first scripted line again).
-    assert run.out.getvalue().count("Gemini: ") == 2
+    assert len(run.answers) == 2
 
 
 def test_stale_handle_at_start_starts_fresh(monkeypatch):
@@ -186,7 +184,8 @@ def test_stale_handle_at_start_starts_fresh(monkeypatch):
         server.patch_env(monkeypatch)
         run = Run(server, numbered_speech([(0.1, 1.0)]), 1.0, handle="expired-handle")
     assert run.code == 0
-    assert any("fresh session" in line for line in run.notices)
+    (fresh,) = run.reconnections
+    assert not fresh.resumed and fresh.reason.startswith("could not resume"), fresh
 
 
 def test_key_rejected_mid_session_ends_with_the_reason(monkeypatch):
@@ -217,7 +216,7 @@ def test_twenty_minutes_compressed_many_handovers_all_resumed(monkeypatch):
     assert handovers >= 5, f"only {handovers} handovers"
     assert len(server.events("resumed")) == handovers
     assert_no_chunk_lost(server, upto=len(signal) // CHUNK - 10)
-    answered = [line for line in run.out.getvalue().splitlines() if line.startswith("Gemini:")]
+    answered = run.answers
     assert len(answered) >= len(pattern) - 1
     figures("handovers", count=handovers, gaps_s=gaps(run), dropped_audio_s=run.link.dropped_audio_s)
 

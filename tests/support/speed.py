@@ -28,3 +28,18 @@ def link_timings(speed: float = SPEED) -> dict[str, float]:
 async def sleep(seconds: float, speed: float = SPEED) -> None:
     """Let `seconds` of the test's story pass."""
     await asyncio.sleep(seconds / speed)
+
+
+async def run_session(session, seconds: float, *, during=None, speed: float = SPEED, timeout: float = 15.0):
+    """Run a TalkSession: `during()` first if given, then `seconds` of the story counted from its
+    first connection (opening one takes real time, which does not scale), or until the session ends
+    by itself; then stop it and return its exit code (or raise its error)."""
+    task = asyncio.create_task(session.run())
+    if during is not None:
+        await during()
+    async with asyncio.timeout(timeout):
+        while not (session.connected or task.done()):
+            await asyncio.sleep(0.005)
+    await asyncio.wait({task}, timeout=seconds / speed)
+    session.stop()
+    return await asyncio.wait_for(task, timeout)
