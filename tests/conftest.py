@@ -39,14 +39,16 @@ def run_cli(isolated_env):
 @pytest.fixture
 def fake(monkeypatch):
     """Start FakeLiveServers (`fake(**options)`) and point the SDK at the latest through the
-    environment; each is stopped at the end, raising if it hit an error (an invalid message)."""
+    environment; each is stopped at the end, raising if it hit an error (an invalid message).
+    Their clock runs at tests.support.speed.SPEED unless a test asks for `speed=1` (real time)."""
     from tests.support.fake_live import FakeLiveServer
+    from tests.support.speed import SPEED
 
     started = []
     monkeypatch.delenv("GOOGLE_GENAI_USE_VERTEXAI", raising=False)
 
     def make(**kwargs):
-        server = FakeLiveServer(**kwargs).start()
+        server = FakeLiveServer(**{"speed": SPEED, **kwargs}).start()
         started.append(server)
         server.patch_env(monkeypatch)
         return server

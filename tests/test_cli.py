@@ -7,6 +7,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 import livecli
 
 
@@ -108,6 +110,7 @@ def test_portaudio_missing_says_which_package(isolated_env, tmp_path):
 GROUPS = [[], ["config"], ["keys"], ["sessions"], ["tools"], ["devices"], ["token"]]
 
 
+@pytest.mark.slow
 def test_help_is_whole_on_an_80_column_terminal_and_shows_no_python_types(run_cli, isolated_env):
     env = dict(isolated_env, COLUMNS="80")
     commands = []

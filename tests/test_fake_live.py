@@ -114,7 +114,7 @@ def test_setup_round_trip(fake):
 
 
 def test_speech_turn_produces_full_model_turn(fake):
-    srv = fake(reply_seconds=0.4, send_speed=4.0, reply_text="Hi! How can I help?")
+    srv = fake(reply_seconds=0.4, send_speed=4.0, reply_text="Hi! How can I help?", speed=1)  # its times are checked
 
     async def main():
         client = genai.Client()
@@ -398,7 +398,7 @@ def test_tool_call_cancelled_by_barge_in(fake):
 
 
 def test_go_away_then_close(fake):
-    srv = fake()
+    srv = fake(speed=1)  # the wire's timeLeft is checked
 
     async def main():
         client = genai.Client()
@@ -418,7 +418,7 @@ def test_go_away_then_close(fake):
     assert len(err.details.encode()) == 123
     assert srv.events("go_away")[0].t < srv.events("go_away_close")[0].t
 
-    srv2 = fake(go_away_every=0.1, go_away_time_left=5.0)
+    srv2 = fake(go_away_every=0.1, go_away_time_left=5.0, speed=1)
 
     async def periodic():
         client = genai.Client()
@@ -428,6 +428,19 @@ def test_go_away_then_close(fake):
 
     assert asyncio.run(periodic()) == "5s"
     assert srv2.events("go_away")
+
+
+def test_a_faster_clock_gives_the_client_the_real_time_left(fake):
+    # at speed 4, the 2 s left on the fake's clock are 0.5 s of the client's
+    srv = fake(speed=4, go_away_every=0.4, go_away_time_left=2.0)
+
+    async def main():
+        client = genai.Client()
+        async with client.aio.live.connect(model=MODEL, config=live_config()) as session:
+            return (await collect(session, has("go_away"), timeout=2))[-1].go_away.time_left
+
+    assert asyncio.run(main()) == "0.5s"
+    assert srv.events("go_away")[0].data["time_left"] == 2.0
 
 
 def test_resumption_with_known_and_unknown_handles(fake):

@@ -221,6 +221,7 @@ def test_replay_speed_0_prints_the_turns_in_order(run_cli, db_dir):
     assert later.stdout.splitlines() == PRINTED[2:]
 
 
+@pytest.mark.slow
 def test_replay_without_audio_keeps_the_sessions_pace(db_dir, isolated_env):
     conversation(db_dir)
     replay = subprocess.Popen(
@@ -234,6 +235,7 @@ def test_replay_without_audio_keeps_the_sessions_pace(db_dir, isolated_env):
     assert abs(apart - 0.7) < 0.1, apart
 
 
+@pytest.mark.slow
 def test_a_session_without_audio_replays_its_transcript(run_cli, db_dir):
     conversation(db_dir, record_audio=False)
     result = run_cli("replay", "--speed", "4")

@@ -1,7 +1,9 @@
 """A whole talk session against the fake Live server, with file-backed audio.
 
 The connection is the real one (unmodified SDK over TLS to 127.0.0.1); only the
-microphone and speaker are stand-ins that run in real time.
+microphone and speaker are stand-ins. The devices, the fake server and the link run
+SPEED times faster than real time (tests.support.speed), except where a test
+measures latencies, which only mean something in real time.
 """
 
 import asyncio
@@ -10,6 +12,7 @@ import io
 import numpy as np
 import pytest
 
+from livecli import records
 from livecli.errors import AuthError
 from livecli.link import Link
 from livecli.live import LiveConnection
@@ -21,47 +24,51 @@ from livecli.ui.plain import PlainView
 from tests.support.fake_live import FakeLiveServer
 from tests.support.stdin import silent_stdin
 from tests.support.file_audio import CollectingSpeaker, FileMicrophone, silence, tone
+from tests.support.kept_records import KeptRecords
+from tests.support.speed import SPEED, link_timings, run_session, sleep
 
 
 @pytest.fixture
 def server(monkeypatch):
-    with FakeLiveServer(user_transcripts=["what time is it"], reply_text="It is noon.", reply_seconds=1.0) as fake:
+    with FakeLiveServer(**NOON, speed=SPEED) as fake:
         fake.patch_env(monkeypatch)
         yield fake
 
 
-def make_session(settings, microphone, speaker, out, api_key="test-key", idle_s=None):
-    view = PlainView(out=out, err=io.StringIO())
+NOON = {"user_transcripts": ["what time is it"], "reply_text": "It is noon.", "reply_seconds": 1.0}
+
+
+def make_session(settings, microphone, speaker, kept, api_key="test-key", idle_s=None, speed=SPEED):
+    """A session whose records go to `kept`; `idle_s` is in the story's seconds, like every time the test gives."""
+    view = PlainView(out=io.StringIO(), err=io.StringIO())
     return TalkSession(
         conversation=Conversation(
-            model=settings.model, voice=settings.voice, has_speaker=speaker is not None, tools_enabled=False, idle_s=idle_s
+            model=settings.model,
+            voice=settings.voice,
+            has_speaker=speaker is not None,
+            tools_enabled=False,
+            idle_s=None if idle_s is None else idle_s / speed,
         ),
-        connect=lambda handle: Link(lambda h: LiveConnection(settings, api_key=api_key, handle=h), handle=handle),
+        connect=lambda handle: Link(
+            lambda h: LiveConnection(settings, api_key=api_key, handle=h), handle=handle, **link_timings(speed)
+        ),
         microphone=microphone,
         speaker=speaker,
         view=view,
+        recorder=kept,
         stdin=silent_stdin(),
     )
 
 
-async def run_for(session, seconds, during=None):
-    task = asyncio.create_task(session.run())
-    if during is not None:
-        await during(session)
-    await asyncio.sleep(seconds)
-    session.stop()
-    return await asyncio.wait_for(task, 10)
-
-
 def test_spoken_turn_is_sent_transcribed_answered_and_played(server):
     settings = Settings(voice="Kore", language="en-US", system="Be brief.")
-    mic = FileMicrophone(np.concatenate([silence(0.3), tone(1.0), silence(3.0)]))
-    speaker = CollectingSpeaker()
-    out = io.StringIO()
-    code = asyncio.run(run_for(make_session(settings, mic, speaker, out), 3.5))
+    mic = FileMicrophone(np.concatenate([silence(0.3), tone(1.0), silence(3.0)]), speed=SPEED)
+    speaker = CollectingSpeaker(speed=SPEED)
+    kept = KeptRecords()
+    code = asyncio.run(run_session(make_session(settings, mic, speaker, kept), 3.5))
 
     assert code == 0
-    assert out.getvalue().splitlines() == ["You: what time is it", "Gemini: It is noon."]
+    assert kept.turns == [records.UserTurn("what time is it"), records.ModelTurn("It is noon.")]
     # Every chunk is 100 ms of 16 kHz int16, with the right MIME type.
     assert {len(r.data) for r in server.audio_in} == {3200}
     assert {r.mime_type for r in server.audio_in} == {"audio/pcm;rate=16000"}
@@ -82,21 +89,21 @@ def test_spoken_turn_is_sent_transcribed_answered_and_played(server):
 
 def test_barge_in_flushes_the_speaker_and_marks_the_turn(monkeypatch):
     with FakeLiveServer(
-        user_transcripts=["tell me a story", "stop"], reply_text="Once upon a time there was", reply_seconds=4.0
+        user_transcripts=["tell me a story", "stop"], reply_text="Once upon a time there was", reply_seconds=4.0, speed=SPEED
     ) as server:
         server.patch_env(monkeypatch)
         # Speak, wait for the answer to start playing, then speak over it.
-        mic = FileMicrophone(np.concatenate([tone(0.8), silence(1.8), tone(0.8), silence(3.0)]))
-        speaker = CollectingSpeaker()
-        out = io.StringIO()
-        asyncio.run(run_for(make_session(Settings(), mic, speaker, out), 5.5))
+        mic = FileMicrophone(np.concatenate([tone(0.8), silence(1.8), tone(0.8), silence(3.0)]), speed=SPEED)
+        speaker = CollectingSpeaker(speed=SPEED)
+        kept = KeptRecords()
+        asyncio.run(run_session(make_session(Settings(), mic, speaker, kept), 5.5))
 
     assert server.events("interrupted"), "the fake server saw no barge-in"
     assert len(speaker.flushes) == 1
-    lines = out.getvalue().splitlines()
-    assert lines[0] == "You: tell me a story"
-    assert lines[1].startswith("Gemini: ") and lines[1].endswith("[interrupted]")
-    assert "You: stop" in lines
+    story, cut, *rest = kept.turns
+    assert story == records.UserTurn("tell me a story")
+    assert isinstance(cut, records.ModelTurn) and cut.text and cut.interrupted
+    assert records.UserTurn("stop") in rest
     # The very next device block after the flush is silent, until the answer to "stop"
     # (which cannot come before the user's 0.8 s of speech has ended).
     after_flush = np.frombuffer(bytes(speaker.played[speaker.played_at_flush[0] :]), np.int16)
@@ -106,43 +113,50 @@ def test_barge_in_flushes_the_speaker_and_marks_the_turn(monkeypatch):
 
 
 def test_typed_text_and_mute(server):
-    mic = FileMicrophone(silence(10))
-    out = io.StringIO()
+    mic = FileMicrophone(silence(10), speed=SPEED)
+    kept = KeptRecords()
+    session = make_session(Settings(), mic, CollectingSpeaker(speed=SPEED), kept)
 
-    async def type_and_mute(session):
-        await asyncio.sleep(0.5)
+    async def type_and_mute():
+        await sleep(0.5)
         session.feed(SendText("hello by keyboard"))
-        await asyncio.sleep(1.5)
+        await sleep(1.5)
         session.feed(ToggleMute())
 
-    asyncio.run(run_for(make_session(Settings(), mic, CollectingSpeaker(), out), 1.0, type_and_mute))
+    asyncio.run(run_session(session, 1.0, during=type_and_mute))
     assert [r.data for r in server.text_in] == ["hello by keyboard"]
-    assert out.getvalue().splitlines()[:2] == ["You: hello by keyboard", "Gemini: You said: hello by keyboard"]
+    assert kept.turns[:2] == [records.UserTurn("hello by keyboard", typed=True), records.ModelTurn("You said: hello by keyboard")]
     assert any("audioStreamEnd" in str(frame.data) or "audio_stream_end" in str(frame.data) for frame in server.client_frames)
 
 
 def test_rejected_key_is_a_clear_error(server):
-    session = make_session(Settings(), FileMicrophone(silence(1)), CollectingSpeaker(), io.StringIO(), api_key="wrong")
+    session = make_session(
+        Settings(), FileMicrophone(silence(1), speed=SPEED), CollectingSpeaker(speed=SPEED), KeptRecords(), api_key="wrong"
+    )
     with pytest.raises(AuthError, match=r"refused the session \(1007\): API key not valid"):
         asyncio.run(session.run())
 
 
 def test_text_replies_are_shown_without_a_speaker(server):
-    mic = FileMicrophone(np.concatenate([tone(0.8), silence(3.0)]))
-    out = io.StringIO()
-    code = asyncio.run(run_for(make_session(Settings(text=True), mic, None, out), 2.5))
+    mic = FileMicrophone(np.concatenate([tone(0.8), silence(3.0)]), speed=SPEED)
+    kept = KeptRecords()
+    code = asyncio.run(run_session(make_session(Settings(text=True), mic, None, kept), 2.5))
     assert code == 0
     # gemini-3.8-live only speaks: text comes from the transcription of its audio
     assert server.setups[0]["generationConfig"]["responseModalities"] == ["AUDIO"]
     assert "outputAudioTranscription" in server.setups[0]
-    assert out.getvalue().splitlines() == ["You: what time is it", "Gemini: It is noon."]
+    assert kept.turns == [records.UserTurn("what time is it"), records.ModelTurn("It is noon.")]
 
 
-def test_session_measures_its_latencies(server):
-    mic = FileMicrophone(np.concatenate([tone(0.8), silence(3.0)]))
-    speaker = CollectingSpeaker()
-    session = make_session(Settings(), mic, speaker, io.StringIO())
-    asyncio.run(run_for(session, 3.0))
+@pytest.mark.slow
+def test_session_measures_its_latencies(monkeypatch):
+    # in real time: the figures are milliseconds of the user's wait
+    with FakeLiveServer(**NOON) as server:
+        server.patch_env(monkeypatch)
+        mic = FileMicrophone(np.concatenate([tone(0.8), silence(3.0)]))
+        speaker = CollectingSpeaker()
+        session = make_session(Settings(), mic, speaker, None, speed=1)
+        asyncio.run(run_session(session, 3.0, speed=1))
     figures = session.final_metrics()
     capture = figures["latencies"]["capture_to_send"]
     assert capture["n"] >= 25 and 90 <= capture["p50_ms"] <= 150  # a 100 ms chunk, then sent
@@ -156,18 +170,23 @@ def test_session_measures_its_latencies(server):
 
 
 def test_an_idle_session_stands_by_and_the_next_words_resume_it(monkeypatch):
-    with FakeLiveServer(user_transcripts=["what time is it", "and the date"], reply_text="It is noon.", reply_seconds=0.5) as server:
+    speed = min(SPEED, 4)  # the session looks at the idle time every 0.1 s of real time, which does not scale
+    with FakeLiveServer(
+        user_transcripts=["what time is it", "and the date"], reply_text="It is noon.", reply_seconds=0.5, speed=speed
+    ) as server:
         server.patch_env(monkeypatch)
         # A question and its answer, 1.5 s of silence (idle after 1 s), then a second question.
-        mic = FileMicrophone(np.concatenate([tone(0.8), silence(2.8), tone(0.8), silence(2.5)]))
-        speaker = CollectingSpeaker()
-        out = io.StringIO()
-        asyncio.run(run_for(make_session(Settings(), mic, speaker, out, idle_s=1.0), 6.5))
+        mic = FileMicrophone(np.concatenate([tone(0.8), silence(2.8), tone(0.8), silence(2.5)]), speed=speed)
+        speaker = CollectingSpeaker(speed=speed)
+        kept = KeptRecords()
+        asyncio.run(run_session(make_session(Settings(), mic, speaker, kept, idle_s=1.0, speed=speed), 6.5, speed=speed))
 
     assert len(server.setups) == 2  # closed while idle, opened again by speech
     assert server.setups[1]["sessionResumption"]["handle"] == server.handles[0]  # the same conversation goes on
     assert speaker.starts == 2 and speaker.closes >= 1  # the speaker stream is closed while standing by
-    assert out.getvalue().splitlines() == ["You: what time is it", "Gemini: It is noon.", "You: and the date", "Gemini: It is noon."]
+    assert kept.turns == [
+        records.UserTurn("what time is it"), records.ModelTurn("It is noon."), records.UserTurn("and the date"), records.ModelTurn("It is noon."),
+    ]
     # The start of the second question, captured while no connection was up, reached the new connection.
     loud = [frame for frame in server.audio_in if np.abs(np.frombuffer(frame.data, np.int16)).max() > 1000]
     assert len(loud) >= 14  # 2 × 0.8 s of tone in 100 ms chunks

@@ -70,6 +70,7 @@ def test_writes_are_committed_while_the_session_runs(db_dir):
     recorder.close("user")
 
 
+@pytest.mark.slow
 def test_calls_never_wait_for_a_busy_database(db_dir):
     """Another process holding the write lock must not slow the loop: items queue up, then land."""
     recorder = SessionRecorder.open(db_dir, model="m", voice=None, input_device=None, output_device=None, settings={})

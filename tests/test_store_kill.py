@@ -5,6 +5,8 @@ import subprocess
 import sys
 import wave
 
+import pytest
+
 from livecli.store import SessionStore
 from tests.test_store_helpers import raw_db
 
@@ -27,6 +29,7 @@ for i in range(1000):
 """
 
 
+@pytest.mark.slow
 def test_kill_9_loses_under_a_second_and_leaves_a_replayable_session(tmp_path, isolated_env, run_cli):
     db_dir = tmp_path / "data" / "livecli"
     child = subprocess.Popen([sys.executable, "-c", RECORD, str(db_dir)], stdout=subprocess.PIPE, text=True, env=isolated_env)

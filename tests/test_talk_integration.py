@@ -1,7 +1,8 @@
 """The talk session with tools and the session record, against the fake Live server.
 
 Real SDK, real tool registry (a tools file in an isolated config folder), real
-SQLite store; only the microphone and speaker are file-backed stand-ins.
+SQLite store; only the microphone and speaker are file-backed stand-ins. The devices,
+the fake server and the link run SPEED times faster than real time (tests.support.speed).
 """
 
 import asyncio
@@ -11,6 +12,7 @@ import textwrap
 import numpy as np
 import pytest
 
+from livecli import records
 from livecli.link import Link
 from livecli.live import LiveConnection
 from livecli.session import TalkSession
@@ -23,6 +25,8 @@ from livecli.ui.plain import PlainView
 from tests.support.fake_live import FakeLiveServer
 from tests.support.stdin import silent_stdin
 from tests.support.file_audio import CollectingSpeaker, FileMicrophone, silence, tone
+from tests.support.kept_records import KeptRecords
+from tests.support.speed import SPEED, link_timings, run_session
 
 TOOLS = textwrap.dedent('''
     from livecli.tools import tool
@@ -45,38 +49,40 @@ TOOLS = textwrap.dedent('''
 
 
 def talk(server, tmp_path, *, seconds, signal, tool_calls_answer=None, recorder=None):
+    """Talk for `seconds` of the story; the exit code and the recorder (by default one that keeps
+    the records in memory)."""
     tools_file = tmp_path / "my_tools.py"
     tools_file.write_text(TOOLS)
-    out, err = io.StringIO(), io.StringIO()
-    view = PlainView(out=out, err=err)
+    view = PlainView(out=io.StringIO(), err=io.StringIO())
     settings = Settings()
+    recorder = recorder or KeptRecords()
 
     async def main():
         async with open_registry({}, extra_files=[tools_file], tools_dir=tmp_path / "none") as registry:
             declarations = registry.declarations()
             session = TalkSession(
                 conversation=Conversation(model="m", voice=None),
-                connect=lambda handle: Link(lambda h: LiveConnection(settings, api_key="test-key", handle=h, tools=declarations)),
-                microphone=FileMicrophone(signal),
-                speaker=CollectingSpeaker(),
+                connect=lambda handle: Link(
+                    lambda h: LiveConnection(settings, api_key="test-key", handle=h, tools=declarations), **link_timings()
+                ),
+                microphone=FileMicrophone(signal, speed=SPEED),
+                speaker=CollectingSpeaker(speed=SPEED),
                 view=view,
                 registry=registry,
                 recorder=recorder,
                 stdin=silent_stdin(),
             )
-            task = asyncio.create_task(session.run())
-            if tool_calls_answer is not None:
-                for _ in range(100):
-                    await asyncio.sleep(0.05)
+
+            async def answer_when_asked():
+                for _ in range(500):
+                    await asyncio.sleep(0.01)
                     if session.state.approval is not None:
                         session.feed(Answer(tool_calls_answer))
                         break
-            await asyncio.sleep(seconds)
-            session.stop()
-            return await task
 
-    code = asyncio.run(main())
-    return code, out.getvalue().splitlines(), err.getvalue()
+            return await run_session(session, seconds, during=answer_when_asked if tool_calls_answer is not None else None)
+
+    return asyncio.run(main()), recorder
 
 
 def test_tool_from_a_file_is_declared_called_and_answered(monkeypatch, tmp_path):
@@ -85,12 +91,13 @@ def test_tool_from_a_file_is_declared_called_and_answered(monkeypatch, tmp_path)
         tool_calls={"weather": {"name": "get_weather", "args": {"city": "Paris"}}},
         reply_text="It is sunny in Paris.",
         reply_seconds=0.5,
+        speed=SPEED,
     ) as server:
         server.patch_env(monkeypatch)
-        code, lines, err = talk(server, tmp_path, seconds=3.0, signal=np.concatenate([tone(0.6), silence(4)]))
+        code, kept = talk(server, tmp_path, seconds=3.0, signal=np.concatenate([tone(0.6), silence(4)]))
 
     assert code == 0
-    declared = [d for tool in server.setups[0]["tools"] for d in tool.get("functionDeclarations", [])]
+    (declared,) = [tool["functionDeclarations"] for tool in server.setups[0]["tools"] if "functionDeclarations" in tool]
     assert {"googleSearch": {}} in server.setups[0]["tools"]  # answers may be grounded in Search too
     weather = next(d for d in declared if d["name"] == "get_weather")
     schema = weather.get("parametersJsonSchema") or weather.get("parameters_json_schema")
@@ -100,9 +107,11 @@ def test_tool_from_a_file_is_declared_called_and_answered(monkeypatch, tmp_path)
     (response,) = server.tool_responses[0].data
     assert response["id"] == call_id and response["name"] == "get_weather"
     assert response["response"] == {"result": {"city": "Paris", "sky": "sunny", "celsius": 21}}
-    assert lines[0] == "You: what is the weather in paris"
-    assert lines[1].startswith("Tool: get_weather(city='Paris') → ") and "[done" in lines[1]
-    assert lines[2] == "Gemini: It is sunny in Paris."
+    assert kept.turns == [records.UserTurn("what is the weather in paris"), records.ModelTurn("It is sunny in Paris.")]
+    assert kept.of(records.ToolCalled) == [records.ToolCalled(call_id, "get_weather", {"city": "Paris"})]
+    (finished,) = kept.of(records.ToolFinished)
+    assert (finished.id, finished.state, finished.approval) == (call_id, "done", "auto")
+    assert finished.response == {"result": {"city": "Paris", "sky": "sunny", "celsius": 21}}
 
 
 @pytest.mark.parametrize("answer", [True, False])
@@ -111,12 +120,14 @@ def test_ask_approval_yes_and_no(monkeypatch, tmp_path, answer):
         user_transcripts=["delete the file"],
         tool_calls={"delete": {"name": "delete_file", "args": {"path": "/tmp/x"}}},
         reply_seconds=0.3,
+        speed=SPEED,
     ) as server:
         server.patch_env(monkeypatch)
-        code, lines, err = talk(
+        code, kept = talk(
             server, tmp_path, seconds=2.0, signal=np.concatenate([tone(0.6), silence(4)]), tool_calls_answer=answer
         )
-    assert "allow delete_file(path='/tmp/x')? answer y or n" in err
+    (finished,) = kept.of(records.ToolFinished)  # asked, and answered by the user
+    assert (finished.name, finished.approval) == ("delete_file", "approved" if answer else "refused")
     (response,) = server.tool_responses[0].data
     if answer:
         assert response["response"] == {"result": "deleted /tmp/x"}
@@ -131,10 +142,11 @@ def test_session_record_has_turns_tools_usage_and_both_audio_streams(monkeypatch
         tool_calls={"weather": {"name": "get_weather", "args": {"city": "Paris"}}},
         reply_text="It is sunny in Paris.",
         reply_seconds=1.0,
+        speed=SPEED,
     ) as server:
         server.patch_env(monkeypatch)
         recorder = SessionRecorder.open(data, model="m", voice=None, input_device=None, output_device=None, settings={})
-        code, lines, err = talk(server, tmp_path, seconds=3.5, signal=np.concatenate([tone(0.6), silence(5)]), recorder=recorder)
+        code, _ = talk(server, tmp_path, seconds=3.5, signal=np.concatenate([tone(0.6), silence(5)]), recorder=recorder)
 
     store = SessionStore(data)
     (info,) = store.list_sessions()

@@ -56,6 +56,7 @@ def tools_file(isolated_env) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_installed_plugin_appears_in_tools_list_and_runs(run_cli, isolated_env, plugin_site, tools_file):
     env = {**isolated_env, "PYTHONPATH": str(plugin_site)}
     listed = run_cli("tools", "list", env=env)
@@ -100,6 +101,7 @@ def test_show_prints_the_declaration_sent_to_the_model(run_cli, tools_file):
     }
 
 
+@pytest.mark.slow
 def test_bad_input_is_one_line_error(run_cli, isolated_env, tmp_path, tools_file):
     assert_one_line_error(run_cli("tools", "call", "shout", "{text: 1}"), 2, "arguments are not valid JSON")
     assert_one_line_error(run_cli("tools", "call", "shout", "[1]"), 2, "arguments must be a JSON object")
@@ -130,6 +132,7 @@ def test_readme_shows_the_example_plugin_as_it_is():
     assert shown == (REPO / "examples" / "livecli-dice" / "livecli_dice.py").read_text()
 
 
+@pytest.mark.slow
 def test_the_built_in_memory_search_is_listed_shown_and_runs(run_cli, isolated_env):
     from tests.test_store_helpers import conversation
 

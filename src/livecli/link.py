@@ -7,7 +7,7 @@ not. The link keeps the latest session-resumption handle and:
   opens the replacement connection with the latest handle, then closes the old;
 - on a drop (1006, 1011, network error), reconnects with the handle, with
   jittered exponential backoff whose first retry is immediate; a connection
-  that dies young (within SETTLE_S of opening, before it completed a turn)
+  that dies young (within `settle_s` of opening, before it completed a turn)
   counts as a failed attempt, so a service that accepts and then drops every
   connection is not hammered forever;
 - when the handle is refused, starts a fresh session primed with the recent
@@ -104,6 +104,7 @@ class Link:
     (`livecli.live.LiveConnection` in the product). `history()` gives the recent
     turns [(role, text)] to prime a fresh session when resumption fails, and the
     first one too when `prime` is set (`talk --continue` without a handle).
+    The timings default to the service's pace; tests that compress time pass smaller ones.
     """
 
     def __init__(
@@ -117,6 +118,9 @@ class Link:
         replay_s: float = 15.0,
         backlog_s: float = 60.0,
         max_backoff_s: float = 8.0,
+        handle_wait_s: float = HANDLE_WAIT_S,
+        go_away_margin_s: float = GO_AWAY_MARGIN_S,
+        settle_s: float = SETTLE_S,
     ):
         self.handle = handle
         self._connect = connect
@@ -124,6 +128,9 @@ class Link:
         self._prime_first = prime  # a continued conversation without a usable handle
         self._max_attempts = max_attempts
         self._max_backoff_s = max_backoff_s
+        self._handle_wait_s = handle_wait_s
+        self._go_away_margin_s = go_away_margin_s
+        self._settle_s = settle_s
         self._since_handle = AudioQueue(replay_s)
         self._backlog = AudioQueue(backlog_s)
         self._pending_texts: list[str] = []
@@ -231,7 +238,7 @@ class Link:
                     await self._pump(self._conn)  # returns at a goAway's switch point
                     await self._switch("goAway", dropped=False)
                 except ConnectionFailed as exc:
-                    young = not self._proven and time.monotonic() - self._opened_at < SETTLE_S
+                    young = not self._proven and time.monotonic() - self._opened_at < self._settle_s
                     self._young_deaths = self._young_deaths + 1 if young else 0
                     await self._switch(str(exc), dropped=True)
         except asyncio.CancelledError:
@@ -322,7 +329,7 @@ class Link:
             if deadline is not None:
                 if not turn_open and not working and boundary_at is None:
                     return  # idle: switch now, the latest handle is current
-                until = deadline if boundary_at is None else min(deadline, boundary_at + HANDLE_WAIT_S)
+                until = deadline if boundary_at is None else min(deadline, boundary_at + self._handle_wait_s)
                 timeout = max(0.0, until - time.monotonic())
             try:
                 event = await asyncio.wait_for(anext(stream), timeout)
@@ -338,7 +345,7 @@ class Link:
                     if deadline is not None and not turn_open and not working:
                         return
                 case events.GoAway(time_left_s=left):
-                    deadline = time.monotonic() + max(0.0, (left if left is not None else 10.0) - GO_AWAY_MARGIN_S)
+                    deadline = time.monotonic() + max(0.0, (left if left is not None else 10.0) - self._go_away_margin_s)
                 case events.InteractionStatus() as status:
                     working = status.working
                 case events.TurnComplete():

@@ -1,7 +1,11 @@
 """File-backed stand-ins for the microphone and speaker, for session tests.
 
 They have the same small interface as `livecli.audio.streams.Microphone` and
-`Speaker`, run in real time on the asyncio loop, and keep what they played.
+`Speaker`, run on the asyncio loop, and keep what they played. Their clocks run
+`speed` times faster than real time (1: real time), so a test can compress a
+conversation: a microphone at `speed=4` delivers each 100 ms chunk every 25 ms
+and dates it on the same accelerated clock; pair it with a fake Live server and
+a speaker at the same speed.
 """
 
 from __future__ import annotations
@@ -24,12 +28,12 @@ def silence(seconds: float, rate: int = 16000) -> np.ndarray:
 
 
 class FileMicrophone:
-    """Yields a prepared 16 kHz signal in chunks at real-time pace, then silence."""
+    """Yields a prepared 16 kHz signal in chunks at `speed` times real-time pace, then silence."""
 
-    def __init__(self, signal: np.ndarray, *, chunk_ms: int = 100, rate: int = 16000):
+    def __init__(self, signal: np.ndarray, *, chunk_ms: int = 100, rate: int = 16000, speed: float = 1.0):
         self._signal = signal.astype(np.int16).tobytes()
         self._chunk_bytes = rate * 2 * chunk_ms // 1000
-        self._chunk_s = chunk_ms / 1000
+        self._chunk_s = chunk_ms / 1000 / speed  # how long a chunk takes to capture, in real time
         self.closed = False
         self.status: str | None = None  # a file never goes away
         self.overflows = 0
@@ -57,11 +61,13 @@ class FileMicrophone:
 
 
 class CollectingSpeaker:
-    """A virtual 24 kHz output device draining a real jitter buffer in 10 ms blocks."""
+    """A virtual 24 kHz output device draining a real jitter buffer in 10 ms blocks, one every
+    10 ms / `speed` of real time."""
 
-    def __init__(self, *, rate: int = 24000, preroll_ms: int = 60):
+    def __init__(self, *, rate: int = 24000, preroll_ms: int = 60, speed: float = 1.0):
         self.buffer = JitterBuffer(rate * 2 * preroll_ms // 1000)
         self._block = bytearray(rate * 2 // 100)
+        self._block_s = 0.01 / speed
         self.played = bytearray()  # every block the device "played", silence included
         self.received = 0
         self.flushes: list[float] = []
@@ -85,7 +91,7 @@ class CollectingSpeaker:
         blocks = 0
         while True:
             blocks += 1
-            await asyncio.sleep(max(0.0, start + blocks * 0.01 - time.monotonic()))
+            await asyncio.sleep(max(0.0, start + blocks * self._block_s - time.monotonic()))
             self.buffer.read_into(memoryview(self._block))
             self.played += self._block
 

@@ -45,6 +45,13 @@ own asyncio loop, and plays a scripted model:
   (``Authorization: Token auth_tokens/...``) takes them, applying their locked setup fields;
 * on demand: ``goAway``, drops, error closes, tool call cancellation, any message.
 
+The fake's clock runs ``speed`` times faster than real time (default 1): reply pacing, the
+response delay, background work, the playback ``turnComplete`` waits for, goAway timing (the
+wire's ``timeLeft`` is the real time left), the quota and deadline closes and the tool response
+timeout are all divided by it. The VAD counts time in the audio it hears, so its silence and
+transcript timing follow a microphone that runs at the same speed
+(``tests.support.file_audio``).
+
 Every message the server sends is validated first with :func:`validate_server_message`
 (the SDK's own ``LiveServerMessage`` in strict mode plus a round trip) and goes out as
 pretty-printed JSON in a binary frame, as the service's; a message that does not validate is a

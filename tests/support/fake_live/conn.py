@@ -89,10 +89,14 @@ class Conn(TurnPlayer):
         if srv.go_away_every:
             self.tasks.append(asyncio.create_task(self._guard(self._periodic_go_away())))
         if srv.quota_exceeded:
-            self.tasks.append(asyncio.create_task(self._close_later(srv.quota_after, wire.QUOTA_EXCEEDED, "quota_close")))
+            self.tasks.append(
+                asyncio.create_task(self._close_later(srv.real(srv.quota_after), wire.QUOTA_EXCEEDED, "quota_close"))
+            )
         if srv.connection_deadline is not None:
             self.tasks.append(
-                asyncio.create_task(self._close_later(srv.connection_deadline, wire.DEADLINE_EXPIRED, "deadline_close"))
+                asyncio.create_task(
+                    self._close_later(srv.real(srv.connection_deadline), wire.DEADLINE_EXPIRED, "deadline_close")
+                )
             )
         try:
             async for raw in self.ws:
@@ -317,7 +321,7 @@ class Conn(TurnPlayer):
                 raise self.turn_task.exception()  # type: ignore[misc]
 
     async def _pause(self, turn: Turn, seconds: float) -> bool:
-        """Sleep; False if the turn was interrupted meanwhile."""
+        """Sleep `seconds` of real time; False if the turn was interrupted meanwhile."""
         assert turn.cancel is not None
         if turn.cancel.is_set():
             return False
@@ -363,10 +367,12 @@ class Conn(TurnPlayer):
     # -------------------------------------------------------------- on-demand actions
 
     async def go_away(self, time_left: float, close_after: bool) -> None:
-        await self.send({"goAway": {"timeLeft": wire.duration(time_left)}})
+        """`time_left` on the fake's clock; the client is told (and given) the real time left."""
+        real_left = self.srv.real(time_left)
+        await self.send({"goAway": {"timeLeft": wire.duration(real_left)}})
         self.srv._event("go_away", self.id, time_left=time_left)
         if close_after:
-            self.tasks.append(asyncio.create_task(self._close_later(time_left, self.srv.go_away_close, "go_away_close")))
+            self.tasks.append(asyncio.create_task(self._close_later(real_left, self.srv.go_away_close, "go_away_close")))
 
     async def _close_later(self, delay: float, refusal: tuple[int, str], kind: str) -> None:
         await asyncio.sleep(delay)
@@ -375,7 +381,7 @@ class Conn(TurnPlayer):
 
     async def _periodic_go_away(self) -> None:
         while True:
-            await asyncio.sleep(self.srv.go_away_every or 0)
+            await asyncio.sleep(self.srv.real(self.srv.go_away_every or 0))
             await self.go_away(self.srv.go_away_time_left, True)
 
     async def drop(self) -> None:

@@ -45,6 +45,7 @@ class FakeLiveServer(Admission):
         reply_audio: bytes | None = None,
         reply_seconds: float = 2.0,
         send_speed: float = 4.0,
+        speed: float = 1.0,
         vad_threshold: float = 500,
         silence_ms: float = 500,
         echo_text: bool = True,
@@ -91,12 +92,15 @@ class FakeLiveServer(Admission):
             raise ValueError("user_transcripts must not be empty")
         if send_speed <= 0:
             raise ValueError("send_speed must be > 0")
+        if speed <= 0:
+            raise ValueError("speed must be > 0")
         self.api_key = api_key
         self.user_transcripts = tuple(user_transcripts)
         self.reply_text = reply_text
         self.reply_audio = reply_audio
         self.reply_seconds = reply_seconds
         self.send_speed = send_speed
+        self.speed = speed
         self.vad_threshold = vad_threshold
         self.silence_ms = silence_ms
         self.echo_text = echo_text
@@ -337,7 +341,8 @@ class FakeLiveServer(Admission):
     # many connections it affected.
 
     def go_away(self, time_left: float | None = None, *, close_after: bool = True) -> int:
-        """Send ``goAway`` (``timeLeft`` like "5s"); close after ``time_left`` if asked."""
+        """Send ``goAway`` (``timeLeft`` like "5s"); close after ``time_left`` if asked (seconds of
+        the fake's clock: the wire says the real time left)."""
         tl = self.go_away_time_left if time_left is None else time_left
         return self._each_conn(lambda c: c.go_away(tl, close_after))
 
@@ -402,6 +407,10 @@ class FakeLiveServer(Admission):
         self._event("server_error", conn, error=repr(exc))
 
     # ------------------------------------------------------------------ scripting helpers
+
+    def real(self, seconds: float) -> float:
+        """How long `seconds` of the fake's clock (which runs `speed` times faster) last in real time."""
+        return seconds / self.speed
 
     def _next_reply_text(self, turn: Turn) -> str:
         rt = self.reply_text

@@ -21,7 +21,7 @@ class TurnPlayer:
     async def _play_turn(self: Conn, turn: Turn) -> None:
         srv = self.srv
         assert turn.cancel is not None
-        if not await self._pause(turn, srv.response_delay):
+        if not await self._pause(turn, srv.real(srv.response_delay)):
             return
         reason = srv._turn_complete_reason(turn)
         if reason:
@@ -44,7 +44,7 @@ class TurnPlayer:
                 return
             if not await self._await_tool_responses(turn, calls):
                 return
-            if not await self._pause(turn, srv.response_delay):
+            if not await self._pause(turn, srv.real(srv.response_delay)):
                 return
         turn.reply_text = srv._next_reply_text(turn)
         if self.rules.background and turn.source != "tool_result":
@@ -57,7 +57,7 @@ class TurnPlayer:
         await self._send_content({"interactionStatus": "IN_PROGRESS"})
         if not await self._speak(turn, self.srv.filler_text, status="IN_PROGRESS"):
             return
-        if not await self._pause(turn, self.srv.background_s):
+        if not await self._pause(turn, self.srv.real(self.srv.background_s)):
             return
         turn.audio_samples_sent, turn.first_audio_t = 0, None
         await self._speak(turn, turn.reply_text, status="IDLE")
@@ -77,7 +77,7 @@ class TurnPlayer:
         self.pending_tools = {_key(c): c for c in calls}
         self.tool_answers = {}
         self.tool_event.clear()
-        deadline = time.monotonic() + srv.tool_response_timeout
+        deadline = time.monotonic() + srv.real(srv.tool_response_timeout)
         while not set(self.pending_tools) <= set(self.tool_answers):
             if turn.cancel.is_set() or not self.pending_tools:
                 return False
@@ -121,7 +121,7 @@ class TurnPlayer:
         if self.text_mode:
             for fragment in wire.word_fragments(text):
                 await self._send_content({"modelTurn": self._model_turn([{"text": fragment}])})
-                if not await self._pause(turn, 0.02 / srv.send_speed):
+                if not await self._pause(turn, srv.real(0.02 / srv.send_speed)):
                     return False
             srv._event("model_text", self.id, text=text)
             return await self._end_reply(turn, {}, status)
@@ -149,7 +149,7 @@ class TurnPlayer:
                 sent_words += 1
             await self._send_content(audio)
             self._audio_sent(turn, total, offset, last)
-            target = start + (offset / OUT_RATE) / srv.send_speed
+            target = start + srv.real(offset / OUT_RATE / srv.send_speed)
             if not await self._pause(turn, target - time.monotonic()):
                 return False
         for word in words[sent_words:]:
@@ -162,7 +162,7 @@ class TurnPlayer:
         now = time.monotonic()
         if turn.first_audio_t is None:
             turn.first_audio_t = now
-            self.audible_until = now + total / OUT_RATE
+            self.audible_until = now + self.srv.real(total / OUT_RATE)
             self.srv._event("model_audio_first", self.id, now, turn=turn.index)
         self.audible_until = max(self.audible_until, now)
         if last:
