@@ -129,6 +129,7 @@ def test_speaker_gap_and_reopened_microphone(far):
     assert min(good) >= 20 and np.median(good) >= 30
 
 
+@pytest.mark.slow
 @needs_aec
 def test_a_speaker_away_for_longer_than_the_reference_history_is_cancelled_again(far):
     """The speaker reports nothing for 7 s (a device reopened after a long loss), more than the

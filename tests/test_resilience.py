@@ -106,6 +106,7 @@ def gaps(run):
     return [reconnected.gap_s for reconnected in run.reconnections]
 
 
+@pytest.mark.slow
 def test_go_away_mid_conversation_hands_over_without_losing_audio(monkeypatch):
     with FakeLiveServer(user_transcripts=["first question", "second question"], reply_seconds=1.0, speed=SPEED) as server:
         server.patch_env(monkeypatch)
@@ -128,6 +129,7 @@ def test_go_away_mid_conversation_hands_over_without_losing_audio(monkeypatch):
     assert run.link.dropped_audio_s == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("failure", ["drop", "close_1011"])
 def test_abrupt_drop_and_1011_reconnect_and_resume(monkeypatch, failure):
     with FakeLiveServer(user_transcripts=["before", "after"], reply_seconds=0.5, speed=SPEED) as server:
@@ -154,6 +156,7 @@ def test_abrupt_drop_and_1011_reconnect_and_resume(monkeypatch, failure):
     assert gaps(run)[0] < 1.0
 
 
+@pytest.mark.slow
 def test_unknown_handle_falls_back_to_a_fresh_session_and_says_so(monkeypatch):
     with FakeLiveServer(user_transcripts=["remember the number seven", "what number"], reply_seconds=0.5, speed=SPEED) as server:
         server.patch_env(monkeypatch)

@@ -169,6 +169,7 @@ def test_session_measures_its_latencies(monkeypatch):
     assert "output_underruns" in figures["counters"]  # how many is the benchmarks' business
 
 
+@pytest.mark.slow
 def test_an_idle_session_stands_by_and_the_next_words_resume_it(monkeypatch):
     speed = min(SPEED, 4)  # the session looks at the idle time every 0.1 s of real time, which does not scale
     with FakeLiveServer(

@@ -109,6 +109,7 @@ def test_delete(run_cli, db_dir):
     one_line_error(run_cli("sessions", "delete", gone), f"no session matches '{gone}'")
 
 
+@pytest.mark.slow
 def test_export_markdown_json_and_wav(run_cli, db_dir, tmp_path):
     recorded = conversation(db_dir)
     md = run_cli("sessions", "export", recorded.id).stdout
