@@ -44,13 +44,12 @@ sys.path.insert(0, str(REPO / "src"))
 from livecli.audio import aec_backends  # noqa: E402
 from livecli.audio.echo import HalfDuplexGate, NoEcho  # noqa: E402
 from livecli.audio.echo_canceller import EchoCanceller  # noqa: E402
-from livecli.audio.echo_figures import convergence_s, erle_db, erle_windows, frame_rms, lag_s  # noqa: E402
-from livecli.audio.echo_probe import CONVERGED_AFTER_S, VAD_THRESHOLD, analyse  # noqa: E402
+from livecli.audio.echo_figures import VAD_THRESHOLD, convergence_s, erle_db, erle_windows, frame_rms, lag_s, vad_onsets  # noqa: E402
+from livecli.audio.echo_probe import CONVERGED_AFTER_S, analyse  # noqa: E402
 from livecli.audio.echo_recording import Recording, Replayed, replay  # noqa: E402
 from livecli.audio.resample import StreamResampler  # noqa: E402
 from livecli.formats import INPUT_RATE, OUTPUT_RATE  # noqa: E402
 from tests.support import echo_recorder  # noqa: E402
-from tests.support.echo_signals import vad_onsets  # noqa: E402
 from tests.support.pulse_rig import PulseRig, active_segments, speech_pcm  # noqa: E402
 
 LOOPBACK_LATENCY_MS = 60

@@ -10,10 +10,10 @@ import pytest
 from livecli.audio import aec_backends, echo_canceller, portaudio
 from livecli.audio.echo import HalfDuplexGate, NoEcho, make_echo
 from livecli.audio.echo_canceller import EchoCanceller
-from livecli.audio.echo_figures import convergence_s, erle_db, erle_windows, frame_rms
-from livecli.audio.echo_probe import VAD_THRESHOLD, analyse, speech_like
+from livecli.audio.echo_figures import VAD_THRESHOLD, convergence_s, erle_db, erle_windows, frame_rms, vad_onsets
+from livecli.audio.echo_probe import analyse, speech_like
 from livecli.audio.echo_recording import replay
-from tests.support.echo_signals import simulate_echo, synthetic_recording, vad_onsets
+from tests.support.echo_signals import simulate_echo, synthetic_recording
 
 RATE = 16000
 needs_aec = pytest.mark.skipif(not aec_backends.available(), reason="no echo canceller installed (pip install pywebrtc-audio)")
@@ -37,7 +37,7 @@ def drop_blocks(blocks, start_s, end_s):
     """Remove the blocks a synthetic recording (which starts at 1000 s) has in [start_s, end_s):
     a device that delivered nothing meanwhile."""
     for i in reversed([i for i, t in enumerate(blocks.at) if start_s <= t - 1000 < end_s]):
-        for field in (blocks.pcm, blocks.at, blocks.arrived):
+        for field in (blocks.pcm, blocks.at, blocks.arrived, blocks.xrun):
             del field[i]
 
 

@@ -16,12 +16,11 @@ import numpy as np
 from livecli.audio.aec_backends import INSTALL_HINT, EchoUnavailable
 from livecli.audio.echo import NoEcho
 from livecli.audio.echo_canceller import EchoCanceller
-from livecli.audio.echo_figures import convergence_s, erle_db, frame_rms, path_delay
+from livecli.audio.echo_figures import VAD_THRESHOLD, convergence_s, erle_db, frame_rms, path_delay
 from livecli.audio.echo_recording import Recording, record_duplex, reference_on_mic_timeline, replay
 from livecli.audio.pcm import amplitude, clip_int16, dbfs
 from livecli.formats import INPUT_RATE, OUTPUT_RATE, SILENCE_DBFS
 
-VAD_THRESHOLD = 500.0  # the fake Live server's: RMS of a 10 ms int16 frame
 PROBE_S = 6.0
 PROBE_DBFS = -20.0
 CONVERGED_AFTER_S = 2.0
