@@ -30,6 +30,7 @@ USER_DBFS = -26.0  # the user's voice at the microphone (active RMS)
 ECHO_OVER_USER_DB = 2.0  # the speaker is louder at the microphone than the user
 MOVE_EVERY_S = 8.0  # the path moves this often...
 MOVE_MS = 10.0  # ...by one speaker block: later, then sooner again
+TIMESTAMP_JITTER_MS = 0.3  # PortAudio's timestamps on PulseAudio: 0.05-0.2 ms apart from smooth (measured)
 
 
 def simulate_echo(
@@ -243,7 +244,7 @@ def room_scene(
     for at, voice in voices:
         start = int(at * rate)
         mic[start : start + len(voice)] += voice[: len(mic) - start]
-    recording = synthetic_recording(far, mic, rate, xruns=xruns, seed=seed)
+    recording = synthetic_recording(far, mic, rate, xruns=xruns, jitter_ms=TIMESTAMP_JITTER_MS, seed=seed)
     lost = lambda t: xruns.after(xruns.overflows, t) * xruns.ms / 1000  # noqa: E731 - mic time lost before t
     moved = tuple(t - lost(t - 1e-3) for t in move_times(seconds)) if moves else ()
     delivered = [(int((at - lost(at)) * rate), voice) for at, voice in voices]

@@ -46,8 +46,9 @@ class EchoControl(Protocol):
     def muted(self) -> bool:
         """True while the microphone is being held back (half duplex, the model speaking)."""
 
-    def far_end(self, pcm: bytes, played_at: float, *, rate: int | None = None, channels: int = 1) -> None:
-        """A block the speaker played, whose first sample reached the DAC at `played_at`."""
+    def far_end(self, pcm: bytes, played_at: float, *, rate: int | None = None, channels: int = 1, xrun: bool = False) -> None:
+        """A block the speaker played, whose first sample reached the DAC at `played_at`;
+        `xrun`: PortAudio flagged an underrun before it (the echo path may have moved)."""
 
     def near_end(self, pcm: bytes, captured_at: float) -> bytes:
         """A microphone chunk captured at `captured_at`, cleaned of the speaker's sound."""
@@ -72,7 +73,7 @@ class HalfDuplexGate:
         self._spans: list[list[float]] = []  # [start, end + tail] of what the speaker played
         self._opened_at = float("-inf")
 
-    def far_end(self, pcm: bytes, played_at: float, *, rate: int | None = None, channels: int = 1) -> None:
+    def far_end(self, pcm: bytes, played_at: float, *, rate: int | None = None, channels: int = 1, xrun: bool = False) -> None:
         samples = np.frombuffer(pcm, dtype=np.int16)
         if samples.size == 0 or float(np.sqrt(np.mean(samples.astype(np.float32) ** 2))) <= SILENT_RMS:
             return
@@ -108,7 +109,7 @@ class NoEcho:
     mode = "off"
     muted = False
 
-    def far_end(self, pcm: bytes, played_at: float, *, rate: int | None = None, channels: int = 1) -> None:
+    def far_end(self, pcm: bytes, played_at: float, *, rate: int | None = None, channels: int = 1, xrun: bool = False) -> None:
         pass
 
     def near_end(self, pcm: bytes, captured_at: float) -> bytes:

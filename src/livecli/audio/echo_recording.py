@@ -162,7 +162,7 @@ def replay(recording: Recording, control: EchoControl, *, chunk_ms: int = CHUNK_
     for _, kind, i in events:
         if kind == 0:
             started = time.thread_time()
-            control.far_end(far.pcm[i], far.at[i], rate=far.rate, channels=far.channels)
+            control.far_end(far.pcm[i], far.at[i], rate=far.rate, channels=far.channels, xrun=far.xrun[i])
             cpu += time.thread_time() - started
             continue
         chunks = chunker.push(resampler.process(to_mono(near.pcm[i], near.channels)))
