@@ -1,6 +1,8 @@
 """Echo control offline: the canceller on synthetic echo paths (delay, gain, reverb, noise,
-other formats, clock drift, gaps, a late reference), double talk, the half-duplex gate, the
-fallback when no canceller is installed, timestamps, and the echo-path report."""
+other formats, clock drift, gaps, a late reference), on a laptop in a room whose path moves
+(by xruns, and unseen), double talk, `auto` choosing by what the microphone hears, the
+half-duplex gate, the fallback when no canceller is installed, timestamps, and the echo-path
+report."""
 
 from types import SimpleNamespace
 
@@ -8,12 +10,23 @@ import numpy as np
 import pytest
 
 from livecli.audio import aec_backends, echo_canceller, portaudio
-from livecli.audio.echo import HalfDuplexGate, NoEcho, make_echo
+from livecli.audio import echo
+from livecli.audio.echo import AutoEcho, HalfDuplexGate, NoEcho, make_echo
 from livecli.audio.echo_canceller import EchoCanceller
-from livecli.audio.echo_figures import VAD_THRESHOLD, convergence_s, erle_db, erle_windows, frame_rms, vad_onsets
+from livecli.audio.echo_figures import (
+    VAD_THRESHOLD,
+    convergence_s,
+    erle_db,
+    erle_windows,
+    frame_rms,
+    model_alone,
+    vad_onsets,
+    voice_over,
+)
 from livecli.audio.echo_probe import analyse, speech_like
 from livecli.audio.echo_recording import replay
-from tests.support.echo_signals import simulate_echo, synthetic_recording
+from livecli.formats import ECHO_MODES
+from tests.support.echo_signals import USER_DBFS, Xruns, room_scene, simulate_echo, synthetic_recording
 
 RATE = 16000
 needs_aec = pytest.mark.skipif(not aec_backends.available(), reason="no echo canceller installed (pip install pywebrtc-audio)")
@@ -180,6 +193,81 @@ def test_livekit_backend_if_installed(far):
     assert erle_db(out.raw, out.sent, start_s=2) >= 25
 
 
+# -- a laptop in a room, its echo path moving --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def model_talks():
+    return speech_like(40, seed=11)
+
+
+@needs_aec
+@pytest.mark.parametrize("moves", [None, "xrun", "path"])
+def test_the_room_never_hears_the_model_even_when_its_path_moves(model_talks, moves):
+    """The room (RT60 0.37 s, a distorting speaker, the echo louder than a user would be), its
+    path moving by 10 ms every 8 s: by livecli's own underruns and overflows (the timestamps
+    step), or where nothing reports it. Not one frame sent while only the model speaks is
+    above the service's speech threshold, not even while the canceller converges."""
+    scene = room_scene(model_talks, moves=moves)
+    canceller = EchoCanceller()
+    out = replay(scene.recording, canceller)
+    figures = model_alone(out.raw, out.sent, scene.alone, moves_s=scene.moves_s)
+    assert vad_onsets(out.raw)  # the echo alone would be heard as speech...
+    assert figures.self_interruptions == 0  # ...once sent, never
+    assert figures.frames_over == 0
+    assert figures.erle_db >= 30
+    assert all(r is not None and r <= 0.3 for r in figures.recovery_s), figures.recovery_s
+    if moves == "xrun":  # the speaker's underruns are re-aligned from its timestamps, at once
+        assert canceller.stats.steps == len(scene.moves_s)
+        assert canceller.stats.moves == len(Xruns.alternating(40).overflows)  # the microphone's: found
+    else:  # moves nothing reports are found in the signals; a steady path is left alone
+        assert canceller.stats.moves == len(scene.moves_s) and canceller.stats.steps == 0
+
+
+@needs_aec
+def test_a_user_speaking_over_the_moving_room_is_heard_at_once(model_talks):
+    voices = tuple((at, speech_like(2.5, seed=5 + i, level_dbfs=USER_DBFS)) for i, at in enumerate((3.0, 7.5, 11.5)))
+    scene = room_scene(model_talks[: 16 * RATE], voices=voices, moves="path")
+    out = replay(scene.recording, EchoCanceller())
+    for start, voice in scene.voices:
+        heard = voice_over(out.sent, voice, start)
+        assert heard.heard and heard.heard_after_ms <= 200, heard
+        assert heard.kept_db > -8, heard  # AEC3's own double-talk suppression: see benchmarks/README.md
+    assert model_alone(out.raw, out.sent, scene.alone).self_interruptions == 0
+
+
+@needs_aec
+@pytest.mark.parametrize("echo_path", [True, False], ids=["laptop", "headphones"])
+def test_auto_cancels_only_what_the_microphone_hears(model_talks, echo_path):
+    """`auto`: with headphones the microphone goes out untouched once the model has spoken a
+    little (AEC3 would take 7.5 dB off the user's voice); in the room, the canceller."""
+    voices = ((4.0, speech_like(2.5, seed=5, level_dbfs=USER_DBFS)),)
+    scene = room_scene(model_talks[: 8 * RATE], voices=voices, echo_path=echo_path)
+    control = make_echo("auto").control
+    assert isinstance(control, AutoEcho) and control.mode == "aec" and "checking" in control.reason
+    out = replay(scene.recording, control)
+    start, voice = scene.voices[0]
+    kept = voice_over(out.sent, voice, start).kept_db
+    if echo_path:
+        assert control.mode == "aec" and control.reason == echo.HEARD
+        assert model_alone(out.raw, out.sent, scene.alone).frames_over == 0
+    else:
+        assert control.mode == "off" and "does not hear" in control.reason
+        assert kept == pytest.approx(0.0, abs=0.5)
+        assert np.array_equal(out.sent[start:], out.raw[start : len(out.sent)])
+
+
+@needs_aec
+def test_auto_checks_again_when_the_devices_change(model_talks):
+    scene = room_scene(model_talks[: 6 * RATE], echo_path=False)
+    control = make_echo("auto").control
+    replay(scene.recording, control)
+    assert control.mode == "off"
+    control.far_end(bytes(960 * 2), 2000.0, rate=48000, channels=2)  # another speaker, 48 kHz stereo
+    control.near_end(bytes(3200), 2000.0)
+    assert control.mode == "aec" and control.reason == echo.CHECKING_AGAIN
+
+
 # -- modes, fallback, half duplex -----------------------------------------------------------------
 
 
@@ -188,17 +276,24 @@ def test_without_a_canceller_aec_falls_back_to_half_duplex_with_a_hint(monkeypat
         raise ImportError("No module named 'pywebrtc_audio'")
 
     monkeypatch.setattr(aec_backends, "BACKENDS", {"pywebrtc-audio": missing, "livekit": missing})
-    choice = make_echo("aec")
-    assert isinstance(choice.control, HalfDuplexGate) and choice.mode == "half-duplex"
-    assert "\n" not in choice.notice
-    assert "pipx inject livecli pywebrtc-audio" in choice.notice
+    for mode in ("aec", "auto"):
+        choice = make_echo(mode)
+        assert isinstance(choice.control, HalfDuplexGate) and choice.mode == "half-duplex"
+        assert "\n" not in choice.notice
+        assert "pipx inject livecli pywebrtc-audio" in choice.notice
+        assert "no echo canceller" in choice.control.reason
     assert make_echo("off").notice is None and isinstance(make_echo("off").control, NoEcho)
 
 
 @needs_aec
 def test_make_echo_modes():
+    assert echo.MODES == ECHO_MODES and ECHO_MODES[0] == "auto"  # settings checks the same tuple
+    assert isinstance(make_echo().control, AutoEcho)
     assert isinstance(make_echo("aec").control, EchoCanceller) and make_echo("aec").notice is None
     assert isinstance(make_echo("half-duplex").control, HalfDuplexGate)
+    for mode in ("aec", "half-duplex", "off"):  # forced: the status line says so
+        control = make_echo(mode).control
+        assert control.mode == mode and control.reason.startswith("chosen")
     with pytest.raises(ValueError):
         make_echo("loud")
 

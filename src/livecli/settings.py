@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from livecli.errors import ConfigError
+from livecli.formats import ECHO_MODES
 
 DEFAULT_MODEL = "gemini-3.8-live"
 ENV_PREFIX = "LIVECLI_"
@@ -38,7 +39,7 @@ class Settings:
     record_history: bool = True
     keep_days: int = 90
     max_sessions: int = 0
-    echo: str = "aec"
+    echo: str = ECHO_MODES[0]
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -75,9 +76,6 @@ def _parse_text(raw: Any) -> str | None:
         raise ValueError("expected text")
     text = str(raw).strip()
     return text or None
-
-
-ECHO_MODES = ("aec", "half-duplex", "off")  # livecli.audio.echo.MODES (not imported: numpy)
 
 
 def _parse_echo(raw: Any) -> str:
@@ -120,7 +118,7 @@ FIELDS: dict[str, Field] = {
         Field("record_history", _parse_bool, "Store each session's transcript and events; false = nothing said is kept (no audio either).", True),
         Field("keep_days", _parse_int_range(0, 36500), "Talk deletes stored sessions older than this many days; 0 = keep them.", 90),
         Field("max_sessions", _parse_int_range(0, 1_000_000), "Keep at most this many stored sessions (the newest); 0 = no limit.", 0),
-        Field("echo", _parse_echo, "Keeping the assistant's voice out of the microphone: aec (echo cancellation; half-duplex when it is not installed), half-duplex (microphone muted while Gemini speaks), off (headphones).", "aec"),
+        Field("echo", _parse_echo, "Keeping the assistant's voice out of the microphone: auto (echo cancellation when the microphone hears the speaker, measured as Gemini speaks; untouched when it does not, as with headphones), aec (always echo cancellation; half-duplex when it is not installed), half-duplex (microphone muted while Gemini speaks), off (headphones).", "auto"),
     )
 }
 
