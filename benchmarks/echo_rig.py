@@ -47,7 +47,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "src"))
 
 from livecli.audio import aec_backends  # noqa: E402
-from livecli.audio.echo import HalfDuplexGate, NoEcho  # noqa: E402
+from livecli.audio.echo import AutoEcho, HalfDuplexGate, NoEcho, make_echo  # noqa: E402
 from livecli.audio.echo_canceller import EchoCanceller  # noqa: E402
 from livecli.audio.echo_figures import active_rms, convergence_s, lag_s, model_alone, voice_over  # noqa: E402
 from livecli.audio.echo_probe import analyse, speech_like  # noqa: E402
@@ -205,6 +205,8 @@ def controls(which=None):
         except aec_backends.EchoUnavailable:
             continue
         found.append((f"aec {backend}" if backend != "pywebrtc-audio" else "aec", lambda b=backend: EchoCanceller(backend=b)))
+    if len(found) > 2:
+        found.append(("auto", lambda: make_echo("auto").control))
     return [(name, make) for name, make in found if which is None or name in which]
 
 
@@ -229,6 +231,9 @@ def echo_figures(recording: Recording, make, *, alone: np.ndarray | None = None,
         alone = alone_after(_model_start_s(recording, replayed), len(raw) // 160)
     figures = dataclasses.asdict(model_alone(raw, sent, alone, moves_s=tuple(moves_s)))
     figures["cpu_percent_of_core"] = round(replayed.cpu_s / (len(raw) / INPUT_RATE) * 100, 2)
+    if isinstance(control, AutoEcho):
+        figures["mode"], figures["reason"] = control.mode, control.reason
+        control = control.canceller
     if isinstance(control, EchoCanceller):
         start = int(np.argmax(alone)) * 160
         figures["converged_s"] = convergence_s(raw[start:], sent[start:])
@@ -239,12 +244,16 @@ def echo_figures(recording: Recording, make, *, alone: np.ndarray | None = None,
 def double_talk_figures(recording: Recording, voices: list[tuple[int, np.ndarray]], make, *, alone=None) -> dict:
     """How each user utterance (first sample on the microphone's timeline, the voice alone)
     comes through `make()`, and the residual while only the model speaks."""
-    replayed = replay(recording, make())
+    control = make()
+    replayed = replay(recording, control)
     if alone is None:
         alone = alone_after(_model_start_s(recording, replayed), len(replayed.raw) // 160, voices)
     utterances = [dataclasses.asdict(voice_over(replayed.sent, voice, start)) for start, voice in voices]
     between = model_alone(replayed.raw, replayed.sent, alone)
-    return {"utterances": utterances, "self_interruptions": between.self_interruptions, "residual_max": between.residual_max}
+    found = {"utterances": utterances, "self_interruptions": between.self_interruptions, "residual_max": between.residual_max}
+    if isinstance(control, AutoEcho):
+        found["mode"] = control.mode
+    return found
 
 
 def voices_in_take(take: Take, voices: list[Voice]) -> list[tuple[int, np.ndarray]]:
