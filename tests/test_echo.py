@@ -354,13 +354,33 @@ def test_echo_report_on_a_synthetic_path():
     assert report.delay_ms == pytest.approx(45, abs=2)
     assert report.echo_level_db == pytest.approx(-10.5, abs=1.5)
     assert report.erle_db >= 25
-    assert report.verdict.startswith("echo cancelled")
-    assert any(line.startswith("echo delay") for line in report.lines())
+    assert report.mode == "aec" and report.reason == echo.HEARD
+    assert report.self_interruptions == 0 and report.residual_max < VAD_THRESHOLD
+    assert report.recovery_s is not None and report.recovery_s <= 0.3  # after a 10 ms move made in it
+    assert report.voice_kept_db > -6 and report.voice_heard_after_ms <= 100
+    assert report.verdict.startswith("echo cancelled") and report.ok
+    lines = dict(line.split("  ", 1) for line in report.lines() if "  " in line)
+    assert {"echo delay", "auto", "ERLE", "heard", "path moved", "your voice"} <= {key.strip() for key in lines}
 
 
+@needs_aec
 def test_echo_report_without_echo():
-    far = speech_like(4, seed=7)
+    far = speech_like(8, seed=7)
     quiet = np.random.default_rng(0).standard_normal(len(far)) * 3
     report = analyse(synthetic_recording(far, quiet))
     assert report.delay_ms is None and report.erle_db is None
-    assert report.verdict.startswith("no echo")
+    assert report.mode == "off" and report.voice_kept_db == pytest.approx(0, abs=0.5)  # untouched
+    assert report.verdict.startswith("no echo") and report.ok
+
+
+@needs_aec
+def test_echo_report_when_the_echo_is_not_cancelled(monkeypatch):
+    """A canceller that lets the echo through: the verdict says so, with the way out."""
+    from livecli.audio import echo_guard
+
+    monkeypatch.setattr(aec_backends._PyWebrtcAudio, "process", lambda self, near, far: near, raising=False)
+    monkeypatch.setattr(echo_guard, "ATTENUATION_DB", 0.0)
+    far = speech_like(6, seed=7)
+    report = analyse(synthetic_recording(far, simulate_echo(far, delay_ms=45, gain=0.3)))
+    assert report.self_interruptions > 0 and not report.ok
+    assert report.verdict.startswith("echo not cancelled") and "half-duplex" in report.verdict
