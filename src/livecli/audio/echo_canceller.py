@@ -89,9 +89,10 @@ class _Timeline:
             self._errors.clear()
             return 0.0, 0.0
         recent = self._errors
-        if len(recent) == recent.maxlen and max(recent) - min(recent) < STEADY_S:
-            step = error - float(np.median(recent))
-            if abs(step) >= STEP_S:
+        if len(recent) == recent.maxlen:
+            low, high = min(recent), max(recent)
+            step = error - (low + high) / 2
+            if high - low < STEADY_S and abs(step) >= STEP_S:
                 recent.clear()
                 return 0.0, step
         recent.append(error)

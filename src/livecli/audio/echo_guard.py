@@ -74,9 +74,10 @@ class ResidualGuard:
         """`delay`: the echo's delay behind the reference fed (samples), None while unknown."""
         count = len(out)
         _, far_power = self._band_power(far)
-        for power in far_power:  # the reference's envelope: a peak hold decaying like the room
-            self._envelope = np.roll(self._envelope, -1, axis=0)
-            self._envelope[-1] = np.maximum(power, self._envelope[-2] * self._decay)
+        held = self._envelope[-1]
+        for i, power in enumerate(far_power):  # the reference's envelope: a peak hold decaying like the room
+            far_power[i] = held = np.maximum(power, held * self._decay)
+        self._envelope = np.concatenate([self._envelope[count:], far_power])
         if delay is None:
             return out
         echo = self._echo_envelope(count, delay)
@@ -109,15 +110,15 @@ class ResidualGuard:
         user speaking raises the ratio, the model's pauses and the envelope's slow tail lower
         it: the loud passages' coupling is an upper quantile)."""
         up = COUPLING_STEP_DB * COUPLING_QUANTILE / (1 - COUPLING_QUANTILE)
-        for near, reference in zip(near_power, echo):
-            active = (reference >= ACTIVE_POWER) & (near > 0)
-            if not active.any():
-                continue
-            ratio = 10 * np.log10(np.where(active, near, 1.0) / np.where(active, reference, 1.0))
-            if self._coupling_db is None:
-                self._coupling_db = np.where(active, ratio, -10.0)
-            else:
-                self._coupling_db += np.where(active, np.where(ratio > self._coupling_db, up, -COUPLING_STEP_DB), 0.0)
+        active = (echo >= ACTIVE_POWER) & (near_power > 0)
+        if not active.any():
+            return
+        ratio = 10 * np.log10(np.where(active, near_power, 1.0) / np.where(active, echo, 1.0))
+        if self._coupling_db is None:
+            first = int(np.flatnonzero(active.any(axis=1))[0])
+            self._coupling_db = np.where(active[first], ratio[first], -10.0)
+        steps = np.where(ratio > self._coupling_db, up, -COUPLING_STEP_DB)  # against the chunk's start
+        self._coupling_db += np.where(active, steps, 0.0).sum(axis=0)
 
     def _apply(self, out: np.ndarray, spectrum: np.ndarray, gains: np.ndarray) -> np.ndarray:
         """Each frame's spectrum times its gains per band, ramped in from the last frame's."""
