@@ -7,8 +7,9 @@ loud the echo at the microphone can be from what the speaker just played: the re
 power around the echo's delay (its tail decaying as a room's does), times the path's coupling
 in that band, learned from the microphone. Where the microphone holds no more than that
 (`MARGIN_DB`), the band is the speaker's: whatever AEC3 sent there beyond `ATTENUATION_DB`
-below the microphone is residual echo and is lowered to it. Where the microphone holds more,
-someone else is speaking there: the band passes untouched. Speech of two voices seldom
+below the microphone is residual echo and is lowered to it (more of both for `ALERT_S` after
+the path moved, a stream glitched or the tracker saw a hint of a move). Where the microphone
+holds more, someone else is speaking there: the band passes untouched. Speech of two voices seldom
 fills the same bands at the same moment, so a user speaking over the model keeps most of
 their voice. When AEC3 works, it already removes more than `ATTENUATION_DB`: the guard
 changes nothing, and a frame it leaves alone is passed bit for bit.
@@ -30,6 +31,7 @@ USER_DB = 6.0  # a band whose microphone power is this far above the predicted e
 USER_BANDS = 5  # ...and a frame with this many such bands holds a user speaking
 SPEAKING_MARGIN_DB = 0.0  # ...whose other bands are the speaker's only if no louder than predicted
 ATTENUATION_DB = 20.0  # what is sent of the speaker's bands is kept this far below the microphone
+ALERT_ATTENUATION_DB = 30.0  # ...this far while alert (an echo at full scale stays below speech)
 RAMP_MS = 2.0  # a band's gain moves to the new frame's over this long (no clicks)
 FLOOR_DB = -40.0  # the most the guard takes off a band
 TAIL_DB_PER_S = 150.0  # how fast a room's echo dies away after the speaker stops (RT60 0.4 s)
@@ -90,10 +92,12 @@ class ResidualGuard:
         speaking = (near_power > predicted * 10 ** (USER_DB / 10)).sum(axis=1) >= USER_BANDS
         margin = np.where(speaking, SPEAKING_MARGIN_DB, MARGIN_DB)
         margin[: self.alert_frames] = ALERT_MARGIN_DB
+        attenuation = np.full(count, ATTENUATION_DB)
+        attenuation[: self.alert_frames] = ALERT_ATTENUATION_DB
         self.alert_frames = max(0, self.alert_frames - count)
         spectrum, out_power = self._band_power(out)
         speakers = near_power <= predicted * 10 ** (margin[:, None] / 10)
-        allowed = near_power * 10 ** (-ATTENUATION_DB / 10)
+        allowed = near_power * 10 ** (-attenuation[:, None] / 10)
         gains = np.where(speakers, np.clip(allowed / np.maximum(out_power, 1e-9), 10 ** (FLOOR_DB / 10), 1.0), 1.0)
         return self._apply(out, spectrum, np.sqrt(gains))
 

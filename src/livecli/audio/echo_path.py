@@ -32,6 +32,7 @@ PEAK = 0.3  # a GCC-PHAT peak this high is surely the echo (without one: below 0
 CLEAR = 0.45  # a move to a peak below this must show in two windows running
 FOUND = 0.2  # ...this high, an echo is there
 MOVE_S = 0.003  # a peak this far from the settled delay is a move; closer, the delay drifts
+MAX_MOVE_S = 0.05  # ...farther than this is not a block lost or repeated (jumps show in the timestamps)
 GONE = 0.25  # ...if the correlation at the settled delay fell below this share of the peak
 FADING = 0.5  # ...or below this share in two windows running (a repeated sound seldom is twice)
 REFERENCE_DBFS = -50.0  # a window whose reference is quieter tells nothing
@@ -56,6 +57,7 @@ class PathTracker:
         self._found: collections.deque[bool] = collections.deque(maxlen=EVIDENCE)
         self._candidate: int | None = None  # a new delay seen once, not clearly
         self.suspect = False  # the last window hinted at a move (a peak elsewhere, the echo fading)
+        self._heard_once = False
 
     def check(self, mic: np.ndarray, reference: np.ndarray) -> int:
         """`mic`: the newest samples (any length); `reference`: `reach + window` samples fed
@@ -82,6 +84,8 @@ class PathTracker:
             return 0
         if self.delay is None or abs(lag - self.delay) <= close:
             self.delay = lag  # found, or drifted a little: AEC3 follows drift itself
+            return 0
+        if abs(lag - self.delay) > MAX_MOVE_S * self.rate:
             return 0
         if left >= FADING:  # still there: a repeated sound, not a move
             return 0
@@ -112,7 +116,10 @@ class PathTracker:
         """Whether the microphone hears the speaker; None until the speaker has played enough."""
         found = sum(self._found)
         if found >= EVIDENCE * HEARD_SHARE:
+            self._heard_once = True
             return True
+        if self._heard_once:  # to stop cancelling an echo once heard: no trace of it for a while
+            return False if len(self._found) == self._found.maxlen and not found else True
         if len(self._found) == self._found.maxlen or (len(self._found) >= EVIDENCE // 2 and not found):
             return False  # (half the evidence without a trace of the speaker is enough)
         return None
@@ -121,3 +128,4 @@ class PathTracker:
         """The devices changed: what was found no longer holds."""
         self.delay = None
         self._found.clear()
+        self._heard_once = False
