@@ -1,6 +1,8 @@
 """Echo control offline: the canceller on synthetic echo paths (delay, gain, reverb, noise,
-other formats, clock drift, gaps, a late reference), double talk, the half-duplex gate, the
-fallback when no canceller is installed, timestamps, and the echo-path report."""
+other formats, clock drift, gaps, a late reference), on a laptop in a room whose path moves
+(by xruns, and unseen), double talk, `auto` choosing by what the microphone hears, the
+half-duplex gate, the fallback when no canceller is installed, timestamps, and the echo-path
+report."""
 
 from types import SimpleNamespace
 
@@ -8,12 +10,23 @@ import numpy as np
 import pytest
 
 from livecli.audio import aec_backends, echo_canceller, portaudio
-from livecli.audio.echo import HalfDuplexGate, NoEcho, make_echo
+from livecli.audio import echo
+from livecli.audio.echo import AutoEcho, HalfDuplexGate, NoEcho, make_echo
 from livecli.audio.echo_canceller import EchoCanceller
-from livecli.audio.echo_figures import convergence_s, erle_db, erle_windows, frame_rms
-from livecli.audio.echo_probe import VAD_THRESHOLD, analyse, speech_like
+from livecli.audio.echo_figures import (
+    VAD_THRESHOLD,
+    convergence_s,
+    erle_db,
+    erle_windows,
+    frame_rms,
+    model_alone,
+    vad_onsets,
+    voice_over,
+)
+from livecli.audio.echo_probe import analyse, speech_like
 from livecli.audio.echo_recording import replay
-from tests.support.echo_signals import simulate_echo, synthetic_recording, vad_onsets
+from livecli.formats import ECHO_MODES
+from tests.support.echo_signals import USER_DBFS, Xruns, room_scene, simulate_echo, synthetic_recording
 
 RATE = 16000
 needs_aec = pytest.mark.skipif(not aec_backends.available(), reason="no echo canceller installed (pip install pywebrtc-audio)")
@@ -37,7 +50,7 @@ def drop_blocks(blocks, start_s, end_s):
     """Remove the blocks a synthetic recording (which starts at 1000 s) has in [start_s, end_s):
     a device that delivered nothing meanwhile."""
     for i in reversed([i for i, t in enumerate(blocks.at) if start_s <= t - 1000 < end_s]):
-        for field in (blocks.pcm, blocks.at, blocks.arrived):
+        for field in (blocks.pcm, blocks.at, blocks.arrived, blocks.xrun):
             del field[i]
 
 
@@ -72,7 +85,9 @@ def test_a_voice_over_the_echo_still_reaches_the_server(far, voice):
     spoken = slice(at, at + len(voice))
     kept = frame_rms(out.sent[spoken]) > VAD_THRESHOLD
     alone = frame_rms(voice) > VAD_THRESHOLD
-    assert kept.sum() >= 0.5 * alone.sum()  # most of what VAD hears of the voice alone survives
+    # about half of what VAD hears of the voice alone survives (AEC3 alone: 64 of 116 frames;
+    # its residual-echo guard takes 8 more, where the echo predicted is as loud as the voice)
+    assert kept.sum() >= 0.45 * alone.sum()
     level = 10 * np.log10(np.sum(out.sent[spoken].astype(float) ** 2) / np.sum(voice.astype(float) ** 2))
     assert level > -6
 
@@ -179,6 +194,81 @@ def test_livekit_backend_if_installed(far):
     assert erle_db(out.raw, out.sent, start_s=2) >= 25
 
 
+# -- a laptop in a room, its echo path moving --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def model_talks():
+    return speech_like(40, seed=11)
+
+
+@needs_aec
+@pytest.mark.parametrize("moves", [None, "xrun", "path"])
+def test_the_room_never_hears_the_model_even_when_its_path_moves(model_talks, moves):
+    """The room (RT60 0.37 s, a distorting speaker, the echo louder than a user would be), its
+    path moving by 10 ms every 8 s: by livecli's own underruns and overflows (the timestamps
+    step), or where nothing reports it. Not one frame sent while only the model speaks is
+    above the service's speech threshold, not even while the canceller converges."""
+    scene = room_scene(model_talks, moves=moves)
+    canceller = EchoCanceller()
+    out = replay(scene.recording, canceller)
+    figures = model_alone(out.raw, out.sent, scene.alone, moves_s=scene.moves_s)
+    assert vad_onsets(out.raw)  # the echo alone would be heard as speech...
+    assert figures.self_interruptions == 0  # ...once sent, never
+    assert figures.frames_over == 0
+    assert figures.erle_db >= 30
+    assert all(r is not None and r <= 0.3 for r in figures.recovery_s), figures.recovery_s
+    if moves == "xrun":  # the speaker's underruns are re-aligned from its timestamps, at once
+        assert canceller.stats.steps == len(scene.moves_s)
+        assert canceller.stats.moves == len(Xruns.alternating(40).overflows)  # the microphone's: found
+    else:  # moves nothing reports are found in the signals; a steady path is left alone
+        assert canceller.stats.moves == len(scene.moves_s) and canceller.stats.steps == 0
+
+
+@needs_aec
+def test_a_user_speaking_over_the_moving_room_is_heard_at_once(model_talks):
+    voices = tuple((at, speech_like(2.5, seed=5 + i, level_dbfs=USER_DBFS)) for i, at in enumerate((3.0, 7.5, 11.5)))
+    scene = room_scene(model_talks[: 16 * RATE], voices=voices, moves="path")
+    out = replay(scene.recording, EchoCanceller())
+    for start, voice in scene.voices:
+        heard = voice_over(out.sent, voice, start)
+        assert heard.heard and heard.heard_after_ms <= 200, heard
+        assert heard.kept_db > -8, heard  # AEC3's own double-talk suppression: see benchmarks/README.md
+    assert model_alone(out.raw, out.sent, scene.alone).self_interruptions == 0
+
+
+@needs_aec
+@pytest.mark.parametrize("echo_path", [True, False], ids=["laptop", "headphones"])
+def test_auto_cancels_only_what_the_microphone_hears(model_talks, echo_path):
+    """`auto`: with headphones the microphone goes out untouched once the model has spoken a
+    little (AEC3 would take 7.5 dB off the user's voice); in the room, the canceller."""
+    voices = ((4.0, speech_like(2.5, seed=5, level_dbfs=USER_DBFS)),)
+    scene = room_scene(model_talks[: 8 * RATE], voices=voices, echo_path=echo_path)
+    control = make_echo("auto").control
+    assert isinstance(control, AutoEcho) and control.mode == "aec" and "checking" in control.reason
+    out = replay(scene.recording, control)
+    start, voice = scene.voices[0]
+    kept = voice_over(out.sent, voice, start).kept_db
+    if echo_path:
+        assert control.mode == "aec" and control.reason == echo.HEARD
+        assert model_alone(out.raw, out.sent, scene.alone).frames_over == 0
+    else:
+        assert control.mode == "off" and "does not hear" in control.reason
+        assert kept == pytest.approx(0.0, abs=0.5)
+        assert np.array_equal(out.sent[start:], out.raw[start : len(out.sent)])
+
+
+@needs_aec
+def test_auto_checks_again_when_the_devices_change(model_talks):
+    scene = room_scene(model_talks[: 6 * RATE], echo_path=False)
+    control = make_echo("auto").control
+    replay(scene.recording, control)
+    assert control.mode == "off"
+    control.far_end(bytes(960 * 2), 2000.0, rate=48000, channels=2)  # another speaker, 48 kHz stereo
+    control.near_end(bytes(3200), 2000.0)
+    assert control.mode == "aec" and control.reason == echo.CHECKING_AGAIN
+
+
 # -- modes, fallback, half duplex -----------------------------------------------------------------
 
 
@@ -187,17 +277,24 @@ def test_without_a_canceller_aec_falls_back_to_half_duplex_with_a_hint(monkeypat
         raise ImportError("No module named 'pywebrtc_audio'")
 
     monkeypatch.setattr(aec_backends, "BACKENDS", {"pywebrtc-audio": missing, "livekit": missing})
-    choice = make_echo("aec")
-    assert isinstance(choice.control, HalfDuplexGate) and choice.mode == "half-duplex"
-    assert "\n" not in choice.notice
-    assert "pipx inject livecli pywebrtc-audio" in choice.notice
+    for mode in ("aec", "auto"):
+        choice = make_echo(mode)
+        assert isinstance(choice.control, HalfDuplexGate) and choice.mode == "half-duplex"
+        assert "\n" not in choice.notice
+        assert "pipx inject livecli pywebrtc-audio" in choice.notice
+        assert "no echo canceller" in choice.control.reason
     assert make_echo("off").notice is None and isinstance(make_echo("off").control, NoEcho)
 
 
 @needs_aec
 def test_make_echo_modes():
+    assert echo.MODES == ECHO_MODES and ECHO_MODES[0] == "auto"  # settings checks the same tuple
+    assert isinstance(make_echo().control, AutoEcho)
     assert isinstance(make_echo("aec").control, EchoCanceller) and make_echo("aec").notice is None
     assert isinstance(make_echo("half-duplex").control, HalfDuplexGate)
+    for mode in ("aec", "half-duplex", "off"):  # forced: the status line says so
+        control = make_echo(mode).control
+        assert control.mode == mode and control.reason.startswith("chosen")
     with pytest.raises(ValueError):
         make_echo("loud")
 
@@ -258,13 +355,33 @@ def test_echo_report_on_a_synthetic_path():
     assert report.delay_ms == pytest.approx(45, abs=2)
     assert report.echo_level_db == pytest.approx(-10.5, abs=1.5)
     assert report.erle_db >= 25
-    assert report.verdict.startswith("echo cancelled")
-    assert any(line.startswith("echo delay") for line in report.lines())
+    assert report.mode == "aec" and report.reason == echo.HEARD
+    assert report.self_interruptions == 0 and report.residual_max < VAD_THRESHOLD
+    assert report.recovery_s is not None and report.recovery_s <= 0.3  # after a 10 ms move made in it
+    assert report.voice_kept_db > -6 and report.voice_heard_after_ms <= 100
+    assert report.verdict.startswith("echo cancelled") and report.ok
+    lines = dict(line.split("  ", 1) for line in report.lines() if "  " in line)
+    assert {"echo delay", "auto", "ERLE", "heard", "path moved", "your voice"} <= {key.strip() for key in lines}
 
 
+@needs_aec
 def test_echo_report_without_echo():
-    far = speech_like(4, seed=7)
+    far = speech_like(8, seed=7)
     quiet = np.random.default_rng(0).standard_normal(len(far)) * 3
     report = analyse(synthetic_recording(far, quiet))
     assert report.delay_ms is None and report.erle_db is None
-    assert report.verdict.startswith("no echo")
+    assert report.mode == "off" and report.voice_kept_db == pytest.approx(0, abs=0.5)  # untouched
+    assert report.verdict.startswith("no echo") and report.ok
+
+
+@needs_aec
+def test_echo_report_when_the_echo_is_not_cancelled(monkeypatch):
+    """A canceller that lets the echo through: the verdict says so, with the way out."""
+    from livecli.audio import echo_guard
+
+    monkeypatch.setattr(aec_backends._PyWebrtcAudio, "process", lambda self, near, far: near, raising=False)
+    monkeypatch.setattr(echo_guard, "ATTENUATION_DB", 0.0)
+    far = speech_like(6, seed=7)
+    report = analyse(synthetic_recording(far, simulate_echo(far, delay_ms=45, gain=0.3)))
+    assert report.self_interruptions > 0 and not report.ok
+    assert report.verdict.startswith("echo not cancelled") and "half-duplex" in report.verdict

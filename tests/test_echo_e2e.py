@@ -1,7 +1,9 @@
 """Echo cancellation through real devices: PortAudio on a PulseAudio server whose speaker sink
-is looped back into the microphone sink (`module-loopback`, 60 ms, linear gain 0.3), the
-model's voice (espeak-ng) played through the speaker, a user (another espeak-ng voice) speaking
-into the microphone sink over it. Behaviour is asserted, figures are printed.
+is looped back into the microphone sink (`module-loopback`, 60 ms, linear gain 0.3), or whose
+microphone hears a laptop in a room (the room's echo of what the speaker plays, its path
+moving by 10 ms every 8 s), the model's voice (espeak-ng) played through the speaker, a user
+(another espeak-ng voice) speaking into the microphone sink over it. Behaviour is asserted,
+figures are printed.
 
 The last tests drive `livecli talk --echo ...` against the fake Live server; they run once
 talk has the `--echo` option.
@@ -18,8 +20,9 @@ from pathlib import Path
 import pytest
 
 from livecli.audio import aec_backends
-from livecli.audio.echo import HalfDuplexGate, NoEcho
+from livecli.audio.echo import HalfDuplexGate, NoEcho, make_echo
 from livecli.audio.echo_canceller import EchoCanceller
+from tests.support.echo_signals import USER_DBFS
 from tests.support.fake_live import FakeLiveServer
 from tests.support.pulse_rig import pulse_rig_fixture
 
@@ -34,6 +37,7 @@ echo_rig = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(echo_rig)
 
 MODEL_TALKS_S = 60.0
+ROOM_TALKS_S = 48.0  # six moves
 
 
 @pytest.fixture(scope="module")
@@ -55,35 +59,63 @@ def report(name, figures):
 def test_a_minute_of_the_model_talking_through_a_loopback(echo_path, tmp_path):
     """No self-interruption with AEC (there are several a minute without), ERLE >= 25 dB
     within 2 s, and a user speaking over the model is still heard at once."""
-    voices = [(at, *echo_rig.user_voice(text)) for at, text in zip(echo_rig.USER_AT_S, echo_rig.USER_TEXT)]
-    echo_rec, _ = echo_rig.record(echo_path, echo_rig.model_voice(MODEL_TALKS_S), tmp_path / "echo.npz")
-    talk_rec, onsets = echo_rig.record(
-        echo_path, echo_rig.model_voice(echo_rig.DOUBLE_TALK_S), tmp_path / "talk.npz", voices=voices
-    )
+    voices = echo_rig.user_voices()
+    echo = echo_rig.record(echo_path, echo_rig.model_voice(MODEL_TALKS_S), tmp_path / "echo.npz")
+    talk = echo_rig.record(echo_path, echo_rig.model_voice(echo_rig.DOUBLE_TALK_S), tmp_path / "talk.npz", voices=voices)
+    placed = echo_rig.voices_in_take(talk, voices)
     figures = {}
     for name, make in [("off", NoEcho), ("half-duplex", HalfDuplexGate), ("aec", EchoCanceller)]:
         figures[name] = {
-            "echo": echo_rig.echo_figures(echo_rec, make),
-            "double_talk": echo_rig.double_talk_figures(talk_rec, onsets, voices, make),
+            "echo": echo_rig.echo_figures(echo.recording, make),
+            "double_talk": echo_rig.double_talk_figures(talk.recording, placed, make),
         }
     report("echo_rig", figures)
 
     off, half, aec = figures["off"], figures["half-duplex"], figures["aec"]
-    assert off["echo"]["self_interruptions_per_min"] >= 3, "the echo path should make the model hear itself"
-    assert aec["echo"]["seconds"] >= MODEL_TALKS_S
-    assert aec["echo"]["self_interruptions_per_min"] == 0
-    assert aec["echo"]["frames_over_vad_after_2s"] == 0
-    assert aec["echo"]["erle_db_after_2s"] >= 25
+    assert off["echo"]["per_minute"] >= 3, "the echo path should make the model hear itself"
+    assert aec["echo"]["seconds"] >= MODEL_TALKS_S - 1
+    assert aec["echo"]["self_interruptions"] == 0
+    assert aec["echo"]["frames_over"] == 0
+    assert aec["echo"]["erle_db"] >= 25
     assert aec["echo"]["converged_s"] is not None and aec["echo"]["converged_s"] <= 2.0
     # CPU cost is a benchmark figure (benchmarks/echo_rig.py), not a test assertion. A loaded
     # machine can deliver a few speaker blocks late; they must stay rare.
     assert aec["echo"]["stats"]["missing_reference_frames"] <= 0.01 * aec["echo"]["seconds"] * 100
     for utterance in aec["double_talk"]["utterances"]:
-        assert utterance["detected"], aec["double_talk"]
-        # VAD sees the voice within 200 ms of its onset (plus at most one 100 ms chunk: < 300 ms)
-        assert utterance["detect_after_onset_ms"] <= 200, aec["double_talk"]
-    assert half["echo"]["self_interruptions_per_min"] == 0
-    assert not any(u["detected"] for u in half["double_talk"]["utterances"])  # interrupting takes a key
+        assert utterance["heard"], aec["double_talk"]
+        # VAD hears the voice within 200 ms of when it would hear it alone
+        assert utterance["heard_after_ms"] <= 200, aec["double_talk"]
+    assert half["echo"]["self_interruptions"] == 0
+    assert not any(u["heard"] for u in half["double_talk"]["utterances"])  # interrupting takes a key
+
+
+def test_the_room_moving_never_interrupts_and_a_user_is_still_heard(pulse_rig, tmp_path):
+    """The room through real devices, with the default `--echo` (auto): the model talks for
+    48 s while the path moves six times (unseen by livecli); not once would the service hear
+    speech. Then a user speaks over the model three times: each is heard at once."""
+    play = echo_rig.model_voice(ROOM_TALKS_S)
+    echo = echo_rig.record(pulse_rig, play, tmp_path / "room.npz", echo=echo_rig.room_echo_pcm(play))
+    voices = echo_rig.user_voices(USER_DBFS)
+    talk_play = echo_rig.model_voice(echo_rig.DOUBLE_TALK_S)
+    talk = echo_rig.record(
+        pulse_rig, talk_play, tmp_path / "room_talk.npz", voices=voices, echo=echo_rig.room_echo_pcm(talk_play)
+    )
+    placed = echo_rig.voices_in_take(talk, voices)
+    default = lambda: make_echo().control  # noqa: E731
+    figures = {
+        name: {"echo": echo_rig.echo_figures(echo.recording, make), "double_talk": echo_rig.double_talk_figures(talk.recording, placed, make)}
+        for name, make in [("off", NoEcho), ("auto", default)]
+    }
+    report("echo_room", figures)
+    off, auto = figures["off"], figures["auto"]
+    assert off["echo"]["self_interruptions"] >= 1, "the room should make the model hear itself"
+    assert auto["echo"]["mode"] == "aec"
+    assert auto["echo"]["self_interruptions"] == 0
+    assert auto["echo"]["frames_over"] == 0
+    assert auto["echo"]["stats"]["moves"] >= 3  # most of the six moves found (unseen: the rest AEC3 followed)
+    for utterance in auto["double_talk"]["utterances"]:
+        assert utterance["heard"] and utterance["heard_after_ms"] <= 300, auto["double_talk"]
+    assert auto["double_talk"]["self_interruptions"] == 0
 
 
 def devices_test_echo(env):
@@ -175,9 +207,9 @@ def test_talk_model_talking_through_the_loopback(echo_path, isolated_env, mode):
                 assert heard, "without echo control the model should hear itself"
                 return
             assert heard == [], f"the model heard itself {len(heard)} times"
-            pcm, rate, offset = echo_rig.user_voice("Stop please.")
-            playback = echo_path.start_play("mic", pcm, rate)
-            onset = playback.started_at + offset
+            voice = echo_rig.user_voice("Stop please.")
+            playback = echo_path.start_play("mic", voice.pcm, voice.rate)
+            onset = playback.started_at + voice.offset_s
             assert server.wait_event("interrupted", timeout=5), "the user's barge-in was not detected"
             barge_in_ms = (server.events("interrupted")[0].t - onset) * 1000
             report("talk_echo_aec", {"self_interruptions_per_min": 0.0, "barge_in_ms": round(barge_in_ms)})

@@ -14,6 +14,9 @@ SAMPLE_BYTES = 2  # int16
 INPUT_BYTES_PER_SECOND = INPUT_RATE * SAMPLE_BYTES
 FULL_SCALE = 32768.0  # int16 full scale, for dBFS
 SILENCE_DBFS = -96.0  # below anything int16 can say
+# `--echo`: keeping the assistant's voice out of the microphone (livecli.audio.echo); the first
+# is the default. Here so that settings can check it without loading the audio package.
+ECHO_MODES = ("auto", "aec", "half-duplex", "off")
 
 
 def seconds_of(pcm_bytes: int, rate: int = INPUT_RATE) -> float:

@@ -18,6 +18,7 @@ from typing import Any
 
 from livecli import config_file, paths
 from livecli.errors import ConfigError
+from livecli.formats import ECHO_MODES
 
 DEFAULT_MODEL = "gemini-3.8-live"
 ENV_PREFIX = "LIVECLI_"
@@ -42,7 +43,7 @@ class Settings:
     record_pictures: bool = True
     keep_days: int = 90
     max_sessions: int = 0
-    echo: str = "aec"
+    echo: str = ECHO_MODES[0]
     api_version: str | None = None  # None: the SDK's default
     budget_usd: float | None = None  # no budget
     idle_minutes: float | None = None  # never stand by
@@ -129,9 +130,6 @@ def _parse_voice(raw: Any) -> str | None:
     raise ValueError(f"no voice called '{text}'; {hint}voices: {', '.join(VOICES)}")
 
 
-ECHO_MODES = ("aec", "half-duplex", "off")  # livecli.audio.echo.MODES (not imported: numpy)
-
-
 def _parse_echo(raw: Any) -> str:
     if isinstance(raw, str):
         text = raw.strip().lower().replace("_", "-")
@@ -190,7 +188,7 @@ FIELDS: dict[str, Field] = {
         Field("record_pictures", _parse_bool, "Keep the pictures the model was shown (shared screen or camera, /image) with each session; only where audio is kept.", True),
         Field("keep_days", _parse_int_range(0, 36500), "Talk deletes stored sessions older than this many days; 0 = keep them.", 90),
         Field("max_sessions", _parse_int_range(0, 1_000_000), "Keep at most this many stored sessions (the newest); 0 = no limit.", 0),
-        Field("echo", _parse_echo, "Keeping the assistant's voice out of the microphone: aec (echo cancellation; half-duplex when it is not installed), half-duplex (microphone muted while Gemini speaks), off (headphones).", "aec"),
+        Field("echo", _parse_echo, "Keeping the assistant's voice out of the microphone: auto (echo cancellation when the microphone hears the speaker, measured as Gemini speaks; untouched when it does not, as with headphones), aec (always echo cancellation; half-duplex when it is not installed), half-duplex (microphone muted while Gemini speaks), off (headphones).", "auto"),
         Field("budget_usd", _parse_amount(1_000_000), "End a talk session once its estimated cost passes this many US dollars (a warning at 80%); 0 = no budget.", 0.5),
         Field("idle_minutes", _parse_amount(24 * 60), "Stand by after this many minutes without speech: the connection closes (an idle session is still billed) and the next words reopen it; 0 = never.", 5),
         Field("token_command", _parse_text, "A command that prints a fresh ephemeral token (minted by your backend); talk runs it whenever it needs one, instead of using a key.", "my-backend mint-live-token"),

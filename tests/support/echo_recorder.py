@@ -27,6 +27,7 @@ def save(recording: Recording, path) -> None:
         fields[f"{name}_sizes"] = np.array([len(b) for b in blocks.pcm], dtype=np.int64)
         fields[f"{name}_at"] = np.array(blocks.at)
         fields[f"{name}_arrived"] = np.array(blocks.arrived)
+        fields[f"{name}_xrun"] = np.array(blocks.xrun, dtype=bool)
         fields[f"{name}_format"] = np.array([blocks.rate, blocks.channels])
     np.savez(path, devices=np.array([recording.output_device, recording.input_device]), **fields)
 
@@ -45,6 +46,7 @@ def load(path) -> Recording:
             [raw[offsets[i] : offsets[i + 1]] for i in range(len(sizes))],
             list(data[f"{name}_at"]),
             list(data[f"{name}_arrived"]),
+            [bool(x) for x in data[f"{name}_xrun"]],
         )
     output_device, input_device = (str(v) for v in data["devices"])
     return Recording(parts["far"], parts["near"], output_device, input_device)

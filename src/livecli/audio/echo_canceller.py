@@ -15,6 +15,16 @@ on a jump (a reopened device). For every 10 ms microphone frame the canceller ta
 the reference that was played `lead_ms` later than the frame was captured; the read
 position follows the timelines one sample per frame at most (clock drift), or jumps
 when they jump.
+
+When the echo path moves. An underrun of the speaker (it played silence for a block) or an
+overrun of the microphone (it lost one) moves the echo by a block against the reference.
+PortAudio's timestamps are smooth (well under a millisecond between callbacks), so such a
+step shows in them at once: the reference is re-aligned with that very block instead of
+waiting for AEC3 to find the echo again (`STEP_S`). Moves nothing reports (a sound server
+correcting drift, a Bluetooth device) are found by `PathTracker` (echo_path.py) from the
+signals themselves, within a chunk, and the reference is shifted by as much. Meanwhile,
+and while AEC3 settles again, `ResidualGuard` (echo_guard.py) holds back what the speaker
+explains.
 """
 
 from __future__ import annotations
@@ -25,6 +35,8 @@ import dataclasses
 import numpy as np
 
 from livecli.audio.aec_backends import Backend, load_backend
+from livecli.audio.echo_guard import ResidualGuard
+from livecli.audio.echo_path import PathTracker
 from livecli.audio.resample import StreamResampler
 from livecli.formats import INPUT_RATE
 
@@ -35,6 +47,9 @@ HOLD_FRAMES = 3  # ...if it is among the last this many frames of the chunk
 HISTORY_S = 2.0  # reference kept for alignment
 SMOOTHING_S = 2.0  # time constant of a timeline's origin: callback timestamps jitter
 JUMP_S = 0.05  # a timestamp this far off its timeline re-anchors it (device reopened, lost audio)
+STEP_S = 0.004  # ...this far off smooth timestamps, a block was lost or repeated: re-align at once
+STEADY_BLOCKS = 8  # timestamps are smooth when this many in a row stay within STEADY_S
+STEADY_S = 0.001
 LATE_S = 0.012  # the reference has drifted this much later than settled (of LEAD_MS): re-centre
 EARLY_S = 0.2  # ...or this much earlier (AEC3 covers about 400 ms)
 # Clock drift between two devices moves the echo by a sample every few seconds. AEC3 follows that
@@ -55,23 +70,35 @@ class _Timeline:
         self.origin: float | None = None
         self.count: float = 0  # samples so far
         self._observed = 0
+        self._errors: collections.deque[float] = collections.deque(maxlen=STEADY_BLOCKS)
 
-    def observe(self, at: float, length: float) -> float:
-        """A block of `length` samples starting at device time `at` arrives; returns how many
-        seconds of samples went missing before it (the caller fills the gap), else 0."""
+    def observe(self, at: float, length: float) -> tuple[float, float]:
+        """A block of `length` samples starting at device time `at` arrives; returns (gap, step):
+        how many seconds of samples went missing before it (the caller fills the gap), and how
+        far smooth timestamps stepped (a block lost or repeated: the caller moves the origin)."""
         if self.origin is None:
             self.origin = at - self.count / self.rate
             self._observed = 1
-            return 0.0
+            return 0.0, 0.0
         error = at - self.time_of(self.count)
         if error > JUMP_S:  # samples missing
-            return error
+            self._errors.clear()
+            return error, 0.0
         if error < -JUMP_S:  # the device restarted earlier than its timeline: re-anchor
             self.origin += error
-            return 0.0
+            self._errors.clear()
+            return 0.0, 0.0
+        recent = self._errors
+        if len(recent) == recent.maxlen:
+            low, high = min(recent), max(recent)
+            step = error - (low + high) / 2
+            if high - low < STEADY_S and abs(step) >= STEP_S:
+                recent.clear()
+                return 0.0, step
+        recent.append(error)
         self._observed += 1  # a running mean at first, then an exponential one
         self.origin += max(1.0 / self._observed, min(1.0, length / self.rate / SMOOTHING_S)) * error
-        return 0.0
+        return 0.0, 0.0
 
     def time_of(self, n: float) -> float:
         return self.origin + n / self.rate
@@ -85,12 +112,18 @@ class EchoStats:
     held_frames: int = 0  # frames held for the next call, waiting for their reference
     drift_corrections: int = 0  # read position re-centred after clock drift
     realignments: int = 0  # read position jumped (a timeline jumped)
+    xruns: int = 0  # speaker blocks PortAudio flagged as after an underrun
+    steps: int = 0  # re-alignments after a step in the timestamps (a block lost or repeated)
+    moves: int = 0  # re-alignments after the echo moved with nothing reporting it
+    guarded_frames: int = 0  # frames the residual-echo guard lowered
+    reopened: int = 0  # a device changed format or its timeline jumped (reopened, long loss)
 
 
 class EchoCanceller:
     """WebRTC AEC3 on 16 kHz mono int16, fed with timestamped speaker and microphone audio."""
 
     mode = "aec"
+    reason = "chosen: echo cancellation"
     muted = False  # full duplex: the microphone always goes through
 
     def __init__(
@@ -111,7 +144,9 @@ class EchoCanceller:
         self.backend = backend
         self.backend.set_delay_ms(int(lead_ms))
         self.stats = EchoStats()
-        self._incoming: collections.deque[tuple[bytes, float, int, int]] = collections.deque()
+        self.tracker = PathTracker(rate)
+        self.guard = ResidualGuard(rate)
+        self._incoming: collections.deque[tuple[bytes, float, int, int, bool]] = collections.deque()
         self._far_time = _Timeline(rate)
         self._near_time = _Timeline(rate)
         self._history = np.zeros(int(HISTORY_S * rate), dtype=np.int16)
@@ -123,24 +158,36 @@ class EchoCanceller:
         self._pending = np.zeros(0, dtype=np.int16)  # microphone samples short of a frame
 
     # The speaker side.
-    def far_end(self, pcm: bytes, played_at: float, *, rate: int | None = None, channels: int = 1) -> None:
+    def far_end(self, pcm: bytes, played_at: float, *, rate: int | None = None, channels: int = 1, xrun: bool = False) -> None:
         """A block the speaker played (int16, interleaved), whose first sample reached the DAC at
-        `played_at` (time.monotonic()). Cheap and thread-safe: only queued here."""
-        self._incoming.append((pcm, played_at, rate or self.rate, channels))
+        `played_at` (time.monotonic()); `xrun`: PortAudio flagged an underrun before it. Cheap
+        and thread-safe: only queued here."""
+        self._incoming.append((pcm, played_at, rate or self.rate, channels, xrun))
 
     def _take_far(self) -> None:
         while self._incoming:
-            pcm, played_at, rate, channels = self._incoming.popleft()
+            pcm, played_at, rate, channels, xrun = self._incoming.popleft()
+            if xrun:  # the echo may have moved: the tracker will say, meanwhile hold back more
+                self.stats.xruns += 1
+                self.guard.alert()
             samples = np.frombuffer(pcm, dtype=np.int16)
             if channels > 1:
                 samples = samples.reshape(-1, channels).mean(axis=1).astype(np.int16)
             if (rate, channels) != self._far_format:
+                self.stats.reopened += self._far_format is not None
                 self._far_format = (rate, channels)
                 self._resampler = StreamResampler(rate, self.rate, quality=REFERENCE_QUALITY)
                 self._far_time = _Timeline(self.rate)
                 self._far_time.count = self._written
             length = samples.size * self.rate / rate
-            gap = self._far_time.observe(played_at, length)
+            gap, step = self._far_time.observe(played_at, length)
+            self.stats.reopened += gap > 0 and not step
+            if step > 0:  # the device ran dry for a block: it played silence there
+                gap = step
+                self._stepped(0)
+            elif step < 0:  # it skipped some: what follows plays sooner
+                self._far_time.origin += step
+                self._stepped(int(round(-step * self.rate)))
             if gap > 0:  # the speaker played nothing for a while (reopened, underrun): silence, there
                 silence = int(round(gap * self.rate))
                 self._write_silence(silence)
@@ -189,12 +236,21 @@ class EchoCanceller:
         number of 10 ms frames leaves its remainder for the next call."""
         self._take_far()
         samples = np.frombuffer(pcm, dtype=np.int16)
-        gap = self._near_time.observe(captured_at - len(self._pending) / self.rate, len(samples))
+        gap, step = self._near_time.observe(captured_at - len(self._pending) / self.rate, len(samples))
         if gap > 0:  # microphone audio was lost: its timeline moves on without it
             self._near_time.origin += gap
+            self.stats.reopened += 1
+        if step:  # a block lost (or repeated) somewhere in the chunk: the tracker finds where
+            self._near_time.origin += step
+            if self._bias is not None:  # the read position stays until then
+                self._bias -= int(round(step * self.rate))
+            self.stats.steps += 1
+            self.guard.alert()
         data = np.concatenate([self._pending, samples]) if len(self._pending) else samples
         frames = len(data) // self.frame
-        out = np.empty(frames * self.frame, dtype=np.int16)
+        self._track(data[: frames * self.frame])
+        far = np.zeros((frames, self.frame), dtype=np.int16)
+        out = np.empty((frames, self.frame), dtype=np.int16)
         done = 0
         for i in range(frames):
             read = self._plan()
@@ -202,10 +258,46 @@ class EchoCanceller:
             if 0 < short <= HOLD_MS * self.rate // 1000 and frames - i <= HOLD_FRAMES:
                 self.stats.held_frames += frames - i
                 break
-            out[done : done + self.frame] = self._process(data[done : done + self.frame], read)
-            done += self.frame
-        self._pending = data[done:].copy()
-        return out[:done].tobytes()
+            far[i], out[i] = self._process(data[i * self.frame : (i + 1) * self.frame], read)
+            done += 1
+        self._pending = data[done * self.frame :].copy()
+        if not done:
+            return b""
+        held = self.guard.held_frames
+        near = data[: done * self.frame].reshape(done, self.frame)
+        guarded = self.guard.process(far[:done], near, out[:done], self.tracker.delay)
+        self.stats.guarded_frames += self.guard.held_frames - held
+        return guarded.tobytes()
+
+    def _stepped(self, samples: int) -> None:
+        """A step in the speaker's timestamps: the reference read moves `samples` on (the target
+        moved with it)."""
+        self.stats.steps += 1
+        if self._read is not None:
+            self._read += samples
+        self.guard.alert()
+
+    def _track(self, mic: np.ndarray) -> None:
+        """Before AEC3 sees `mic`: has the echo moved against the reference it will be fed with?
+        If so, feed the reference shifted by as much, from these very frames on."""
+        read = self._plan()
+        if read is None or not len(mic):
+            return
+        end = min(read + len(mic), self._written)
+        size = self.tracker.window + self.tracker.reach
+        if end - size < max(0, self._written - len(self._history)) or end <= read:
+            return
+        reference = self._history[np.arange(end - size, end) % len(self._history)]
+        moved = self.tracker.check(mic[: end - read], reference)
+        if self.tracker.suspect:
+            self.guard.alert()
+        if moved:
+            self.stats.moves += 1
+            self._read = read - moved
+            if self._bias is not None:
+                self._bias -= moved
+            self.tracker.shifted(moved)
+            self.guard.alert()
 
     def _plan(self) -> int | None:
         """Where the reference for the next microphone frame starts (absolute index), with at
@@ -228,7 +320,8 @@ class EchoCanceller:
             return target + self._bias
         return self._read
 
-    def _process(self, near: np.ndarray, read: int | None) -> np.ndarray:
+    def _process(self, near: np.ndarray, read: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """(the reference fed, AEC3's output) for one microphone frame."""
         if read is not None and self._read is not None and read != self._read:
             if self._bias is not None and abs(read - self._read) <= max(JUMP_S, EARLY_S) * self.rate:
                 self.stats.drift_corrections += 1
@@ -245,7 +338,7 @@ class EchoCanceller:
                 self.stats.far_frames += 1
             if not whole and self._read > self._written:
                 self.stats.missing_reference_frames += 1
-        return self.backend.process(near, far)
+        return far, self.backend.process(near, far)
 
     def open_now(self) -> None:
         """Nothing to open: the interrupt key only silences the speaker."""

@@ -30,19 +30,22 @@ CHUNK_MS = 100  # what talk sends
 
 @dataclasses.dataclass
 class Blocks:
-    """Blocks a stream delivered: int16 interleaved PCM, each block's device time (first sample)
-    and when its callback ran (monotonic)."""
+    """Blocks a stream delivered: int16 interleaved PCM, each block's device time (first sample),
+    when its callback ran (monotonic) and whether PortAudio flagged an xrun before it (the
+    speaker's device ran dry, the microphone's overflowed)."""
 
     rate: int
     channels: int
     pcm: list[bytes] = dataclasses.field(default_factory=list)
     at: list[float] = dataclasses.field(default_factory=list)
     arrived: list[float] = dataclasses.field(default_factory=list)
+    xrun: list[bool] = dataclasses.field(default_factory=list)
 
-    def add(self, pcm: bytes, at: float, arrived: float) -> None:
+    def add(self, pcm: bytes, at: float, arrived: float, *, xrun: bool = False) -> None:
         self.pcm.append(pcm)
         self.at.append(at)
         self.arrived.append(arrived)
+        self.xrun.append(xrun)
 
     def frames(self, index: int) -> int:
         """How many samples per channel block `index` holds."""
@@ -88,7 +91,7 @@ def record_duplex(
         def callback(indata, frames, time_info, status):
             now = time.monotonic()
             at = adc_time(time_info, now=now, fallback_latency=state.get("in_latency", 0.0), block_s=frames / fmt.rate)
-            blocks.add(bytes(indata), at, now)
+            blocks.add(bytes(indata), at, now, xrun=bool(status.input_overflow))
 
         return callback
 
@@ -116,7 +119,7 @@ def record_duplex(
                 if len(piece) < size:
                     outdata[len(piece) :] = bytes(size - len(piece))
                 cursor["pos"] = pos + size
-            blocks.add(bytes(outdata), at, now)
+            blocks.add(bytes(outdata), at, now, xrun=bool(status.output_underflow))
 
         return callback
 
@@ -159,7 +162,7 @@ def replay(recording: Recording, control: EchoControl, *, chunk_ms: int = CHUNK_
     for _, kind, i in events:
         if kind == 0:
             started = time.thread_time()
-            control.far_end(far.pcm[i], far.at[i], rate=far.rate, channels=far.channels)
+            control.far_end(far.pcm[i], far.at[i], rate=far.rate, channels=far.channels, xrun=far.xrun[i])
             cpu += time.thread_time() - started
             continue
         chunks = chunker.push(resampler.process(to_mono(near.pcm[i], near.channels)))

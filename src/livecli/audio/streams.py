@@ -135,7 +135,8 @@ class Speaker(DeviceStream):
 
         def work(outdata, status, time_info):
             playing = read_into(outdata) > 0
-            if status.output_underflow:
+            underflow = bool(status.output_underflow)
+            if underflow:
                 self.underflows += 1
                 if playing or self._was_playing:
                     self.audible_underflows += 1
@@ -143,7 +144,7 @@ class Speaker(DeviceStream):
             echo = self.echo
             if echo is not None:  # every block, silence too: it is the echo's reference
                 played_at = dac_time(time_info, fallback_latency=SPEAKER_BLOCK_MS / 1000 * 2)
-                echo.far_end(bytes(outdata), played_at, rate=fmt.rate, channels=fmt.channels)
+                echo.far_end(bytes(outdata), played_at, rate=fmt.rate, channels=fmt.channels, xrun=underflow)
 
         return work
 
