@@ -64,6 +64,10 @@ class Speaker(Device, Protocol):
 class EchoControl(Protocol):
     @property
     def muted(self) -> bool: ...  # half duplex: the microphone is off while Gemini speaks
+    @property
+    def mode(self) -> str: ...  # the mode active now: aec, half-duplex or off
+    @property
+    def reason(self) -> str: ...  # why (chosen, measured, fallen back)
 
     def near_end(self, pcm: bytes, captured_at: float) -> bytes: ...
     def open_now(self) -> None: ...

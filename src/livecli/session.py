@@ -224,6 +224,7 @@ class TalkSession:
                     playback_started_at=speaker.buffer.started_at if speaker is not None else None,
                     mic_down=self._mic.status is not None,
                     mic_gated=self._echo is not None and self._echo.muted,
+                    echo=f"{self._echo.mode}: {self._echo.reason}" if self._echo is not None else None,
                     device_status=next((d.status for d in devices if d.status), None),
                     now=time.monotonic(),
                     queued_s=speaker.buffer.buffered_bytes / (2 * OUTPUT_RATE) if speaker is not None else 0.0,

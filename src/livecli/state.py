@@ -66,6 +66,7 @@ class TalkState:
     system: str | None = None  # a system instruction changed in the session (`/system TEXT`)
     sharing: str | None = None  # what the model is shown ("screen 1 (1920x1080)"), while shared
     sharing_paused: bool = False
+    echo: str | None = None  # which echo control is active and why
 
     @property
     def near_budget(self) -> bool:

@@ -241,6 +241,7 @@ class Conversation:
         self._watch_idle(tick.now)
         self.state.device_status = tick.device_status
         self.state.mic_gated = tick.mic_gated
+        self.state.echo = tick.echo
         if tick.mic_down or self.state.muted:
             self.state.mic_level_dbfs = SILENCE_DBFS
         self._measure_reply(tick.playback_started_at)

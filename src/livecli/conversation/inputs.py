@@ -35,6 +35,7 @@ class Tick:
     device_status: str | None = None
     now: float = 0.0  # time.monotonic(), for the idle timer
     queued_s: float = 0.0  # model audio the speaker holds, not yet heard
+    echo: str | None = None  # the echo control's mode and why ("aec: the microphone hears the speaker")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -99,6 +99,8 @@ def render_status(state: TalkState) -> Text:
         status.append(f"  {state.device_status}", style="bold yellow")
     if state.notice and state.notice != state.device_status:
         status.append(f"  {state.notice}", style="yellow")
+    if state.echo:  # last: the first to be cut on a narrow terminal
+        status.append(f"  echo {state.echo}", style="dim")
     return one_line(status)
 
 
