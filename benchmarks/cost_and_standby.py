@@ -49,7 +49,9 @@ def environment(workdir: Path, server: FakeLiveServer, rig: PulseRig, **settings
 
 def talk(env: dict) -> subprocess.Popen:
     command = [sys.executable, "-m", "livecli", "talk", "--plain", "--echo", "off"]
-    return subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        command, env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -100,10 +102,12 @@ def standby(rig: PulseRig, idle_s: float) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="livecli-standby-"))
     figures = {}
     for label, settings in (("open_idle", {}), ("standby", {"idle_minutes": str(idle_s / 60)})):
-        server = FakeLiveServer(user_transcripts=["what time is it"], reply_text="It is noon.", reply_seconds=1.0).start()
+        server = FakeLiveServer(
+            user_transcripts=["what time is it"], reply_text="It is noon.", reply_seconds=1.0
+        ).start()
         process = talk(environment(workdir / label, server, rig, **settings))
         try:
-            server.wait_for(lambda: len(server.audio_in) >= 5, timeout=30)
+            server.wait_for(lambda server=server: len(server.audio_in) >= 5, timeout=30)
             time.sleep(idle_s + 3.0)  # past the idle time (standby), or just as long (open)
             before, at = cpu_seconds(process.pid), time.monotonic()
             time.sleep(CPU_WINDOW_S)
@@ -112,7 +116,7 @@ def standby(rig: PulseRig, idle_s: float) -> dict:
                 figures["connections_before_waking"] = len(server.setups)
                 spoken_at = time.monotonic()
                 rig.speak("What time is it?")
-                woke = server.wait_for(lambda: len(server.setups) >= 2, timeout=15)
+                woke = server.wait_for(lambda server=server: len(server.setups) >= 2, timeout=15)
                 setup_at = server.events("setup")[-1].t if woke else None
                 answered = server.wait_event("turn_complete", timeout=15)
                 second = [c.t for c in server.audio_in if setup_at is not None and c.t >= setup_at]

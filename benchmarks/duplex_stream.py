@@ -22,6 +22,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "src"))
 
 from common import cpu_seconds  # noqa: E402
+
 from tests.support.pulse_rig import PulseRig  # noqa: E402
 
 CHILD = r"""
@@ -64,7 +65,9 @@ print(json.dumps({"xruns": xruns, "distance_spread_ms": round(float(np.percentil
 
 def measure(rig: PulseRig, mode: str, seconds: float) -> dict:
     env = rig.subprocess_env(dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "src"), str(REPO)])))
-    child = subprocess.Popen([sys.executable, "-c", CHILD, mode, str(seconds)], env=env, stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, mode, str(seconds)], env=env, stdout=subprocess.PIPE, text=True
+    )
     assert child.stdout.readline().startswith("STARTED")
     time.sleep(1.0)  # past the start
     before, t0 = cpu_seconds(child.pid), time.monotonic()

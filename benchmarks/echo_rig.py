@@ -101,7 +101,9 @@ class Voice:
     offset_s: float  # of its first voiced sample
 
     def at16k(self) -> np.ndarray:
-        return np.frombuffer(StreamResampler(self.rate, INPUT_RATE).process(self.pcm.tobytes(), last=True), dtype=np.int16)
+        return np.frombuffer(
+            StreamResampler(self.rate, INPUT_RATE).process(self.pcm.tobytes(), last=True), dtype=np.int16
+        )
 
 
 def user_voice(text: str, at_s: float = 0.0, *, level_dbfs: float | None = None) -> Voice:
@@ -164,13 +166,24 @@ class Take:
     voice_onsets: list[float]  # monotonic time of each voice's first voiced sample
 
 
-def record(rig: PulseRig, play: np.ndarray, out: Path, *, voices: list[Voice] = (), echo: np.ndarray | None = None) -> Take:
+def record(
+    rig: PulseRig, play: np.ndarray, out: Path, *, voices: list[Voice] = (), echo: np.ndarray | None = None
+) -> Take:
     """Run the recording subprocess; `voices` are spoken into the mic sink at their `at_s` after
     the model's first sample, `echo` (24 kHz int16) is played into it from that sample on."""
     raw = out.with_suffix(".raw")
     play.astype("<i2").tofile(raw)
     env = rig.subprocess_env(dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "src"), str(REPO)])))
-    command = [sys.executable, "-m", "tests.support.echo_recorder", str(out), "--play", str(raw), "--play-rate", str(OUTPUT_RATE)]
+    command = [
+        sys.executable,
+        "-m",
+        "tests.support.echo_recorder",
+        str(out),
+        "--play",
+        str(raw),
+        "--play-rate",
+        str(OUTPUT_RATE),
+    ]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     onsets = []
     try:
@@ -204,7 +217,9 @@ def controls(which=None):
             aec_backends.load_backend(backend)
         except aec_backends.EchoUnavailable:
             continue
-        found.append((f"aec {backend}" if backend != "pywebrtc-audio" else "aec", lambda b=backend: EchoCanceller(backend=b)))
+        found.append(
+            (f"aec {backend}" if backend != "pywebrtc-audio" else "aec", lambda b=backend: EchoCanceller(backend=b))
+        )
     if len(found) > 2:
         found.append(("auto", lambda: make_echo("auto").control))
     return [(name, make) for name, make in found if which is None or name in which]
@@ -250,7 +265,11 @@ def double_talk_figures(recording: Recording, voices: list[tuple[int, np.ndarray
         alone = alone_after(_model_start_s(recording, replayed), len(replayed.raw) // 160, voices)
     utterances = [dataclasses.asdict(voice_over(replayed.sent, voice, start)) for start, voice in voices]
     between = model_alone(replayed.raw, replayed.sent, alone)
-    found = {"utterances": utterances, "self_interruptions": between.self_interruptions, "residual_max": between.residual_max}
+    found = {
+        "utterances": utterances,
+        "self_interruptions": between.self_interruptions,
+        "residual_max": between.residual_max,
+    }
     if isinstance(control, AutoEcho):
         found["mode"] = control.mode
     return found
@@ -298,7 +317,10 @@ def run_simple(rig: PulseRig, seconds: float, folder: Path, which) -> dict:
     placed = voices_in_take(talk, voices)
     found = {"path": {"loopback_latency_ms": LOOPBACK_LATENCY_MS, "loopback_gain": 0.3, **path_figures(echo.recording)}}
     for name, make in controls(which):
-        found[name] = {"echo": echo_figures(echo.recording, make), "double_talk": double_talk_figures(talk.recording, placed, make)}
+        found[name] = {
+            "echo": echo_figures(echo.recording, make),
+            "double_talk": double_talk_figures(talk.recording, placed, make),
+        }
     return found
 
 
@@ -332,7 +354,9 @@ def run_file(seconds: float, which) -> dict:
         found[name] = {}
         for moves in (None, "xrun", "path"):
             scene = room_scene(far, moves=moves)
-            found[name][f"echo {moves or 'steady'}"] = echo_figures(scene.recording, make, alone=scene.alone, moves_s=scene.moves_s)
+            found[name][f"echo {moves or 'steady'}"] = echo_figures(
+                scene.recording, make, alone=scene.alone, moves_s=scene.moves_s
+            )
         for label, echo_path in (("double_talk", True), ("double_talk no echo path", False)):
             scene = room_scene(talk_far, voices=voices, moves="path" if echo_path else None, echo_path=echo_path)
             found[name][label] = double_talk_figures(scene.recording, scene.voices, make, alone=scene.alone)
@@ -386,12 +410,20 @@ def print_table(results: dict) -> None:
         for label, f in sorted(rows):
             if "utterances" in f:
                 said = ", ".join(
-                    f"{u['heard_after_ms']:+.0f} ms/{u['kept_db']:+.1f} dB" if u["heard"] else "MISSED" for u in f["utterances"]
+                    f"{u['heard_after_ms']:+.0f} ms/{u['kept_db']:+.1f} dB" if u["heard"] else "MISSED"
+                    for u in f["utterances"]
                 )
-                print(f"{label:42s} between: {f['self_interruptions']} self-int, max {f['residual_max']:.0f}; voices: {said}")
+                print(
+                    f"{label:42s} between: {f['self_interruptions']} self-int, max {f['residual_max']:.0f}; voices: {said}"
+                )
                 continue
             recovery = [r for r in f["recovery_s"]]
-            shown = f"{max((r for r in recovery if r is not None), default=0):.1f}" + (" (never)" if None in recovery else "") if recovery else "-"
+            shown = (
+                f"{max((r for r in recovery if r is not None), default=0):.1f}"
+                + (" (never)" if None in recovery else "")
+                if recovery
+                else "-"
+            )
             worst = f"{f['worst_erle_after_move_db']:.0f}" if f["worst_erle_after_move_db"] is not None else "-"
             print(
                 f"{label:42s} {f['per_minute']:12.1f} {f['frames_over']:5d} {f['residual_max']:8.0f} {f['residual_p99']:6.0f} "

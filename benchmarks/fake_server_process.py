@@ -23,9 +23,10 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -44,7 +45,7 @@ class FakeServerProcess:
         self.info: dict = {}
         self._lock = threading.Lock()
 
-    def start(self) -> "FakeServerProcess":
+    def start(self) -> FakeServerProcess:
         self.process = subprocess.Popen(
             [sys.executable, str(Path(__file__).resolve()), json.dumps(self.kwargs)],
             stdin=subprocess.PIPE,
@@ -105,7 +106,7 @@ class FakeServerProcess:
             self.process.wait()
         self.process = None
 
-    def __enter__(self) -> "FakeServerProcess":
+    def __enter__(self) -> FakeServerProcess:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -118,7 +119,9 @@ def _serve(kwargs: dict) -> None:
 
     server = FakeLiveServer(**kwargs).start()
     print(
-        json.dumps({"base_url": server.base_url, "ca_path": str(server.ca_path), "api_key": server.api_key, "pid": os.getpid()}),
+        json.dumps(
+            {"base_url": server.base_url, "ca_path": str(server.ca_path), "api_key": server.api_key, "pid": os.getpid()}
+        ),
         flush=True,
     )
     for line in sys.stdin:

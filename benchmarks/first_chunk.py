@@ -48,12 +48,30 @@ from tests.support.pulse_rig import PulseRig  # noqa: E402
 TARGET_MS = 600.0
 TALK = ["talk", "--plain", "--echo", "off"]
 HEAVY = [
-    "livecli.talk", "google.genai", "google.genai.types", "pydantic", "websockets", "numpy", "sounddevice",
-    "soxr", "rich", "typer", "sqlite3", "mcp", "livecli.tools", "livecli.store", "livecli.audio.echo",
-    "httpx", "httpx2", "google.auth", "aiohttp", "jsonschema", "pywebrtc_audio",
+    "livecli.talk",
+    "google.genai",
+    "google.genai.types",
+    "pydantic",
+    "websockets",
+    "numpy",
+    "sounddevice",
+    "soxr",
+    "rich",
+    "typer",
+    "sqlite3",
+    "mcp",
+    "livecli.tools",
+    "livecli.store",
+    "livecli.audio.echo",
+    "httpx",
+    "httpx2",
+    "google.auth",
+    "aiohttp",
+    "jsonschema",
+    "pywebrtc_audio",
 ]
 
-PROBE = r'''
+PROBE = r"""
 import functools, inspect, json, os, sys, time
 OUT = open(os.environ["FIRST_CHUNK_PROBE"], "a", buffering=1)
 def mark(label):
@@ -107,7 +125,7 @@ wrap(live.LiveConnection, "send_audio", "first send_audio")
 sys.argv = ["livecli"] + sys.argv[1:]
 import runpy
 runpy.run_module("livecli", run_name="__main__")
-'''
+"""
 
 
 def compile_everything() -> None:
@@ -124,8 +142,10 @@ def one_run(server: FakeLiveServer, command: list[str], env: dict, *, stderr=sub
     process = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=stderr)
     try:
         ok = server.wait_for(
-            lambda: len(server.events("connected")) > conns_before
-            and any(c.conn == server.events("connected")[conns_before].conn for c in server.audio_in),
+            lambda: (
+                len(server.events("connected")) > conns_before
+                and any(c.conn == server.events("connected")[conns_before].conn for c in server.audio_in)
+            ),
             timeout=30,
         )
         if not ok:
@@ -194,7 +214,8 @@ def main() -> None:
     base = {
         k: v
         for k, v in os.environ.items()
-        if k != "PYTHONDONTWRITEBYTECODE" and not k.startswith(("LIVECLI_", "GOOGLE_API_KEY", "PYTHONPROFILEIMPORTTIME"))
+        if k != "PYTHONDONTWRITEBYTECODE"
+        and not k.startswith(("LIVECLI_", "GOOGLE_API_KEY", "PYTHONPROFILEIMPORTTIME"))
     }
     base.update(XDG_CONFIG_HOME=str(workdir / "config"), XDG_DATA_HOME=str(workdir / "data"))
     script = str(Path(sys.executable).with_name("livecli"))
@@ -212,9 +233,7 @@ def main() -> None:
         imports = import_profile(importtime_file.read_text(errors="replace"))
         # where the time goes inside the process
         probe_file = workdir / "probe.txt"
-        probe_run = one_run(
-            server, [sys.executable, "-c", PROBE, *TALK], dict(env, FIRST_CHUNK_PROBE=str(probe_file))
-        )
+        probe_run = one_run(server, [sys.executable, "-c", PROBE, *TALK], dict(env, FIRST_CHUNK_PROBE=str(probe_file)))
         marks = [json.loads(line) for line in probe_file.read_text().splitlines()]
     finally:
         server.stop(raise_errors=False)
@@ -238,14 +257,22 @@ def main() -> None:
         f"connection setup (setup - connected): {medians['setup'] - medians['connected']:.1f} ms; "
         f"setupComplete -> first chunk: {medians['first_chunk'] - medians['setup_complete_sent']:.1f} ms"
     )
-    print(f"\npython -c pass: {bare} ms; python -c 'import livecli.commands, livecli.talk': {talk_imports} ms "
-          f"(imports alone ~{talk_imports - bare:.0f} ms)")
-    print(f"-X importtime (one run; the profiler adds overhead): top-level imports sum {imports['top_level_sum_ms']} ms")
+    print(
+        f"\npython -c pass: {bare} ms; python -c 'import livecli.commands, livecli.talk': {talk_imports} ms "
+        f"(imports alone ~{talk_imports - bare:.0f} ms)"
+    )
+    print(
+        f"-X importtime (one run; the profiler adds overhead): top-level imports sum {imports['top_level_sum_ms']} ms"
+    )
     print("  largest top-level imports: " + ", ".join(f"{k} {v}" for k, v in imports["top_level_largest_ms"].items()))
-    print("  packages (cumulative, where first imported): " + ", ".join(
-        f"{k} {v}" for k, v in sorted(imports["packages_ms"].items(), key=lambda kv: -kv[1]) if v >= 1))
-    print(f"\ninside the process (probe run; its first chunk at {probe_run['first_chunk']} ms, server saw "
-          f"upgrade {probe_run['upgrade_request']}, setup {probe_run['setup']}):")
+    print(
+        "  packages (cumulative, where first imported): "
+        + ", ".join(f"{k} {v}" for k, v in sorted(imports["packages_ms"].items(), key=lambda kv: -kv[1]) if v >= 1)
+    )
+    print(
+        f"\ninside the process (probe run; its first chunk at {probe_run['first_chunk']} ms, server saw "
+        f"upgrade {probe_run['upgrade_request']}, setup {probe_run['setup']}):"
+    )
     started = probe_run["_started"]
     timeline = [(label, round((t - started) * 1000, 1)) for label, t in marks if label != "run_talk <"]
     previous = 0.0
@@ -256,7 +283,12 @@ def main() -> None:
     print(
         json.dumps(
             {
-                "first_chunk_ms": {"median": statistics.median(first), "min": min(first), "max": max(first), "runs": first},
+                "first_chunk_ms": {
+                    "median": statistics.median(first),
+                    "min": min(first),
+                    "max": max(first),
+                    "runs": first,
+                },
                 "server_timeline_median_ms": medians,
                 "connection_setup_ms": round(medians["setup"] - medians["connected"], 1),
                 "python_bare_ms": bare,

@@ -162,7 +162,9 @@ def converse(server, rig, seconds: float, min_barge_ins: int = 3) -> int:
             barge_next = True
             continue  # the next question goes over this answer
         server.wait_for(
-            lambda: any(e.t > spoken_at and not e.data["interrupted"] for e in server.events("turn_complete")),
+            lambda spoken_at=spoken_at: any(
+                e.t > spoken_at and not e.data["interrupted"] for e in server.events("turn_complete")
+            ),
             timeout=15,
         )
         time.sleep(0.5)

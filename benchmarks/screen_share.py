@@ -105,9 +105,21 @@ async def share(seconds: float) -> dict:
 def run(scenario: str, screen, seconds: float) -> dict:
     width, height = screen.size
     painter = subprocess.Popen(
-        [sys.executable, __file__, "--paint", scenario, "--display", screen.display,
-         "--size", f"{width}x{height}", "--seconds", str(seconds)],
-        env=screen.env(), stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            __file__,
+            "--paint",
+            scenario,
+            "--display",
+            screen.display,
+            "--size",
+            f"{width}x{height}",
+            "--seconds",
+            str(seconds),
+        ],
+        env=screen.env(),
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         if painter.stdout.readline().strip() != "ready":

@@ -80,7 +80,7 @@ class Sdk:
     def __init__(self, compression: str | None):
         self.compression = compression
 
-    async def __aenter__(self) -> "Sdk":
+    async def __aenter__(self) -> Sdk:
         from google.genai import types
 
         self.types = types
@@ -145,7 +145,7 @@ class Raw:
         )
         self.messages: list[bytes] = []
 
-    async def __aenter__(self) -> "Raw":
+    async def __aenter__(self) -> Raw:
         from websockets.asyncio.client import connect
 
         env = os.environ
@@ -279,25 +279,35 @@ def send_steps(n: int) -> dict[str, float]:
             lambda _: conv._LiveSendRealtimeInputParameters_to_mldev(from_object=params), items
         ),
         "_common.convert_to_dict (model_dump)": per_call_us(lambda _: _common.convert_to_dict(mldev), items),
-        "_common.encode_unserializable_types": per_call_us(lambda _: _common.encode_unserializable_types(as_dict), items),
-        "  of which base64.urlsafe_b64encode": per_call_us(lambda _: base64.urlsafe_b64encode(PCM).decode("ascii"), items),
+        "_common.encode_unserializable_types": per_call_us(
+            lambda _: _common.encode_unserializable_types(as_dict), items
+        ),
+        "  of which base64.urlsafe_b64encode": per_call_us(
+            lambda _: base64.urlsafe_b64encode(PCM).decode("ascii"), items
+        ),
         "json.dumps": per_call_us(lambda _: json.dumps({"realtime_input": encoded}), items),
     }
 
 
 def receive_steps(messages: list[bytes]) -> dict[str, float]:
-    from google.genai import types
     from google.genai import _live_converters as conv
+    from google.genai import types
 
     from livecli.live import translate_message
 
     loaded = [json.loads(m) for m in messages]
     converted = [conv._LiveServerMessage_from_mldev(m) for m in loaded]
     kwargs = types.LiveServerMessage().model_dump()
-    models = [types.LiveServerMessage._from_response(response=json.loads(json.dumps(c)), kwargs=kwargs) for c in converted]
+    models = [
+        types.LiveServerMessage._from_response(response=json.loads(json.dumps(c)), kwargs=kwargs) for c in converted
+    ]
     fresh = [json.dumps(c) for c in converted]  # _from_response mutates its input: give each pass a copy
     # what the audio payload alone costs to decode (pydantic does it inside model_validate)
-    datas = [m["serverContent"]["modelTurn"]["parts"][0]["inlineData"]["data"] for m in loaded if "modelTurn" in m.get("serverContent", {})]
+    datas = [
+        m["serverContent"]["modelTurn"]["parts"][0]["inlineData"]["data"]
+        for m in loaded
+        if "modelTurn" in m.get("serverContent", {})
+    ]
     copies = [json.loads(c) for c in fresh]
     steps = {
         "json.loads": per_call_us(json.loads, messages),
@@ -392,7 +402,11 @@ def main() -> None:
         else:
             s = steps_receive
             json_b64 = s["json.loads"]  # base64 is decoded inside pydantic's model_validate
-            pyd = s["_LiveServerMessage_from_mldev"] + s["LiveServerMessage().model_dump() (per message)"] + s["LiveServerMessage._from_response"]
+            pyd = (
+                s["_LiveServerMessage_from_mldev"]
+                + s["LiveServerMessage().model_dump() (per message)"]
+                + s["LiveServerMessage._from_response"]
+            )
         ws = raw[f"{kind}_us"]
         return {
             "total_us": round(total, 1),
@@ -405,8 +419,10 @@ def main() -> None:
 
     summary = {comp: {kind: breakdown(kind, comp) for kind in ("send", "receive")} for comp in figures}
     print("SDK cost per Live message (CPU time of the client process; server in its own process)")
-    print(f"send: {args.sends} x send_realtime_input(3200-byte Blob) x {args.rounds} rounds; "
-          f"receive: {figures['none']['messages_per_turn']} messages per turn x {args.rounds} rounds")
+    print(
+        f"send: {args.sends} x send_realtime_input(3200-byte Blob) x {args.rounds} rounds; "
+        f"receive: {figures['none']['messages_per_turn']} messages per turn x {args.rounds} rounds"
+    )
     print()
     header = f"{'compression':<12}{'':<9}{'SDK total':>10}{'ws+TLS':>9}{'SDK own':>9}{'pydantic':>10}{'json/b64':>10}{'rest':>8}   (us/message)"
     print(header)
@@ -416,14 +432,18 @@ def main() -> None:
                 f"{comp:<12}{kind:<9}{b['total_us']:>10}{b['websocket_tls_us']:>9}{b['sdk_own_us']:>9}"
                 f"{b['pydantic_converters_us']:>10}{b['json_base64_us']:>10}{b['unaccounted_us']:>8}"
             )
-    print(f"\nat a live pace (one send every {args.interval * 1000:.0f} ms; a {args.paced_reply_seconds:g} s reply streamed at 1x, "
-          f"{paced['none']['messages_per_turn']} messages): caches are cold for each message")
+    print(
+        f"\nat a live pace (one send every {args.interval * 1000:.0f} ms; a {args.paced_reply_seconds:g} s reply streamed at 1x, "
+        f"{paced['none']['messages_per_turn']} messages): caches are cold for each message"
+    )
     print(f"{'compression':<12}{'':<9}{'SDK total':>10}{'ws+TLS':>9}{'SDK own':>9}   (us/message)")
     for comp, f in paced.items():
         for kind in ("send", "receive"):
             total, ws = f["sdk"][f"{kind}_us"], f["raw"][f"{kind}_us"]
             print(f"{comp:<12}{kind:<9}{total:>10.1f}{ws:>9.1f}{total - ws:>9.1f}")
-    print(f"\nnegotiated extensions: deflate run: {figures['deflate']['negotiated']}; none run: {figures['none']['negotiated']}")
+    print(
+        f"\nnegotiated extensions: deflate run: {figures['deflate']['negotiated']}; none run: {figures['none']['negotiated']}"
+    )
     print("rounds (us/message):")
     for c in figures:
         print(f"  {c:<8}" + "; ".join(f"{k} {v}" for k, v in figures[c]["rounds"].items()))
@@ -436,29 +456,35 @@ def main() -> None:
     for kind, text in profiles.items():
         print(f"\ncProfile (CPU time) of {kind} through the SDK, compression none, by own time:\n{text}")
     verdict = {
-        comp: {f"{kind}_{part}": b[f"{part}_us"] <= TARGET_US for kind, b in kinds.items() for part in ("total", "sdk_own")}
+        comp: {
+            f"{kind}_{part}": b[f"{part}_us"] <= TARGET_US for kind, b in kinds.items() for part in ("total", "sdk_own")
+        }
         for comp, kinds in summary.items()
     }
     print(f"\nrun time {time.monotonic() - wall:.1f} s")
-    print(json.dumps({
-        "sdk_cost": summary,
-        "steps_send_us": {k.strip(): round(v, 1) for k, v in steps_send.items()},
-        "steps_receive_us": {k.strip(): round(v, 1) for k, v in steps_receive.items()},
-        "messages_per_turn": figures["none"]["messages_per_turn"],
-        "rounds_us": {c: figures[c]["rounds"] for c in figures},
-        "within_target_100us": verdict,
-        "paced_us": {
-            comp: {
-                kind: {
-                    "total_us": round(f["sdk"][f"{kind}_us"], 1),
-                    "websocket_tls_us": round(f["raw"][f"{kind}_us"], 1),
-                    "sdk_own_us": round(f["sdk"][f"{kind}_us"] - f["raw"][f"{kind}_us"], 1),
-                }
-                for kind in ("send", "receive")
+    print(
+        json.dumps(
+            {
+                "sdk_cost": summary,
+                "steps_send_us": {k.strip(): round(v, 1) for k, v in steps_send.items()},
+                "steps_receive_us": {k.strip(): round(v, 1) for k, v in steps_receive.items()},
+                "messages_per_turn": figures["none"]["messages_per_turn"],
+                "rounds_us": {c: figures[c]["rounds"] for c in figures},
+                "within_target_100us": verdict,
+                "paced_us": {
+                    comp: {
+                        kind: {
+                            "total_us": round(f["sdk"][f"{kind}_us"], 1),
+                            "websocket_tls_us": round(f["raw"][f"{kind}_us"], 1),
+                            "sdk_own_us": round(f["sdk"][f"{kind}_us"] - f["raw"][f"{kind}_us"], 1),
+                        }
+                        for kind in ("send", "receive")
+                    }
+                    for comp, f in paced.items()
+                },
             }
-            for comp, f in paced.items()
-        },
-    }))
+        )
+    )
 
 
 if __name__ == "__main__":

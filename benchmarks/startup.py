@@ -73,7 +73,9 @@ def main() -> None:
         }
     print(f"{'command':<12}{'median ms':>10}{'min ms':>8}{'max ms':>8}  heavy imports")
     for name, f in figures.items():
-        print(f"{name:<12}{f['median_ms']:>10}{f['min_ms']:>8}{f['max_ms']:>8}  {', '.join(f['heavy_imports']) or 'none'}")
+        print(
+            f"{name:<12}{f['median_ms']:>10}{f['min_ms']:>8}{f['max_ms']:>8}  {', '.join(f['heavy_imports']) or 'none'}"
+        )
     print(json.dumps({"startup": figures, "runs": runs}))
 
 

@@ -37,10 +37,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from common import QUESTIONS, busiest_threads_pct, cpu_seconds, peak_rss_mb, thread_cpu_seconds  # noqa: E402
+
 from tests.support.fake_live import FakeLiveServer  # noqa: E402
 from tests.support.pulse_rig import PulseRig, tone_segments  # noqa: E402
-
-from common import QUESTIONS, busiest_threads_pct, cpu_seconds, peak_rss_mb, thread_cpu_seconds  # noqa: E402
 
 IDLE_SETTLE_S = 2.0  # after the first chunks arrive: start-up work (queued chunks, first frames) is done
 
@@ -51,7 +51,9 @@ def start_talk(env: dict, plain: bool, echo: str) -> tuple[subprocess.Popen, int
         return subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL), None
     master, slave = pty.openpty()
     os.set_blocking(master, True)
-    process = subprocess.Popen(command, env=dict(env, COLUMNS="100", LINES="30"), stdin=slave, stdout=slave, stderr=slave)
+    process = subprocess.Popen(
+        command, env=dict(env, COLUMNS="100", LINES="30"), stdin=slave, stdout=slave, stderr=slave
+    )
     os.close(slave)
     threading.Thread(target=_drain, args=(master,), daemon=True).start()
     return process, master
@@ -156,7 +158,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--plain", action="store_true", help="plain output instead of the Rich layout")
     parser.add_argument(
-        "--echo", default="off", choices=["aec", "half-duplex", "off"],
+        "--echo",
+        default="off",
+        choices=["aec", "half-duplex", "off"],
         help="echo control (default off: the null sinks have no acoustic path; aec measures its cost)",
     )
     args = parser.parse_args()

@@ -44,8 +44,9 @@ class TimeInfo:
 
 
 def device(index, name, ins=2, outs=2, rate=48000.0):
-    return dict(index=index, name=name, hostapi=0, max_input_channels=ins, max_output_channels=outs,
-                default_samplerate=rate)
+    return dict(
+        index=index, name=name, hostapi=0, max_input_channels=ins, max_output_channels=outs, default_samplerate=rate
+    )
 
 
 class World:
@@ -63,8 +64,9 @@ class World:
         world = self
 
         class Stream:
-            def __init__(self, kind, samplerate, blocksize, device, channels, dtype, latency, callback,
-                         finished_callback=None):
+            def __init__(
+                self, kind, samplerate, blocksize, device, channels, dtype, latency, callback, finished_callback=None
+            ):
                 info = world.devices[device]
                 world.opens.append((info["name"], samplerate, channels))
                 code = world.refuse.get(info["name"], lambda r, c: None)(samplerate, channels)
@@ -300,7 +302,7 @@ def test_a_device_that_stalls_again_after_reopening_gives_way_to_the_default(wor
             for _ in range(2):
                 stream = world.live("USB Mic")[0]
                 stream.stalled = True
-                assert await async_wait_until(lambda: world.live("USB Mic") != [stream])
+                assert await async_wait_until(lambda stream=stream: world.live("USB Mic") != [stream])
             assert await async_wait_until(lambda: mic.device.name == "default")
         finally:
             mic.close()
@@ -334,8 +336,9 @@ def test_nothing_opens_so_portaudio_rescans_with_every_stream_closed(world):
 
 
 def test_rate_and_mono_refused_opens_native_stereo_and_converts(world):
-    world.refuse["USB Mic"] = lambda rate, channels: INVALID_RATE if rate != 48000 else (
-        INVALID_CHANNELS if channels != 2 else None)
+    world.refuse["USB Mic"] = lambda rate, channels: (
+        INVALID_RATE if rate != 48000 else (INVALID_CHANNELS if channels != 2 else None)
+    )
 
     async def scenario():
         mic = Microphone("usb")

@@ -46,7 +46,11 @@ def base_env(isolated_env, tmp_path):
 def start_talk(env, *args):
     return subprocess.Popen(
         [sys.executable, "-m", "livecli", "talk", "--plain", "--echo", "off", *args],  # null sinks: no acoustic echo
-        env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 

@@ -58,7 +58,7 @@ def test_talk_with_broken_config_names_file_and_line(run_cli, isolated_env):
 def test_talk_with_unknown_config_key(run_cli, isolated_env):
     path = config_path(isolated_env)
     path.parent.mkdir(parents=True)
-    path.write_text('speed = 2\n')
+    path.write_text("speed = 2\n")
     assert_one_line_error(run_cli("talk"), 3, "unknown key 'speed'")
 
 
@@ -120,7 +120,11 @@ def test_help_is_whole_on_an_80_column_terminal_and_shows_no_python_types(run_cl
         assert result.stdout.startswith(" ".join(["Usage: livecli", *group]))
         listed = result.stdout.split("Commands:\n")[1].splitlines()
         assert not [line for line in listed if line.endswith(("...", "…"))], listed  # no description cut
-        commands += [[*group, line.split()[0]] for line in listed if line.split()[0] not in ("config", "keys", "sessions", "tools", "devices", "token")]
+        commands += [
+            [*group, line.split()[0]]
+            for line in listed
+            if line.split()[0] not in ("config", "keys", "sessions", "tools", "devices", "token")
+        ]
     assert ["talk"] in commands and ["sessions", "export"] in commands and ["version"] in commands
     assert ["usage"] in commands and ["models"] in commands and ["token", "create"] in commands
     for command in commands:
@@ -146,7 +150,9 @@ def test_shell_completion(run_cli, isolated_env):
 
 def test_a_negative_value_is_a_value_for_the_settings_to_judge(run_cli, isolated_env):
     assert_one_line_error(
-        run_cli("config", "set", "chunk_ms", "-5"), 3, "config set: bad value for 'chunk_ms': expected a number from 20 to 1000"
+        run_cli("config", "set", "chunk_ms", "-5"),
+        3,
+        "config set: bad value for 'chunk_ms': expected a number from 20 to 1000",
     )
     assert_one_line_error(run_cli("talk", "--chunk-ms", "-5"), 3, "--chunk-ms: bad value for 'chunk_ms'")
     assert run_cli("config", "set", "system", "-be brief, always").stdout == 'system = "-be brief, always"\n'
@@ -154,7 +160,9 @@ def test_a_negative_value_is_a_value_for_the_settings_to_judge(run_cli, isolated
 
 
 def test_a_voice_the_model_does_not_have_is_refused(run_cli, isolated_env):
-    assert_one_line_error(run_cli("config", "set", "voice", "123"), 3, "bad value for 'voice': no voice called '123'; voices: ")
+    assert_one_line_error(
+        run_cli("config", "set", "voice", "123"), 3, "bad value for 'voice': no voice called '123'; voices: "
+    )
     assert_one_line_error(run_cli("talk", "--voice", "123"), 3, "--voice: bad value for 'voice': no voice called '123'")
     assert run_cli("config", "set", "voice", "charon").stdout == 'voice = "Charon"\n'
 
@@ -167,7 +175,9 @@ def test_keys_status_without_a_key_exits_4_as_the_readme_says(run_cli):
 
 def test_command_line_mistakes_are_one_line_that_says_where_to_look(run_cli):
     assert_one_line_error(run_cli("talk", "--bogus"), 2, "No such option: --bogus (`livecli talk -h` shows how)")
-    assert_one_line_error(run_cli("sessions", "show"), 2, "Missing argument 'ID' (`livecli sessions show -h` shows how)")
+    assert_one_line_error(
+        run_cli("sessions", "show"), 2, "Missing argument 'ID' (`livecli sessions show -h` shows how)"
+    )
     assert_one_line_error(run_cli("sesions"), 2, "No such command 'sesions'. Did you mean 'sessions'")
     group = run_cli("config")  # a group without its command: its help
     assert group.returncode == 2 and group.stderr.startswith("Usage: livecli config [OPTIONS] COMMAND")

@@ -5,7 +5,8 @@ prove the same through real devices.
 """
 
 from livecli import events, records
-from livecli.conversation import Conversation, effects as fx
+from livecli.conversation import Conversation
+from livecli.conversation import effects as fx
 from livecli.conversation.inputs import (
     Answer,
     ApprovalAsked,
@@ -18,13 +19,13 @@ from livecli.conversation.inputs import (
     LookNow,
     MicChunk,
     Picture,
-    SharingStarted,
-    SharingStopped,
-    ToggleSharing,
     Quit,
     SendText,
+    SharingStarted,
+    SharingStopped,
     Tick,
     ToggleMute,
+    ToggleSharing,
 )
 from livecli.events import AssistantState, CallState, ConnectionState, FunctionCall, LinkChange, ToolCallStatus
 from livecli.transcript import Speaker, Turn
@@ -116,7 +117,9 @@ def test_a_hushed_answer_shows_only_what_was_heard_and_the_model_is_told():
     effects = run(talk, Hush())
     assert shown(effects) == ["Gemini: One two three four five six seven eight nine [interrupted]"]
     assert of(fx.SendContext, effects) == [
-        fx.SendContext('[I stopped your answer after "…two three four five six seven eight nine". Wait for me to speak.]')
+        fx.SendContext(
+            '[I stopped your answer after "…two three four five six seven eight nine". Wait for me to speak.]'
+        )
     ]
     effects = run(talk, events.OutputTranscript(" ten eleven"), Tick(speaker_active=False))
     assert talk.state.transcript.open_turn(Speaker.MODEL) is None  # the unheard rest is not printed
@@ -157,7 +160,9 @@ def test_the_end_of_piped_input_ends_the_session_once_the_answer_has_played():
     talk = connected()
     effects = run(talk, SendText("what is the capital of France?"), InputEnded())
     assert of(fx.Stop, effects) == []  # the question waits for its answer
-    effects = run(talk, events.ModelAudio(b"\x00\x00" * 240, 24000), events.OutputTranscript("Paris."), events.TurnComplete())
+    effects = run(
+        talk, events.ModelAudio(b"\x00\x00" * 240, 24000), events.OutputTranscript("Paris."), events.TurnComplete()
+    )
     assert of(fx.Stop, effects) == []  # still playing
     effects = run(talk, Tick(speaker_active=False))
     assert shown(effects) == ["Gemini: Paris."] and of(fx.Stop, effects) == [fx.Stop()]
@@ -255,7 +260,9 @@ def test_a_continued_session_that_cannot_resume_says_so_without_a_reconnection()
 
 def test_a_lost_device_is_said_once_kept_in_the_record_and_shown_until_it_is_back():
     talk = connected()
-    effects = run(talk, DeviceNotice("microphone 'USB' lost: reopening…"), Tick(mic_down=True, device_status="no microphone"))
+    effects = run(
+        talk, DeviceNotice("microphone 'USB' lost: reopening…"), Tick(mic_down=True, device_status="no microphone")
+    )
     assert stored(effects) == [records.DeviceNotice("microphone 'USB' lost: reopening…")]
     assert talk.state.device_status == "no microphone" and talk.state.mic_level_dbfs == -96.0
     run(talk, DeviceNotice("microphone 'USB' back"), Tick())
@@ -289,7 +296,9 @@ def test_a_model_without_a_known_price_says_so():
 
 
 def test_config_prices_override_the_published_ones():
-    talk = Conversation(model="gemini-9-live-experimental", voice=None, prices={"gemini-9-live-experimental": {"input_audio": 1.0}})
+    talk = Conversation(
+        model="gemini-9-live-experimental", voice=None, prices={"gemini-9-live-experimental": {"input_audio": 1.0}}
+    )
     run(talk, Connected(), audio_turn(1_000_000, 0))
     assert str(talk.state.cost) == "$1.00"
 
@@ -312,7 +321,10 @@ def test_quit_stops_and_the_end_keeps_every_open_turn():
     assert run(talk, Quit()) == [fx.Stop()]
     run(talk, events.InputTranscript("one more thing"))
     effects = run(talk, Ended("the Live connection closed (1011): boom"))
-    assert stored(effects) == [records.UserTurn("one more thing"), records.Failure("the Live connection closed (1011): boom")]
+    assert stored(effects) == [
+        records.UserTurn("one more thing"),
+        records.Failure("the Live connection closed (1011): boom"),
+    ]
     assert talk.state.assistant is AssistantState.ENDED
 
 
@@ -383,12 +395,22 @@ def test_a_conversation_in_progress_never_stands_by():
 
 def test_a_grounded_answer_keeps_its_sources_under_it():
     talk = connected(has_speaker=False)
-    grounding = events.Grounding((events.GroundingSource("Weather in Paris", "https://example.org/paris"),), ("paris weather",))
+    grounding = events.Grounding(
+        (events.GroundingSource("Weather in Paris", "https://example.org/paris"),), ("paris weather",)
+    )
     effects = run(talk, events.OutputTranscript("It is 21 degrees."), grounding, events.TurnComplete())
     [turn] = [effect.turn for effect in of(fx.ShowTurn, effects)]
-    assert turn.source_lines() == ["  source: Weather in Paris <https://example.org/paris>", "  searched: paris weather"]
+    assert turn.source_lines() == [
+        "  source: Weather in Paris <https://example.org/paris>",
+        "  searched: paris weather",
+    ]
     assert stored(effects) == [
-        records.ModelTurn("It is 21 degrees.", False, [{"title": "Weather in Paris", "uri": "https://example.org/paris"}], ["paris weather"])
+        records.ModelTurn(
+            "It is 21 degrees.",
+            False,
+            [{"title": "Weather in Paris", "uri": "https://example.org/paris"}],
+            ["paris weather"],
+        )
     ]
     replayed = Conversation(model="m", voice=None)
     [turn] = [e.turn for e in of(fx.ShowTurn, run(replayed, stored(effects)[0]))]
@@ -398,10 +420,14 @@ def test_a_grounded_answer_keeps_its_sources_under_it():
 def test_background_work_shows_working_and_its_follow_up_is_an_answer_like_any_other():
     talk = connected(has_speaker=False)
     run(talk, SendText("book a table"))
-    effects = run(talk, events.OutputTranscript("One moment."), events.InteractionStatus("IN_PROGRESS"), events.TurnComplete())
+    effects = run(
+        talk, events.OutputTranscript("One moment."), events.InteractionStatus("IN_PROGRESS"), events.TurnComplete()
+    )
     assert shown(effects) == ["Gemini: One moment."]
     assert talk.state.assistant is AssistantState.WORKING
-    effects = run(talk, events.OutputTranscript("Booked for eight."), events.InteractionStatus("IDLE"), events.TurnComplete())
+    effects = run(
+        talk, events.OutputTranscript("Booked for eight."), events.InteractionStatus("IDLE"), events.TurnComplete()
+    )
     assert shown(effects) == ["Gemini: Booked for eight."]
     assert talk.state.assistant is AssistantState.LISTENING
 
@@ -409,7 +435,9 @@ def test_background_work_shows_working_and_its_follow_up_is_an_answer_like_any_o
 def test_piped_input_waits_for_background_work_to_finish():
     talk = connected(has_speaker=False)
     run(talk, SendText("book a table"), InputEnded())
-    effects = run(talk, events.OutputTranscript("One moment."), events.InteractionStatus("IN_PROGRESS"), events.TurnComplete())
+    effects = run(
+        talk, events.OutputTranscript("One moment."), events.InteractionStatus("IN_PROGRESS"), events.TurnComplete()
+    )
     assert of(fx.Stop, effects) == []
     effects = run(talk, events.OutputTranscript("Booked."), events.WaitingForInput(), events.TurnComplete())
     assert of(fx.Stop, effects) == [fx.Stop()]
@@ -417,7 +445,12 @@ def test_piped_input_waits_for_background_work_to_finish():
 
 def test_a_refused_answer_says_why():
     talk = connected()
-    effects = run(talk, events.TurnEndReason("PROHIBITED_INPUT_CONTENT", "the service refused to answer: the input broke its content policy"))
+    effects = run(
+        talk,
+        events.TurnEndReason(
+            "PROHIBITED_INPUT_CONTENT", "the service refused to answer: the input broke its content policy"
+        ),
+    )
     assert stored(effects) == [records.Notice("the service refused to answer: the input broke its content policy")]
     assert talk.state.notice.startswith("the service refused")
 
@@ -426,7 +459,12 @@ def test_the_service_hearing_speech_and_its_running_guess_are_shown():
     talk = connected()
     run(talk, events.VoiceActivity(True), events.InterimInputTranscript("open the"))
     assert talk.state.assistant is AssistantState.HEARING and talk.state.interim == "open the"
-    run(talk, events.InterimInputTranscript("open the window"), events.InputTranscript("open the window"), events.VoiceActivity(False))
+    run(
+        talk,
+        events.InterimInputTranscript("open the window"),
+        events.InputTranscript("open the window"),
+        events.VoiceActivity(False),
+    )
     assert talk.state.interim == "" and talk.state.assistant is AssistantState.THINKING
 
 
@@ -467,7 +505,9 @@ def test_a_shared_screen_is_sent_said_in_the_header_paused_by_key_and_kept_when_
     effects = run(talk, SharingStarted("screen 1 (1280x720)"), frame())
     assert talk.state.sharing == "screen 1 (1280x720)"
     assert of(fx.SendPicture, effects) == [fx.SendPicture(b"\xff\xd8jpeg", "image/jpeg")]
-    assert of(fx.RecordPicture, effects) and records.PictureSent("screen 1 (1280x720)", 1024, 576, 6, True) in stored(effects)
+    assert of(fx.RecordPicture, effects) and records.PictureSent("screen 1 (1280x720)", 1024, 576, 6, True) in stored(
+        effects
+    )
     assert run(talk, LookNow()) == [fx.RequestLook()]
     effects = run(talk, ToggleSharing())
     assert of(fx.PauseSharing, effects) == [fx.PauseSharing(True)] and talk.state.sharing_paused
@@ -502,7 +542,13 @@ def test_a_changing_screen_does_not_wake_a_standby_but_an_asked_picture_does():
 def test_a_hushed_answer_keeps_only_the_words_that_were_heard():
     talk = connected()
     second = b"\x00\x00" * 24000
-    run(talk, *[events.ModelAudio(second, 24000)] * 4, events.OutputTranscript("one two three four five six seven eight"))
+    run(
+        talk,
+        *[events.ModelAudio(second, 24000)] * 4,
+        events.OutputTranscript("one two three four five six seven eight"),
+    )
     effects = run(talk, Tick(speaker_active=True, queued_s=3.0), Hush())  # 1 s of 4 heard
     assert shown(effects) == ["Gemini: one two… [interrupted]"]
-    assert of(fx.SendContext, effects) == [fx.SendContext('[I stopped your answer after "…one two…". Wait for me to speak.]')]
+    assert of(fx.SendContext, effects) == [
+        fx.SendContext('[I stopped your answer after "…one two…". Wait for me to speak.]')
+    ]

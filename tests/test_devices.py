@@ -71,11 +71,17 @@ def test_an_index_of_the_wrong_direction_is_refused():
 
 def test_formats_tried_wanted_rate_then_native_then_common_rates_mono_first():
     assert candidate_formats(DEVICES[1], "input", 16000) == [
-        StreamFormat(16000, 1), StreamFormat(44100, 1), StreamFormat(48000, 1)
+        StreamFormat(16000, 1),
+        StreamFormat(44100, 1),
+        StreamFormat(48000, 1),
     ]
     assert candidate_formats(DEVICES[0], "output", 24000) == [
-        StreamFormat(24000, 1), StreamFormat(24000, 2), StreamFormat(48000, 1), StreamFormat(48000, 2),
-        StreamFormat(44100, 1), StreamFormat(44100, 2),
+        StreamFormat(24000, 1),
+        StreamFormat(24000, 2),
+        StreamFormat(48000, 1),
+        StreamFormat(48000, 2),
+        StreamFormat(44100, 1),
+        StreamFormat(44100, 2),
     ]
     assert candidate_formats(DEVICES[6], "input", 16000) == []
     assert str(StreamFormat(44100, 2)) == "44100 Hz stereo"
@@ -182,10 +188,28 @@ def test_chooser_moves_with_arrows_and_jumps_to_typed_indexes():
 def test_table_marks_system_defaults_and_livecli_choices():
     listing = {
         "devices": [
-            dict(index=0, name="pulse", hostapi="ALSA", input_channels=32, output_channels=32,
-                 default_samplerate=44100.0, default_input=False, default_output=False, livecli_uses=["speaker"]),
-            dict(index=1, name="default", hostapi="ALSA", input_channels=32, output_channels=32,
-                 default_samplerate=44100.0, default_input=True, default_output=True, livecli_uses=["microphone"]),
+            dict(
+                index=0,
+                name="pulse",
+                hostapi="ALSA",
+                input_channels=32,
+                output_channels=32,
+                default_samplerate=44100.0,
+                default_input=False,
+                default_output=False,
+                livecli_uses=["speaker"],
+            ),
+            dict(
+                index=1,
+                name="default",
+                hostapi="ALSA",
+                input_channels=32,
+                output_channels=32,
+                default_samplerate=44100.0,
+                default_input=True,
+                default_output=True,
+                livecli_uses=["microphone"],
+            ),
         ],
         "microphone": {"spec": None, "source": "system default", "index": 1, "name": "default"},
         "speaker": {"spec": "pulse", "source": "config", "index": 0, "name": "pulse"},

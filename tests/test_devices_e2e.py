@@ -49,15 +49,24 @@ def env(pulse_rig, isolated_env, tmp_path):
 
 def livecli(env, *args, stdin=subprocess.DEVNULL, input=None):
     return subprocess.run(
-        [sys.executable, "-m", "livecli", *args], env=env, capture_output=True, text=True, timeout=60,
-        stdin=None if input is not None else stdin, input=input,
+        [sys.executable, "-m", "livecli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=None if input is not None else stdin,
+        input=input,
     )
 
 
 def start_livecli(env, *args):
     return subprocess.Popen(
-        [sys.executable, "-m", "livecli", *args], env=env, stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "livecli", *args],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -92,7 +101,12 @@ def test_devices_table_and_json(env):
     by_name = {d["name"]: d for d in listing["devices"]}
     assert by_name["default"]["default_input"] and by_name["default"]["default_output"]
     assert by_name["pulse"]["livecli_uses"] == ["microphone", "speaker"]
-    assert listing["microphone"] == {"spec": "PULSE", "source": "option", "index": by_name["pulse"]["index"], "name": "pulse"}
+    assert listing["microphone"] == {
+        "spec": "PULSE",
+        "source": "option",
+        "index": by_name["pulse"]["index"],
+        "name": "pulse",
+    }
     assert listing["speaker"]["source"] == "config"
 
 
@@ -132,7 +146,10 @@ def test_devices_test_records_meters_plays_back_and_says_ok(env, pulse_rig):
     assert run.returncode == 0, out + err
     assert "Traceback" not in err
     lines = out.splitlines()
-    assert lines[0].startswith("microphone: ") and "accepts 8000, 16000, 22050, 24000, 32000, 44100, 48000, 96000 Hz" in lines[0]
+    assert (
+        lines[0].startswith("microphone: ")
+        and "accepts 8000, 16000, 22050, 24000, 32000, 44100, 48000, 96000 Hz" in lines[0]
+    )
     assert "recording 2 s: speak now…" in lines
     assert "microphone: opened at 16000 Hz mono" in lines
     levels = next(line for line in lines if line.startswith("recorded "))
@@ -282,7 +299,9 @@ FORCED_FORMATS = textwrap.dedent(
 
 def test_resampling_and_channel_mixing_through_real_44k1_and_48k_stereo_streams(env, pulse_rig, tmp_path):
     speaker = pulse_rig.record_speaker()
-    run = subprocess.Popen([sys.executable, "-c", FORCED_FORMATS], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    run = subprocess.Popen(
+        [sys.executable, "-c", FORCED_FORMATS], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     assert run.stdout.readline() == b"ready\n"
     time.sleep(0.5)
     pulse_rig.play("mic", sine(1.5, 0.25, 1000.0), 48000)

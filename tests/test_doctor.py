@@ -32,7 +32,11 @@ def server():
 
 def doctor(env):
     result = subprocess.run(
-        [sys.executable, "-m", "livecli", "doctor"], env=env, capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "livecli", "doctor"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
         stdin=subprocess.DEVNULL,
     )
     assert SECRET not in result.stdout + result.stderr
@@ -48,20 +52,29 @@ def test_everything_fine(pulse_rig, server, isolated_env, run_cli):
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert [line.split(":")[0] for line in lines] == [
-        "ok    PortAudio", "ok    microphone", "ok    speaker", "ok    config", "ok    API key",
-        "ok    Live service 127.0.0.1", "ok    Live session (gemini-3.8-live)",
+        "ok    PortAudio",
+        "ok    microphone",
+        "ok    speaker",
+        "ok    config",
+        "ok    API key",
+        "ok    Live service 127.0.0.1",
+        "ok    Live session (gemini-3.8-live)",
     ]
     assert lines[1].endswith("'default' (ALSA) works at 16000 Hz mono")
     assert lines[2].endswith("'default' (ALSA) works at 24000 Hz mono")
     assert lines[3].endswith("(none: defaults in use)")
     assert lines[4] == "ok    API key: set (environment variable GEMINI_API_KEY)"
     assert "reachable (TLSv1.3, " in lines[5]
-    assert lines[6].startswith("ok    Live session (gemini-3.8-live): the service accepted the key and the settings (setup in ")
+    assert lines[6].startswith(
+        "ok    Live session (gemini-3.8-live): the service accepted the key and the settings (setup in "
+    )
     assert result.stderr == ""
     setup = server.setups[-1]  # a real session, set up with what talk would send
     assert setup["model"].endswith("gemini-3.8-live")
     today = datetime.date.today().isoformat()
-    assert run_cli("keys", "status", env=env).stdout.splitlines()[1].startswith(f"last accepted by the service: {today} ")
+    assert (
+        run_cli("keys", "status", env=env).stdout.splitlines()[1].startswith(f"last accepted by the service: {today} ")
+    )
 
 
 def test_a_key_the_service_refuses_fails_with_its_reason_and_the_fix(pulse_rig, server, isolated_env, run_cli):
@@ -132,7 +145,9 @@ def test_missing_portaudio_is_named_with_the_package(isolated_env, tmp_path):
     broken.mkdir()
     # What `import sounddevice` raises when libportaudio2 is not installed.
     (broken / "sounddevice.py").write_text("raise OSError('PortAudio library not found')\n")
-    env = dict(isolated_env, PYTHONPATH=str(broken), GEMINI_API_KEY=SECRET, GOOGLE_GEMINI_BASE_URL="https://127.0.0.1:9")
+    env = dict(
+        isolated_env, PYTHONPATH=str(broken), GEMINI_API_KEY=SECRET, GOOGLE_GEMINI_BASE_URL="https://127.0.0.1:9"
+    )
     result = doctor(env)
     assert result.returncode == 1
     first = result.stdout.splitlines()[0]

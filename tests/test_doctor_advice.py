@@ -61,20 +61,36 @@ def test_a_bad_environment_variable_is_named_in_the_fix(config):
 @pytest.mark.parametrize(
     "error,fix",
     [  # the service's close reasons, as it words them (cut at 123 bytes)
-        (AuthError("the Live service refused the session (1007): API key expired. Please renew the API key."),
-         "the service refuses this key: make one at https://aistudio.google.com/apikey, then `livecli keys set`"),
-        (AuthError("the Live service refused the session (1008): models/gemini-9-live is not found for API version "
-                   "v1beta, or is not supported for bidiGenerateContent. Call Li"),
-         "`livecli config set model MODEL` with a Live model the key can use (not gemini-9-live)"),
-        (ConnectionFailed("the Live connection closed (1011): You exceeded your current quota, please check your "
-                          "plan and billing details. For more information on this error, hea"),
-         "the key's project is out of quota: check its plan and billing at https://aistudio.google.com, or wait"),
-        (AuthError("the Live service refused the session (1007): Request contains an invalid argument."),
-         "the service refuses a setting: `livecli config show`, then unset the likely one (voice, language, system)"),
-        (ConnectionFailed("the Live service answered HTTP 404: check the model name and base URL"),
-         "check the model name (`livecli config show`) and the base URL the SDK is given (GOOGLE_*_BASE_URL)"),
-        (ConnectionFailed("cannot reach the Live service: Connection refused"),
-         "check the network, firewall or proxy, and the Live service line above"),
+        (
+            AuthError("the Live service refused the session (1007): API key expired. Please renew the API key."),
+            "the service refuses this key: make one at https://aistudio.google.com/apikey, then `livecli keys set`",
+        ),
+        (
+            AuthError(
+                "the Live service refused the session (1008): models/gemini-9-live is not found for API version "
+                "v1beta, or is not supported for bidiGenerateContent. Call Li"
+            ),
+            "`livecli config set model MODEL` with a Live model the key can use (not gemini-9-live)",
+        ),
+        (
+            ConnectionFailed(
+                "the Live connection closed (1011): You exceeded your current quota, please check your "
+                "plan and billing details. For more information on this error, hea"
+            ),
+            "the key's project is out of quota: check its plan and billing at https://aistudio.google.com, or wait",
+        ),
+        (
+            AuthError("the Live service refused the session (1007): Request contains an invalid argument."),
+            "the service refuses a setting: `livecli config show`, then unset the likely one (voice, language, system)",
+        ),
+        (
+            ConnectionFailed("the Live service answered HTTP 404: check the model name and base URL"),
+            "check the model name (`livecli config show`) and the base URL the SDK is given (GOOGLE_*_BASE_URL)",
+        ),
+        (
+            ConnectionFailed("cannot reach the Live service: Connection refused"),
+            "check the network, firewall or proxy, and the Live service line above",
+        ),
     ],
 )
 def test_each_refusal_of_the_service_has_its_fix(error, fix):

@@ -120,13 +120,13 @@ def test_conversation_with_barge_in_through_real_devices(pulse_rig, isolated_env
         },
     )
     assert heard_s > 1.0, "the answer should have played for a while before the barge-in"
-    assert silence_after_interrupt_ms < 150, f"speaker still playing {silence_after_interrupt_ms:.0f} ms after interrupted"
+    assert silence_after_interrupt_ms < 150, (
+        f"speaker still playing {silence_after_interrupt_ms:.0f} ms after interrupted"
+    )
 
 
 def test_unreachable_service_is_one_line(pulse_rig, isolated_env):
-    env = pulse_rig.subprocess_env(
-        dict(isolated_env, GEMINI_API_KEY="k", GOOGLE_GEMINI_BASE_URL="https://127.0.0.1:9")
-    )
+    env = pulse_rig.subprocess_env(dict(isolated_env, GEMINI_API_KEY="k", GOOGLE_GEMINI_BASE_URL="https://127.0.0.1:9"))
     code, out, err = finish(start_talk(env), timeout=30)
     assert code == 5, err
     assert err.strip().startswith("livecli: error: cannot reach the Live service")

@@ -9,8 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from livecli.audio import aec_backends, echo_canceller, portaudio
-from livecli.audio import echo
+from livecli.audio import aec_backends, echo, echo_canceller, portaudio
 from livecli.audio.echo import AutoEcho, HalfDuplexGate, NoEcho, make_echo
 from livecli.audio.echo_canceller import EchoCanceller
 from livecli.audio.echo_figures import (
@@ -29,7 +28,9 @@ from livecli.formats import ECHO_MODES
 from tests.support.echo_signals import USER_DBFS, Xruns, room_scene, simulate_echo, synthetic_recording
 
 RATE = 16000
-needs_aec = pytest.mark.skipif(not aec_backends.available(), reason="no echo canceller installed (pip install pywebrtc-audio)")
+needs_aec = pytest.mark.skipif(
+    not aec_backends.available(), reason="no echo canceller installed (pip install pywebrtc-audio)"
+)
 
 
 @pytest.fixture(scope="module")

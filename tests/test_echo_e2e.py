@@ -61,7 +61,9 @@ def test_a_minute_of_the_model_talking_through_a_loopback(echo_path, tmp_path):
     within 2 s, and a user speaking over the model is still heard at once."""
     voices = echo_rig.user_voices()
     echo = echo_rig.record(echo_path, echo_rig.model_voice(MODEL_TALKS_S), tmp_path / "echo.npz")
-    talk = echo_rig.record(echo_path, echo_rig.model_voice(echo_rig.DOUBLE_TALK_S), tmp_path / "talk.npz", voices=voices)
+    talk = echo_rig.record(
+        echo_path, echo_rig.model_voice(echo_rig.DOUBLE_TALK_S), tmp_path / "talk.npz", voices=voices
+    )
     placed = echo_rig.voices_in_take(talk, voices)
     figures = {}
     for name, make in [("off", NoEcho), ("half-duplex", HalfDuplexGate), ("aec", EchoCanceller)]:
@@ -103,7 +105,10 @@ def test_the_room_moving_never_interrupts_and_a_user_is_still_heard(pulse_rig, t
     placed = echo_rig.voices_in_take(talk, voices)
     default = lambda: make_echo().control  # noqa: E731
     figures = {
-        name: {"echo": echo_rig.echo_figures(echo.recording, make), "double_talk": echo_rig.double_talk_figures(talk.recording, placed, make)}
+        name: {
+            "echo": echo_rig.echo_figures(echo.recording, make),
+            "double_talk": echo_rig.double_talk_figures(talk.recording, placed, make),
+        }
         for name, make in [("off", NoEcho), ("auto", default)]
     }
     report("echo_room", figures)
@@ -121,7 +126,11 @@ def test_the_room_moving_never_interrupts_and_a_user_is_still_heard(pulse_rig, t
 def devices_test_echo(env):
     return subprocess.run(
         [sys.executable, "-m", "livecli", "devices", "test", "--echo"],
-        env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -147,7 +156,9 @@ def test_devices_echo_measurement_without_echo(pulse_rig, isolated_env):
 
 
 def talk_has_echo_option() -> bool:
-    done = subprocess.run([sys.executable, "-m", "livecli", "talk", "--help"], capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        [sys.executable, "-m", "livecli", "talk", "--help"], capture_output=True, text=True, timeout=30
+    )
     return "--echo" in done.stdout
 
 

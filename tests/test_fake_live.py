@@ -6,7 +6,7 @@ import asyncio
 import base64
 import json
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 import pydantic
 import pytest
@@ -140,8 +140,10 @@ def test_speech_turn_produces_full_model_turn(fake):
     assert output_text(msgs) == "Hi! How can I help?"
 
     kinds = [
-        "gen" if m.server_content and m.server_content.generation_complete
-        else "tc" if m.server_content and m.server_content.turn_complete
+        "gen"
+        if m.server_content and m.server_content.generation_complete
+        else "tc"
+        if m.server_content and m.server_content.turn_complete
         else None
         for m in msgs
     ]
@@ -267,7 +269,10 @@ def test_barge_in_while_reply_is_audible(fake):
 
     msgs = asyncio.run(main())
     flags = [
-        next((k for k in ("generation_complete", "interrupted", "turn_complete") if getattr(m.server_content, k, None)), None)
+        next(
+            (k for k in ("generation_complete", "interrupted", "turn_complete") if getattr(m.server_content, k, None)),
+            None,
+        )
         for m in msgs
         if m.server_content
     ]
@@ -414,7 +419,9 @@ def test_go_away_then_close(fake):
     err = asyncio.run(main())
     # the client ignored the goAway past its time: the service's words, cut at 123 bytes
     assert err.code == 1008
-    assert err.details.startswith("Connection aborted because the client failed to close the connection after receiving a GoAway")
+    assert err.details.startswith(
+        "Connection aborted because the client failed to close the connection after receiving a GoAway"
+    )
     assert len(err.details.encode()) == 123
     assert srv.events("go_away")[0].t < srv.events("go_away_close")[0].t
 
@@ -520,8 +527,24 @@ def test_validator_is_strict():
 
     good = [
         {"setupComplete": {}},
-        {"serverContent": {"modelTurn": {"parts": [{"inlineData": {"mimeType": "audio/pcm;rate=24000", "data": base64.b64encode(b"\xfb\xff" * 10).decode()}}]}}},
-        {"serverContent": {"turnComplete": True}, "usageMetadata": {"promptTokenCount": 3, "promptTokensDetails": [{"modality": "AUDIO", "tokenCount": 3}]}},
+        {
+            "serverContent": {
+                "modelTurn": {
+                    "parts": [
+                        {
+                            "inlineData": {
+                                "mimeType": "audio/pcm;rate=24000",
+                                "data": base64.b64encode(b"\xfb\xff" * 10).decode(),
+                            }
+                        }
+                    ]
+                }
+            }
+        },
+        {
+            "serverContent": {"turnComplete": True},
+            "usageMetadata": {"promptTokenCount": 3, "promptTokensDetails": [{"modality": "AUDIO", "tokenCount": 3}]},
+        },
         {"goAway": {"timeLeft": "5s"}},
         {"toolCall": {"functionCalls": [{"id": "a", "name": "f", "args": {"x": [1, None]}}]}},
     ]

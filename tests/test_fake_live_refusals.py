@@ -18,7 +18,6 @@ from tests.test_fake_live import collect, has, live_config
 from tests.test_fake_live_service import LIVE, session_with
 
 
-
 def token_version() -> types.HttpOptions:
     """Fresh each time: genai.Client writes the base URL into the options it is given."""
     return types.HttpOptions(api_version="v1alpha")
@@ -59,7 +58,10 @@ def test_an_unknown_model_is_refused_in_the_service_s_words(fake):
 @pytest.mark.parametrize(
     "config,reason",
     [
-        (with_(response_modalities=[types.Modality.TEXT]), "The requested combination of response modalities (TEXT) is not supported"),
+        (
+            with_(response_modalities=[types.Modality.TEXT]),
+            "The requested combination of response modalities (TEXT) is not supported",
+        ),
         (with_(proactivity=types.ProactivityConfig(proactive_audio=True)), "Request contains an invalid argument."),
         (with_(enable_affective_dialog=True), "Request contains an invalid argument."),
         (with_(thinking_config=types.ThinkingConfig(thinking_level="LOW")), "Request contains an invalid argument."),
@@ -79,7 +81,12 @@ def test_the_translate_model_needs_its_language_and_takes_no_tools(fake):
     target = types.TranslationConfig(target_language_code="de")
     assert refusal(translate).code == 1007  # no target language
     assert refusal(translate, with_(translation_config=target, system_instruction="Be nice.")).code == 1007
-    assert refusal("gemini-3.8-live-extended-thinking", with_(thinking_config=types.ThinkingConfig(thinking_level="MINIMAL"))).code == 1007
+    assert (
+        refusal(
+            "gemini-3.8-live-extended-thinking", with_(thinking_config=types.ThinkingConfig(thinking_level="MINIMAL"))
+        ).code
+        == 1007
+    )
 
 
 def test_quota_refusal_comes_after_setup_complete_on_every_connection(fake):
@@ -176,7 +183,7 @@ def test_a_resumed_session_does_not_use_the_token_again(fake):
 
 def test_expired_and_unknown_tokens_are_refused(fake):
     srv = fake()
-    past = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=1)
+    past = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=1)
     expired = mint(srv, new_session_expire_time=past).name
     fresh = mint(srv).name
     for token in (expired, "auth_tokens/never-minted"):

@@ -68,7 +68,9 @@ def test_a_turn_is_shaped_like_the_service_s(fake):
     (done,) = [m for m in msgs if m.server_content and m.server_content.turn_complete]
     usage = done.usage_metadata  # in the same frame as turnComplete
     assert {d.modality for d in usage.prompt_tokens_details} == {types.MediaModality.TEXT, types.MediaModality.AUDIO}
-    assert usage.response_tokens_details == [types.ModalityTokenCount(modality=types.MediaModality.AUDIO, token_count=32)]
+    assert usage.response_tokens_details == [
+        types.ModalityTokenCount(modality=types.MediaModality.AUDIO, token_count=32)
+    ]
     assert srv.sent[-2].kind == "serverContent+usageMetadata"
 
 
@@ -120,7 +122,12 @@ def test_tool_call_ids_as_each_platform_makes_them_and_answers_by_name(fake, pla
         assert call.id is None
     else:
         assert re.fullmatch(shape, call.id)
-    code = [p.executable_code for m in before if m.server_content and m.server_content.model_turn for p in m.server_content.model_turn.parts]
+    code = [
+        p.executable_code
+        for m in before
+        if m.server_content and m.server_content.model_turn
+        for p in m.server_content.model_turn.parts
+    ]
     assert code and "get_weather" in code[0].code  # the model's code comes before its toolCall
     assert output_text(after) == "It is 21 degrees."
 
@@ -139,7 +146,9 @@ def test_non_blocking_call_the_model_talks_on_and_the_result_follows_its_schedul
         spoken = await collect(session, has("turn_complete"))
         (call,) = next(m for m in spoken if m.tool_call).tool_call.function_calls
         await session.send_tool_response(
-            function_responses=types.FunctionResponse(id=call.id, name=call.name, response={"ok": True}, scheduling=scheduling)
+            function_responses=types.FunctionResponse(
+                id=call.id, name=call.name, response={"ok": True}, scheduling=scheduling
+            )
         )
         return spoken
 
@@ -173,7 +182,9 @@ def test_non_blocking_result_with_interrupt_cuts_the_model_short(fake):
             await session.send_realtime_input(text="tell me a story")
             await collect(session, has("model_turn"))  # the story has begun
             await session.send_tool_response(
-                function_responses=types.FunctionResponse(id=call.id, name=call.name, response={}, scheduling="INTERRUPT")
+                function_responses=types.FunctionResponse(
+                    id=call.id, name=call.name, response={}, scheduling="INTERRUPT"
+                )
             )
             return await collect(session, has("turn_complete", 2))
 
@@ -201,7 +212,13 @@ def test_blocking_call_is_cancelled_by_new_input(fake):
 
 
 def test_one_message_carries_audio_transcription_turn_complete_and_usage_with_thoughts(fake):
-    srv = fake(pack_turn_end=True, thoughts="The user greets me.", reply_text="Hello there friend", reply_seconds=0.5, echo_text=False)
+    srv = fake(
+        pack_turn_end=True,
+        thoughts="The user greets me.",
+        reply_text="Hello there friend",
+        reply_seconds=0.5,
+        echo_text=False,
+    )
 
     async def main():
         async with session_with() as session:
@@ -213,7 +230,13 @@ def test_one_message_carries_audio_transcription_turn_complete_and_usage_with_th
     sc = last.server_content
     assert sc.model_turn.parts[0].inline_data and sc.output_transcription.text
     assert sc.generation_complete and sc.turn_complete and last.usage_metadata.thoughts_token_count == 5
-    thought = [p for m in msgs if m.server_content and m.server_content.model_turn for p in m.server_content.model_turn.parts if p.thought]
+    thought = [
+        p
+        for m in msgs
+        if m.server_content and m.server_content.model_turn
+        for p in m.server_content.model_turn.parts
+        if p.thought
+    ]
     assert thought[0].text == "The user greets me."
     assert audio_of(msgs) == make_tone(0.5)
     assert output_text(msgs) == "Hello there friend"
@@ -221,7 +244,9 @@ def test_one_message_carries_audio_transcription_turn_complete_and_usage_with_th
 
 
 def test_extended_thinking_works_in_the_background_and_speaks_again(fake):
-    srv = fake(reply_text="The answer is 42.", filler_text="Let me think.", reply_seconds=0.2, send_speed=20, echo_text=False)
+    srv = fake(
+        reply_text="The answer is 42.", filler_text="Let me think.", reply_seconds=0.2, send_speed=20, echo_text=False
+    )
     config = live_config().model_copy(update={"thinking_config": types.ThinkingConfig(thinking_level="HIGH")})
 
     async def main():
@@ -234,7 +259,10 @@ def test_extended_thinking_works_in_the_background_and_speaks_again(fake):
 
     msgs = asyncio.run(main())
     statuses = [
-        (m.server_content.interaction_status.value if m.server_content.interaction_status else None, bool(m.server_content.turn_complete))
+        (
+            m.server_content.interaction_status.value if m.server_content.interaction_status else None,
+            bool(m.server_content.turn_complete),
+        )
         for m in msgs
         if m.server_content and (m.server_content.interaction_status or m.server_content.turn_complete)
     ]
@@ -258,7 +286,9 @@ def test_refused_turn_says_why_and_waits_for_input(fake):
 
 
 def test_voice_activity_and_interim_transcription_while_the_user_speaks(fake):
-    fake(voice_activity=True, interim_transcripts=True, user_transcripts=("turn on the lights",), transcript_word_ms=100)
+    fake(
+        voice_activity=True, interim_transcripts=True, user_transcripts=("turn on the lights",), transcript_word_ms=100
+    )
 
     async def main():
         async with session_with() as session:
@@ -268,9 +298,17 @@ def test_voice_activity_and_interim_transcription_while_the_user_speaks(fake):
     msgs = asyncio.run(main())
     activity = [m.voice_activity.voice_activity_type for m in msgs if m.voice_activity]
     assert activity == [types.VoiceActivityType.ACTIVITY_START, types.VoiceActivityType.ACTIVITY_END]
-    interim = [m.server_content.interim_input_transcription.text for m in msgs if m.server_content and m.server_content.interim_input_transcription]
+    interim = [
+        m.server_content.interim_input_transcription.text
+        for m in msgs
+        if m.server_content and m.server_content.interim_input_transcription
+    ]
     assert interim[0] == "turn" and interim[-1].startswith("turn on")
-    final = "".join(m.server_content.input_transcription.text for m in msgs if m.server_content and m.server_content.input_transcription)
+    final = "".join(
+        m.server_content.input_transcription.text
+        for m in msgs
+        if m.server_content and m.server_content.input_transcription
+    )
     assert final == "turn on the lights"
 
 
@@ -287,8 +325,14 @@ def test_grounding_when_the_setup_has_google_search(fake):
             await session.send_realtime_input(text="weather")
             return await collect(session, has("turn_complete"))
 
-    found = [m.server_content.grounding_metadata for m in asyncio.run(main(search)) if m.server_content and m.server_content.grounding_metadata]
-    assert found[0].web_search_queries == ["weather paris"] and found[0].grounding_chunks[0].web.title == "Paris weather"
+    found = [
+        m.server_content.grounding_metadata
+        for m in asyncio.run(main(search))
+        if m.server_content and m.server_content.grounding_metadata
+    ]
+    assert (
+        found[0].web_search_queries == ["weather paris"] and found[0].grounding_chunks[0].web.title == "Paris weather"
+    )
     without = asyncio.run(main(live_config()))
     assert not any(m.server_content and m.server_content.grounding_metadata for m in without)
 

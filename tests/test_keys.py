@@ -22,7 +22,7 @@ def test_arrows_are_named_other_sequences_dropped_characters_kept():
 def pty_stdin(monkeypatch):
     """A pseudo-terminal as stdin; yields the side a user types into."""
     main, secondary = os.openpty()
-    stdin = open(secondary, "r")
+    stdin = open(secondary)
     yield main, stdin
     stdin.close()
     os.close(main)
@@ -40,7 +40,7 @@ def test_keys_from_a_terminal_one_by_one_and_the_terminal_given_back(pty_stdin):
         assert reader.is_terminal
         assert not lflags(stdin.fileno()) & (termios.ICANON | termios.ECHO)  # cbreak
         assert reader.read() == []
-        os.write(main, "q\x1b[B1\r".encode())
+        os.write(main, b"q\x1b[B1\r")
         assert reader.next_key(timeout=5) == "q"
         assert reader.read() == [DOWN, "1", "\n"]  # what was typed ahead waited (Enter as the terminal maps it)
         os.write(main, b"\x1b[")  # an arrow written in two pieces
@@ -78,7 +78,7 @@ def test_restore_all_undoes_what_is_still_changed_newest_first():
 
 def test_a_terminal_that_hangs_up_ends_the_keys():
     main, secondary = os.openpty()
-    with open(secondary, "r") as stdin, KeyReader(stdin) as reader:
+    with open(secondary) as stdin, KeyReader(stdin) as reader:
         os.close(main)  # the terminal window closed
         assert reader.read(timeout=5) == [] and reader.at_end
         assert reader.next_key() is None  # does not wait for keys that cannot come

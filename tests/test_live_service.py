@@ -58,7 +58,14 @@ def kinds(found) -> list[str]:
 
 
 def test_turn_end_arrives_in_one_message_and_in_order(fake):
-    fake(api_key="key", pack_turn_end=True, thoughts="Secret reasoning.", echo_text=False, reply_text="Hello there friend", reply_seconds=0.5)
+    fake(
+        api_key="key",
+        pack_turn_end=True,
+        thoughts="Secret reasoning.",
+        echo_text=False,
+        reply_text="Hello there friend",
+        reply_seconds=0.5,
+    )
     found = converse("hi", until=lambda f: any(isinstance(e, events.Usage) for e in f))
     # the last message held the last audio part, the transcription, generationComplete, turnComplete, usage
     assert kinds(found)[-5:] == ["ModelAudio", "OutputTranscript", "GenerationComplete", "TurnComplete", "Usage"]
@@ -74,12 +81,20 @@ def test_a_refused_turn_says_why_and_the_model_waits(fake):
     fake(api_key="key", turn_complete_reason="PROHIBITED_INPUT_CONTENT", waiting_for_input=True)
     found = converse("something bad")
     reason = next(e for e in found if isinstance(e, events.TurnEndReason))
-    assert reason == events.TurnEndReason("PROHIBITED_INPUT_CONTENT", "the service refused what was said (prohibited content)")
+    assert reason == events.TurnEndReason(
+        "PROHIBITED_INPUT_CONTENT", "the service refused what was said (prohibited content)"
+    )
     assert kinds(found)[-3:] == ["TurnEndReason", "WaitingForInput", "TurnComplete"]
 
 
 def test_hearing_the_user_voice_activity_and_interim_transcription(fake):
-    fake(api_key="key", voice_activity=True, interim_transcripts=True, user_transcripts=("open the window",), transcript_word_ms=100)
+    fake(
+        api_key="key",
+        voice_activity=True,
+        interim_transcripts=True,
+        user_transcripts=("open the window",),
+        transcript_word_ms=100,
+    )
     speech = np.concatenate([tone(0.6), silence(0.7)]).tobytes()
     found = converse(speech=speech)
     activity = [e.speaking for e in found if isinstance(e, events.VoiceActivity)]
@@ -96,7 +111,10 @@ def test_grounded_answer_names_its_sources_and_queries(fake):
         api_key="key",
         grounding={
             "webSearchQueries": ["tallest building"],
-            "groundingChunks": [{"web": {"uri": "https://example.org/a", "title": "Skyscrapers"}}, {"web": {"uri": "https://example.org/b"}}],
+            "groundingChunks": [
+                {"web": {"uri": "https://example.org/a", "title": "Skyscrapers"}},
+                {"web": {"uri": "https://example.org/b"}},
+            ],
         },
         reply_seconds=0.2,
         send_speed=20,
@@ -111,7 +129,14 @@ def test_grounded_answer_names_its_sources_and_queries(fake):
 
 
 def test_background_work_reports_its_status_and_speaks_again(fake):
-    fake(api_key="key", echo_text=False, filler_text="One moment.", reply_text="It is done.", reply_seconds=0.2, send_speed=20)
+    fake(
+        api_key="key",
+        echo_text=False,
+        filler_text="One moment.",
+        reply_text="It is done.",
+        reply_seconds=0.2,
+        send_speed=20,
+    )
     found = converse("plan my trip", settings=Settings(model=THINKING), thinking_level="high", until=turns_done(2))
     sequence = [
         e.status if isinstance(e, events.InteractionStatus) else type(e).__name__
@@ -126,7 +151,9 @@ def test_vertex_session_id_rateless_audio_and_calls_without_ids_answered_by_name
     server = fake(
         platform="vertex-old",
         tool_calls={"time": {"name": "clock", "args": {}}},
-        reply_text=lambda turn: f"It is {turn.tool_responses[0]['response']['result']}." if turn.tool_responses else "Hm.",
+        reply_text=lambda turn: (
+            f"It is {turn.tool_responses[0]['response']['result']}." if turn.tool_responses else "Hm."
+        ),
         reply_seconds=0.2,
         send_speed=20,
     )
@@ -242,7 +269,11 @@ def test_a_rest_call_to_a_service_that_cannot_be_reached_is_one_line(fake, monke
 
 def test_invalid_argument_names_the_settings_likely_at_fault(fake):
     server = fake(api_key="key")
-    error = refused(server, Settings(voice="Nobody", language="xx-XX"), during=lambda: server.close_connections(1007, "Request contains an invalid argument."))
+    error = refused(
+        server,
+        Settings(voice="Nobody", language="xx-XX"),
+        during=lambda: server.close_connections(1007, "Request contains an invalid argument."),
+    )
     assert isinstance(error, AuthError)
     assert str(error) == (
         "the Live service refused the session (1007): Request contains an invalid argument. — "

@@ -34,7 +34,9 @@ def test_models_lists_the_live_models_one_per_line_marking_talk_s(run_cli, servi
     assert result.returncode == 0 and result.stderr == ""
     listed = result.stdout.splitlines()
     assert listed == sorted(listed) and "gemini-3.8-live  (default)" in listed
-    assert "gemini-3.8-live-extended-thinking" in listed and "text-embedding-004" not in result.stdout  # it cannot do Live
+    assert (
+        "gemini-3.8-live-extended-thinking" in listed and "text-embedding-004" not in result.stdout
+    )  # it cannot do Live
     chosen = run_cli("models", env=dict(env, LIVECLI_MODEL="gemini-3.8-live-extended-thinking")).stdout.splitlines()
     assert "gemini-3.8-live-extended-thinking  (default)" in chosen and "gemini-3.8-live" in chosen
     assert "accepted by the service" in run_cli("keys", "status", env=env).stdout  # the key worked: noted
@@ -44,7 +46,10 @@ def test_models_says_when_talk_s_model_is_not_among_them(run_cli, service):
     _, env = service
     result = run_cli("models", env=dict(env, LIVECLI_MODEL="gemini-4-live-nope"))
     assert result.returncode == 0 and "(default)" not in result.stdout
-    assert result.stderr == "livecli: the model talk uses, gemini-4-live-nope, is not among them: `livecli config set model MODEL`\n"
+    assert (
+        result.stderr
+        == "livecli: the model talk uses, gemini-4-live-nope, is not among them: `livecli config set model MODEL`\n"
+    )
 
 
 def test_models_with_a_refused_key_no_key_or_no_service_is_one_line(run_cli, service, isolated_env):
@@ -64,7 +69,9 @@ def test_token_create_prints_a_token_locked_to_talk_s_settings_that_opens_a_sess
     assert token.startswith("auth_tokens/")
     assert result.stderr.startswith("livecli: token for gemini-3.8-live, 1 use, until ") and token not in result.stderr
     minted = server.tokens.tokens[token]
-    assert minted.uses_left == 1 and minted.expire_at == pytest.approx(datetime.datetime.now().timestamp() + 30 * 60, abs=60)
+    assert minted.uses_left == 1 and minted.expire_at == pytest.approx(
+        datetime.datetime.now().timestamp() + 30 * 60, abs=60
+    )
     assert minted.setup["model"] == "models/gemini-3.8-live"
     assert '"Kore"' in json.dumps(minted.setup["generationConfig"]["speechConfig"])  # the SDK sends it in snake_case
 
@@ -83,10 +90,13 @@ def test_token_create_json_with_uses_and_lifetime(run_cli, service):
     result = never_shows_the_key(run_cli("token", "create", "--uses", "3", "--expire", "1h30m", "--json", env=env))
     assert result.returncode == 0 and result.stderr == ""
     found = json.loads(result.stdout)
-    assert set(found) == {"name", "expires", "uses", "model"} and (found["uses"], found["model"]) == (3, "gemini-3.8-live")
+    assert set(found) == {"name", "expires", "uses", "model"} and (found["uses"], found["model"]) == (
+        3,
+        "gemini-3.8-live",
+    )
     expires = datetime.datetime.fromisoformat(found["expires"])
     assert expires.tzinfo is not None
-    assert (expires - datetime.datetime.now(datetime.timezone.utc)).total_seconds() == pytest.approx(90 * 60, abs=60)
+    assert (expires - datetime.datetime.now(datetime.UTC)).total_seconds() == pytest.approx(90 * 60, abs=60)
     assert server.tokens.tokens[found["name"]].uses_left == 3
     unlimited = json.loads(run_cli("token", "create", "--uses", "0", "--expire", "90s", "--json", env=env).stdout)
     assert unlimited["uses"] == 0 and server.tokens.tokens[unlimited["name"]].uses_left is None
@@ -114,6 +124,10 @@ def test_token_create_refusals_are_one_line(run_cli, service, isolated_env):
     assert_one_line_error(refused, 4, "the service did not mint a token (400): API key not valid")
     assert_one_line_error(run_cli("token", "create"), 4, "no API key")
     vertex = dict(env, GOOGLE_GENAI_USE_VERTEXAI="true")
-    assert_one_line_error(run_cli("token", "create", env=vertex), 3, "ephemeral tokens come from the Gemini Developer API, not Vertex AI")
+    assert_one_line_error(
+        run_cli("token", "create", env=vertex), 3, "ephemeral tokens come from the Gemini Developer API, not Vertex AI"
+    )
     unreachable = dict(env, GOOGLE_GEMINI_BASE_URL="https://127.0.0.1:9")
-    assert_one_line_error(run_cli("token", "create", env=unreachable), 5, "cannot reach the Live service: Connection refused")
+    assert_one_line_error(
+        run_cli("token", "create", env=unreachable), 5, "cannot reach the Live service: Connection refused"
+    )

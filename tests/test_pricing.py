@@ -11,8 +11,12 @@ from livecli.pricing import Cost, UsageTotals, estimate
 # A turn as gemini-3.8-live reports it (usageMetadata of a real session, from the Google AI forum):
 # 25 prompt tokens come without a modality.
 REPORTED = records.UsageReport(
-    prompt_tokens=522, response_tokens=42, total_tokens=564,
-    prompt_details={"TEXT": 332, "AUDIO": 165}, response_details={"AUDIO": 42}, thoughts_tokens=136,
+    prompt_tokens=522,
+    response_tokens=42,
+    total_tokens=564,
+    prompt_details={"TEXT": 332, "AUDIO": 165},
+    response_details={"AUDIO": 42},
+    thoughts_tokens=136,
 )
 
 
@@ -36,7 +40,11 @@ def test_a_fully_described_session_has_a_complete_price():
     turn = UsageTotals.of(records.UsageReport(1000, 2000, 3000, {"AUDIO": 1000}, {"AUDIO": 2000}))
     hour = sum([turn] * 100, UsageTotals())
     cost = estimate("models/gemini-3.1-flash-live-preview", hour)
-    assert (hour.prompt, hour.prompt_by_modality, hour.response_by_modality) == (100_000, {"AUDIO": 100_000}, {"AUDIO": 200_000})
+    assert (hour.prompt, hour.prompt_by_modality, hour.response_by_modality) == (
+        100_000,
+        {"AUDIO": 100_000},
+        {"AUDIO": 200_000},
+    )
     assert cost == Cost(100_000 * 3.00 / 1e6 + 200_000 * 12.00 / 1e6)
     assert (cost.complete, str(cost)) == (True, "$2.70")
 
@@ -47,7 +55,10 @@ def test_a_model_without_prices_is_unknown_until_config_gives_them():
     assert (cost.usd, str(cost), cost.unpriced_tokens) == (None, "unknown price", 522 + 42 + 136)
     assert cost.reasons == ('no prices known for gemini-9-live: set [prices."gemini-9-live"] in config.toml',)
     assert str(estimate("gemini-9-live", UsageTotals())) == "unknown price"  # before the first report too
-    overrides = pricing.parse_overrides({"gemini-9-live": {"input_text": 1, "input_audio": 2, "output_audio": 4, "output_text": 1}}, source="config.toml")
+    overrides = pricing.parse_overrides(
+        {"gemini-9-live": {"input_text": 1, "input_audio": 2, "output_audio": 4, "output_text": 1}},
+        source="config.toml",
+    )
     assert estimate("gemini-9-live", usage, overrides).usd == pytest.approx((332 + 165 * 2 + 42 * 4 + 136) / 1e6)
 
 
@@ -56,7 +67,10 @@ def test_config_overrides_one_price_and_keeps_the_others():
     prices = pricing.prices_for("gemini-3.8-live", overrides)
     assert prices.per_million["output_audio"] == 6.0 and prices.per_million["input_audio"] == 3.00
     assert prices.source.startswith("config.toml over ")
-    assert pricing.prices_for("gemini-3.8-live-extended-thinking", overrides) == pricing.PUBLISHED["gemini-3.8-live-extended-thinking"]
+    assert (
+        pricing.prices_for("gemini-3.8-live-extended-thinking", overrides)
+        == pricing.PUBLISHED["gemini-3.8-live-extended-thinking"]
+    )
 
 
 def test_a_modality_the_model_has_no_price_for_is_named():
@@ -79,7 +93,13 @@ def test_costs_add_up_and_unknown_stays_unknown():
 
 
 def test_damaged_counts_read_as_nothing():
-    odd = records.UsageReport(prompt_tokens=None, response_tokens="12", total_tokens=True, prompt_details=["AUDIO"], response_details={"audio": 3.0})
+    odd = records.UsageReport(
+        prompt_tokens=None,
+        response_tokens="12",
+        total_tokens=True,
+        prompt_details=["AUDIO"],
+        response_details={"audio": 3.0},
+    )
     assert UsageTotals.of(odd) == UsageTotals(response_by_modality={"AUDIO": 3})
 
 
@@ -87,9 +107,18 @@ def test_damaged_counts_read_as_nothing():
     "table, message",
     [
         ([1, 2], 'config.toml: prices must be tables of models, such as [prices."gemini-3.8-live"]'),
-        ({"m": 3}, 'config.toml: [prices."m"] must be a table of prices (input_text, input_audio, input_image, input_video, output_text, output_audio)'),
-        ({"m": {"audio_in": 3}}, "config.toml: [prices.\"m\"]: unknown key 'audio_in' (known keys: input_text, input_audio, "),
-        ({"m": {"input_audio": "3"}}, "config.toml: [prices.\"m\"]: bad value for 'input_audio': expected USD per million tokens, a number from 0"),
+        (
+            {"m": 3},
+            'config.toml: [prices."m"] must be a table of prices (input_text, input_audio, input_image, input_video, output_text, output_audio)',
+        ),
+        (
+            {"m": {"audio_in": 3}},
+            "config.toml: [prices.\"m\"]: unknown key 'audio_in' (known keys: input_text, input_audio, ",
+        ),
+        (
+            {"m": {"input_audio": "3"}},
+            "config.toml: [prices.\"m\"]: bad value for 'input_audio': expected USD per million tokens, a number from 0",
+        ),
         ({"m": {"input_audio": -1}}, "bad value for 'input_audio'"),
         ({"m": {"input_audio": True}}, "bad value for 'input_audio'"),
         ({"m": {"input_audio": float("nan")}}, "bad value for 'input_audio'"),

@@ -103,9 +103,7 @@ print(json.dumps({"device": dev["name"], "t_start": t_start, "t_first_cb": first
 @pytest.mark.e2e
 def test_sounddevice_tone_reaches_speaker_recording(pulse_rig, child_env, record_property):
     rec = pulse_rig.record_speaker(rate=48000)
-    out = subprocess.run(
-        [sys.executable, "-c", PLAY_TONE], env=child_env, capture_output=True, text=True, timeout=30
-    )
+    out = subprocess.run([sys.executable, "-c", PLAY_TONE], env=child_env, capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     info = json.loads(out.stdout.strip().splitlines()[-1])
     assert info["ok"], "stream never finished"
@@ -213,7 +211,7 @@ def test_speech_reaches_sounddevice_default_input(pulse_rig, child_env, tmp_path
     speech = x[int(start * rate) : int(end * rate)]
     # What espeak produced, analysed the same way
     ref, ref_rate = speech_pcm("hello world")
-    (rs, re_), = active_segments(ref, ref_rate, threshold_dbfs=-40, min_gap_ms=200)
+    ((rs, re_),) = active_segments(ref, ref_rate, threshold_dbfs=-40, min_gap_ms=200)
     assert end - start == pytest.approx(re_ - rs, abs=0.03)
     level = rms_dbfs(speech)
     assert -30 < level < -10, f"speech level {level:.1f} dBFS"
@@ -266,7 +264,7 @@ def test_extra_sink_resampling_and_removal(pulse_rig):
         pulse_rig.play("odd44k", make_tone(3000.0, 0.3, 24000), 24000)  # 24k -> 44.1k -> 48k
         time.sleep(0.05)
         x = rec.stop()
-        (start, end), = tone_segments(x, 48000, 3000.0)
+        ((start, end),) = tone_segments(x, 48000, 3000.0)
         assert end - start == pytest.approx(0.3, abs=0.01)
         assert dominant_frequency(x[int(start * 48000) : int(end * 48000)], 48000) == pytest.approx(3000, abs=3)
     finally:
@@ -349,7 +347,7 @@ def test_tone_segments_with_speech_mixed_in():
     _add(x, make_tone(4000, t_off - t_on, rate, amplitude_dbfs=-12, dtype=float), t_on, rate)
     segs = tone_segments(x, rate, 4000)
     assert len(segs) == 1, segs
-    (s, e), = segs
+    ((s, e),) = segs
     assert s == pytest.approx(t_on, abs=0.002) and e == pytest.approx(t_off, abs=0.002), segs
     # speech alone is not a tone
     assert tone_segments(_add(np.zeros(n), speech, 0.3, rate), rate, 4000) == []

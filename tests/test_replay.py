@@ -46,14 +46,18 @@ def locate(signal: np.ndarray, pattern: np.ndarray) -> tuple[int, float]:
     """Where `pattern` sits in `signal` (sample), and how alike they are there (correlation, 1 = same)."""
     signal, pattern = signal.astype(np.float64), pattern.astype(np.float64)
     size = 1 << int(np.ceil(np.log2(len(signal) + len(pattern))))
-    corr = np.fft.irfft(np.fft.rfft(signal, size) * np.conj(np.fft.rfft(pattern, size)), size)[: len(signal) - len(pattern) + 1]
+    corr = np.fft.irfft(np.fft.rfft(signal, size) * np.conj(np.fft.rfft(pattern, size)), size)[
+        : len(signal) - len(pattern) + 1
+    ]
     at = int(np.argmax(corr))
     return at, corr[at] / (np.linalg.norm(pattern) * np.linalg.norm(signal[at : at + len(pattern)]) + 1e-9)
 
 
 def read_wav(path):
     with wave.open(str(path)) as wav:
-        return np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").reshape(-1, wav.getnchannels()), wav.getframerate()
+        return np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").reshape(
+            -1, wav.getnchannels()
+        ), wav.getframerate()
 
 
 # -- the timeline ------------------------------------------------------------------------------
@@ -71,7 +75,9 @@ def test_microphone_chunks_stamped_late_still_follow_each_other(db_dir):
     s = Scripted(db_dir)
     rng = np.random.default_rng(7)
     for i in range(20):  # each stamped 0-15 ms after it really ended
-        s.recorder.audio("user", noise(0.1, 16000, i).tobytes(), 16000, at=s._now_is(1.0 + 0.1 * (i + 1) + rng.uniform(0, 0.015)))
+        s.recorder.audio(
+            "user", noise(0.1, 16000, i).tobytes(), 16000, at=s._now_is(1.0 + 0.1 * (i + 1) + rng.uniform(0, 0.015))
+        )
     _, _, timeline = load(db_dir, s.close(4.0))
     segments = timeline.user.segments
     assert all(b.start >= a.end for a, b in zip(segments, segments[1:]))  # never overlapping
@@ -81,7 +87,9 @@ def test_microphone_chunks_stamped_late_still_follow_each_other(db_dir):
 def test_windows_join_without_seams(db_dir):
     _, _, timeline = load(db_dir, conversation(db_dir).id)
     whole = timeline.render(0, timeline.frames)
-    pieces = np.concatenate([timeline.render(s, min(2399, timeline.frames - s)) for s in range(0, timeline.frames, 2399)])
+    pieces = np.concatenate(
+        [timeline.render(s, min(2399, timeline.frames - s)) for s in range(0, timeline.frames, 2399)]
+    )
     assert np.abs(whole - pieces).max() < 2.0  # int16 units: rounding of the resampler only
 
 
@@ -100,7 +108,10 @@ def transcript_at(db_dir, session_id, t):
 def test_the_transcript_appears_as_it_is_spoken(db_dir):
     session_id = conversation(db_dir).id
     assert transcript_at(db_dir, session_id, 2.4) == []
-    assert transcript_at(db_dir, session_id, 2.5) == [("You", "what is the weather like", False), ("Gemini", "It", False)]
+    assert transcript_at(db_dir, session_id, 2.5) == [
+        ("You", "what is the weather like", False),
+        ("Gemini", "It", False),
+    ]
     halfway = transcript_at(db_dir, session_id, 3.25)[1][1]
     assert halfway == "It is sunny and warm today"  # 6 of 10 words in the first 0.75 s of 1.5 s heard
     assert transcript_at(db_dir, session_id, 4.01)[:2] == [
@@ -108,7 +119,10 @@ def test_the_transcript_appears_as_it_is_spoken(db_dir):
         ("Gemini", "It is sunny and warm today with a light breeze.", True),
     ]
     assert transcript_at(db_dir, session_id, 5.3)[2:] == [("You", "stop please", False), ("Gemini", "Okay,", False)]
-    assert transcript_at(db_dir, session_id, 8.0)[2:] == [("You", "stop please", True), ("Gemini", "Okay, stopping.", True)]
+    assert transcript_at(db_dir, session_id, 8.0)[2:] == [
+        ("You", "stop please", True),
+        ("Gemini", "Okay, stopping.", True),
+    ]
 
 
 def test_typed_turns_and_text_only_sessions_show_when_they_happened(db_dir):
@@ -129,7 +143,9 @@ def test_tool_calls_show_as_talk_showed_them(db_dir):
         "4": dict(response={"error": "ValueError: no"}, state="error", approval="yolo", duration_s=1.5),
     }
     for n, answer in answers.items():
-        s.record(float(n), records.ToolCalled(id=n, name="look", args={"query": "x" * 70} if n == "4" else {"n": int(n)}))
+        s.record(
+            float(n), records.ToolCalled(id=n, name="look", args={"query": "x" * 70} if n == "4" else {"n": int(n)})
+        )
         s.record(float(n) + 0.5, records.ToolFinished(id=n, name="look", **answer))
     session_id = s.close(5.0)
     info, events, timeline = load(db_dir, session_id)
@@ -146,7 +162,7 @@ def test_tool_calls_show_as_talk_showed_them(db_dir):
         'Tool: look(n=1) → {"temp_c": 21} [done, 0.2 s]',
         'Tool: look(n=2) → "the user refused this call" [refused]',
         "Tool: look(n=3) [cancelled]",
-        f"Tool: look({('query=' + repr('x' * 70))[:59]}…) → \"ValueError: no\" [error, 1.5 s]",
+        f'Tool: look({("query=" + repr("x" * 70))[:59]}…) → "ValueError: no" [error, 1.5 s]',
     ]
 
 
@@ -226,7 +242,11 @@ def test_replay_without_audio_keeps_the_sessions_pace(db_dir, isolated_env):
     conversation(db_dir)
     replay = subprocess.Popen(
         [sys.executable, "-m", "livecli", "replay", "--no-audio", "--speed", "4"],
-        env=isolated_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+        env=isolated_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
     )
     seen = [(time.monotonic(), line.rstrip("\n")) for line in replay.stdout]
     assert replay.wait(10) == 0, replay.stderr.read()
@@ -248,7 +268,10 @@ def test_an_empty_session_says_there_is_nothing_to_replay(run_cli, db_dir):
     session_id = Scripted(db_dir, connected=False).close(0.5)  # a failed start: replayed only when named
     result = run_cli("replay", session_id, "--no-audio")
     assert result.returncode == 1
-    assert result.stderr == f"livecli: error: session {session_id} has nothing to replay: nothing was said in it (failed to start)\n"
+    assert (
+        result.stderr
+        == f"livecli: error: session {session_id} has nothing to replay: nothing was said in it (failed to start)\n"
+    )
 
 
 def test_a_session_that_failed_to_start_says_why_there_is_nothing_to_replay(run_cli, db_dir):
@@ -270,11 +293,11 @@ def test_keys_from_a_terminal(monkeypatch):
     from livecli.ui.keys import KeyReader
 
     main, secondary = os.openpty()
-    with open(secondary, "r") as terminal:
+    with open(secondary) as terminal:
         monkeypatch.setattr(sys, "stdin", terminal)
         with KeyReader() as keys:
             assert keys.read() == []
-            os.write(main, " \x1b[Cl\x1b[Dhxq".encode())
+            os.write(main, b" \x1b[Cl\x1b[Dhxq")
             assert replay_actions(keys.read(timeout=1.0)) == ["pause", "forward", "forward", "back", "back", "quit"]
     os.close(main)
 

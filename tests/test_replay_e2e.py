@@ -42,7 +42,12 @@ def test_a_recorded_talk_session_lists_exports_and_replays_what_was_said(pulse_r
     with server:
         env = pulse_rig.subprocess_env(server.subprocess_env(isolated_env))
         talk = subprocess.Popen(
-            [sys.executable, "-m", "livecli", "talk", "--plain", "--echo", "off"], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            [sys.executable, "-m", "livecli", "talk", "--plain", "--echo", "off"],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         try:
             assert server.wait_for(lambda: len(server.audio_in) >= 10, timeout=20), "no microphone audio arrived"
@@ -92,8 +97,14 @@ def test_a_recorded_talk_session_lists_exports_and_replays_what_was_said(pulse_r
     heard = [(at / RATE - (arrived - start)) * 1000 for at, arrived in zip(sorted(found), first_replies)]
     cut = round((interrupted_at - start + 0.05) * RATE)
     silent_after_cut = not mix[cut : round((first_replies[1] - start - 0.05) * RATE), 1].any()
-    report("talk_store_export", {"user_error_ms": round(user_error_ms, 1), "user_correlation": round(float(alike), 3),
-                                 "model_error_ms": [round(h, 1) for h in heard]})
+    report(
+        "talk_store_export",
+        {
+            "user_error_ms": round(user_error_ms, 1),
+            "user_correlation": round(float(alike), 3),
+            "model_error_ms": [round(h, 1) for h in heard],
+        },
+    )
     assert alike > 0.95 and abs(user_error_ms) < 30
     assert all(abs(h) < 30 for h in heard), heard
     assert silent_after_cut
@@ -107,8 +118,14 @@ def test_replay_plays_both_voices_through_the_speaker_on_their_timeline(pulse_ri
     env = pulse_rig.subprocess_env(isolated_env)
     recorder = pulse_rig.record_speaker()
     begun = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "livecli", "replay", recorded.id, "--speed", "1.5", "--plain"],
-                            env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "livecli", "replay", recorded.id, "--speed", "1.5", "--plain"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     took = time.monotonic() - begun
     played = recorder.stop()
     assert result.returncode == 0, result.stderr
@@ -117,15 +134,27 @@ def test_replay_plays_both_voices_through_the_speaker_on_their_timeline(pulse_ri
     # Where each voice's pieces landed in what the speaker played, at 48 kHz.
     speed, out_rate = 1.5, recorder.rate
     places = {}
-    for name, (start, pcm), rate in [("A", recorded.user[0], 16000), ("C", recorded.user[1], 16000),
-                                     ("B", recorded.model[0], 24000), ("D", recorded.model[1], 24000)]:
+    for name, (start, pcm), rate in [
+        ("A", recorded.user[0], 16000),
+        ("C", recorded.user[1], 16000),
+        ("B", recorded.model[0], 24000),
+        ("D", recorded.model[1], 24000),
+    ]:
         piece = soxr.resample(pcm[: rate // 2], rate * speed, out_rate)  # played 1.5 times faster
         at, alike = locate(played, piece)
         places[name] = (at / out_rate, alike, start)
-    gaps = {f"{a}->{b}": round((places[b][0] - places[a][0]) - (places[b][2] - places[a][2]) / speed, 4)
-            for a, b in [("A", "B"), ("B", "C"), ("B", "D")]}
-    report("replay_speaker", {"took_s": round(took, 2), "correlation": {k: round(float(v[1]), 3) for k, v in places.items()},
-                              "timing_error_s": gaps})
+    gaps = {
+        f"{a}->{b}": round((places[b][0] - places[a][0]) - (places[b][2] - places[a][2]) / speed, 4)
+        for a, b in [("A", "B"), ("B", "C"), ("B", "D")]
+    }
+    report(
+        "replay_speaker",
+        {
+            "took_s": round(took, 2),
+            "correlation": {k: round(float(v[1]), 3) for k, v in places.items()},
+            "timing_error_s": gaps,
+        },
+    )
     assert all(alike > 0.8 for _, alike, _ in places.values()), places
     assert all(abs(error) < 0.02 for error in gaps.values()), gaps
     assert timeline.duration_s / speed < took < timeline.duration_s / speed + 3

@@ -15,18 +15,18 @@ import numpy as np
 import pytest
 
 from livecli import records
+from livecli.conversation import Conversation
 from livecli.errors import AuthError, ConnectionFailed, QuotaExceeded
 from livecli.link import Link
 from livecli.live import LiveConnection
 from livecli.session import TalkSession
 from livecli.settings import Settings
-from livecli.conversation import Conversation
 from livecli.ui.plain import PlainView
 from tests.support.fake_live import FakeLiveServer
-from tests.support.stdin import silent_stdin
 from tests.support.file_audio import CollectingSpeaker, FileMicrophone
 from tests.support.kept_records import KeptRecords
 from tests.support.speed import SPEED, link_timings, run_session, sleep
+from tests.support.stdin import silent_stdin
 
 CHUNK = 1600  # samples in 100 ms at 16 kHz
 MARK = 999  # chunk index n is written as samples [MARK, n] at the start of the chunk
@@ -78,8 +78,13 @@ class Run:
 
         self.mic = FileMicrophone(signal, speed=SPEED)
         self.session = TalkSession(
-            conversation=self.conversation, connect=connect, microphone=self.mic, speaker=CollectingSpeaker(speed=SPEED), view=view,
-            recorder=self.kept, stdin=silent_stdin(),
+            conversation=self.conversation,
+            connect=connect,
+            microphone=self.mic,
+            speaker=CollectingSpeaker(speed=SPEED),
+            view=view,
+            recorder=self.kept,
+            stdin=silent_stdin(),
         )
         self.code = asyncio.run(run_session(self.session, seconds, during=during))
 
@@ -108,7 +113,9 @@ def gaps(run):
 
 @pytest.mark.slow
 def test_go_away_mid_conversation_hands_over_without_losing_audio(monkeypatch):
-    with FakeLiveServer(user_transcripts=["first question", "second question"], reply_seconds=1.0, speed=SPEED) as server:
+    with FakeLiveServer(
+        user_transcripts=["first question", "second question"], reply_seconds=1.0, speed=SPEED
+    ) as server:
         server.patch_env(monkeypatch)
         signal = numbered_speech([(0.8, 2.2), (0.8, 3.0)])
 
@@ -158,7 +165,9 @@ def test_abrupt_drop_and_1011_reconnect_and_resume(monkeypatch, failure):
 
 @pytest.mark.slow
 def test_unknown_handle_falls_back_to_a_fresh_session_and_says_so(monkeypatch):
-    with FakeLiveServer(user_transcripts=["remember the number seven", "what number"], reply_seconds=0.5, speed=SPEED) as server:
+    with FakeLiveServer(
+        user_transcripts=["remember the number seven", "what number"], reply_seconds=0.5, speed=SPEED
+    ) as server:
         server.patch_env(monkeypatch)
         signal = numbered_speech([(0.6, 2.0), (0.6, 3.0)])
 
@@ -228,7 +237,9 @@ def test_twenty_minutes_compressed_many_handovers_all_resumed(monkeypatch):
 def test_quota_refusal_ends_the_session_without_reconnecting(monkeypatch):
     with FakeLiveServer(quota_exceeded=True, speed=SPEED) as server:
         server.patch_env(monkeypatch)
-        with pytest.raises(QuotaExceeded, match=r"^the Live service refused for quota \(1011\): You exceeded your current quota"):
+        with pytest.raises(
+            QuotaExceeded, match=r"^the Live service refused for quota \(1011\): You exceeded your current quota"
+        ):
             Run(server, numbered_speech([(0.5, 5.0)]), 4.0)
     assert len(server.setups) == 1  # one connection: no reconnect loop
 
@@ -246,14 +257,26 @@ def test_connections_that_die_young_count_as_failed_attempts(monkeypatch):
 def test_no_handover_while_the_model_works_in_the_background(monkeypatch):
     # goAway arrives while the extended-thinking model is still working (IN_PROGRESS after its
     # filler's turnComplete): the switch waits for its answer (IDLE), or the answer would be lost
-    with FakeLiveServer(user_transcripts=["plan my trip"], reply_text="Your trip is planned.", reply_seconds=0.3, background_s=1.5, speed=SPEED) as server:
+    with FakeLiveServer(
+        user_transcripts=["plan my trip"],
+        reply_text="Your trip is planned.",
+        reply_seconds=0.3,
+        background_s=1.5,
+        speed=SPEED,
+    ) as server:
         server.patch_env(monkeypatch)
 
         async def go_away_while_working():
             await asyncio.to_thread(server.wait_event, "turn_complete", 1, 10)  # the filler's
             await asyncio.to_thread(server.go_away, 5.0)
 
-        run = Run(server, numbered_speech([(0.6, 4.0)]), 3.5, during=go_away_while_working, model="gemini-3.8-live-extended-thinking")
+        run = Run(
+            server,
+            numbered_speech([(0.6, 4.0)]),
+            3.5,
+            during=go_away_while_working,
+            model="gemini-3.8-live-extended-thinking",
+        )
 
     assert run.code == 0
     answered = [e for e in server.events("turn_complete") if e.data["conn"] == 1]

@@ -13,19 +13,19 @@ import numpy as np
 import pytest
 
 from livecli import records
+from livecli.conversation import Conversation
+from livecli.conversation.inputs import SendText, ToggleMute
 from livecli.errors import AuthError
 from livecli.link import Link
 from livecli.live import LiveConnection
 from livecli.session import TalkSession
 from livecli.settings import Settings
-from livecli.conversation import Conversation
-from livecli.conversation.inputs import SendText, ToggleMute
 from livecli.ui.plain import PlainView
 from tests.support.fake_live import FakeLiveServer
-from tests.support.stdin import silent_stdin
 from tests.support.file_audio import CollectingSpeaker, FileMicrophone, silence, tone
 from tests.support.kept_records import KeptRecords
 from tests.support.speed import SPEED, link_timings, run_session, sleep
+from tests.support.stdin import silent_stdin
 
 
 @pytest.fixture
@@ -89,7 +89,10 @@ def test_spoken_turn_is_sent_transcribed_answered_and_played(server):
 
 def test_barge_in_flushes_the_speaker_and_marks_the_turn(monkeypatch):
     with FakeLiveServer(
-        user_transcripts=["tell me a story", "stop"], reply_text="Once upon a time there was", reply_seconds=4.0, speed=SPEED
+        user_transcripts=["tell me a story", "stop"],
+        reply_text="Once upon a time there was",
+        reply_seconds=4.0,
+        speed=SPEED,
     ) as server:
         server.patch_env(monkeypatch)
         # Speak, wait for the answer to start playing, then speak over it.
@@ -125,13 +128,22 @@ def test_typed_text_and_mute(server):
 
     asyncio.run(run_session(session, 1.0, during=type_and_mute))
     assert [r.data for r in server.text_in] == ["hello by keyboard"]
-    assert kept.turns[:2] == [records.UserTurn("hello by keyboard", typed=True), records.ModelTurn("You said: hello by keyboard")]
-    assert any("audioStreamEnd" in str(frame.data) or "audio_stream_end" in str(frame.data) for frame in server.client_frames)
+    assert kept.turns[:2] == [
+        records.UserTurn("hello by keyboard", typed=True),
+        records.ModelTurn("You said: hello by keyboard"),
+    ]
+    assert any(
+        "audioStreamEnd" in str(frame.data) or "audio_stream_end" in str(frame.data) for frame in server.client_frames
+    )
 
 
 def test_rejected_key_is_a_clear_error(server):
     session = make_session(
-        Settings(), FileMicrophone(silence(1), speed=SPEED), CollectingSpeaker(speed=SPEED), KeptRecords(), api_key="wrong"
+        Settings(),
+        FileMicrophone(silence(1), speed=SPEED),
+        CollectingSpeaker(speed=SPEED),
+        KeptRecords(),
+        api_key="wrong",
     )
     with pytest.raises(AuthError, match=r"refused the session \(1007\): API key not valid"):
         asyncio.run(session.run())
@@ -180,13 +192,18 @@ def test_an_idle_session_stands_by_and_the_next_words_resume_it(monkeypatch):
         mic = FileMicrophone(np.concatenate([tone(0.8), silence(2.8), tone(0.8), silence(2.5)]), speed=speed)
         speaker = CollectingSpeaker(speed=speed)
         kept = KeptRecords()
-        asyncio.run(run_session(make_session(Settings(), mic, speaker, kept, idle_s=1.0, speed=speed), 6.5, speed=speed))
+        asyncio.run(
+            run_session(make_session(Settings(), mic, speaker, kept, idle_s=1.0, speed=speed), 6.5, speed=speed)
+        )
 
     assert len(server.setups) == 2  # closed while idle, opened again by speech
     assert server.setups[1]["sessionResumption"]["handle"] == server.handles[0]  # the same conversation goes on
     assert speaker.starts == 2 and speaker.closes >= 1  # the speaker stream is closed while standing by
     assert kept.turns == [
-        records.UserTurn("what time is it"), records.ModelTurn("It is noon."), records.UserTurn("and the date"), records.ModelTurn("It is noon."),
+        records.UserTurn("what time is it"),
+        records.ModelTurn("It is noon."),
+        records.UserTurn("and the date"),
+        records.ModelTurn("It is noon."),
     ]
     # The start of the second question, captured while no connection was up, reached the new connection.
     loud = [frame for frame in server.audio_in if np.abs(np.frombuffer(frame.data, np.int16)).max() > 1000]

@@ -38,7 +38,18 @@ def test_list_shows_id_start_length_turns_and_first_words(run_cli, db_dir):
     lines = run_cli("sessions", "list").stdout.splitlines()
     assert lines[0].split() == ["ID", "STARTED", "LENGTH", "TURNS", "TOKENS", "COST", "FIRST", "WORDS"]
     assert lines[1].startswith(second) and lines[1].split()[3:] == ["1:01", "1", "–", "–", "a", "typed", "question"]
-    assert lines[2].startswith(recorded.id) and lines[2].split()[3:] == ["0:08", "4", "150", "unknown", "price", "what", "is", "the", "weather", "like"]
+    assert lines[2].startswith(recorded.id) and lines[2].split()[3:] == [
+        "0:08",
+        "4",
+        "150",
+        "unknown",
+        "price",
+        "what",
+        "is",
+        "the",
+        "weather",
+        "like",
+    ]
     listed = json.loads(run_cli("sessions", "list", "--json").stdout)
     assert [(s["id"], s["turns"], s["status"]) for s in listed] == [(second, 1, "ended"), (recorded.id, 4, "ended")]
     assert listed[1]["duration_s"] == pytest.approx(8.0, abs=0.01) and listed[1]["exit_reason"] == "user"
@@ -63,7 +74,9 @@ def test_show_prints_the_transcript_with_tool_calls_and_timings(run_cli, db_dir)
 
 
 def test_list_show_and_export_give_tokens_and_cost_with_config_toml_s_prices(run_cli, db_dir, isolated_env):
-    recorded = conversation(db_dir)  # 150 tokens (in: 80 audio, 20 text; out: 50 audio) of gemini-test, no published price
+    recorded = conversation(
+        db_dir
+    )  # 150 tokens (in: 80 audio, 20 text; out: 50 audio) of gemini-test, no published price
     show = run_cli("sessions", "show", recorded.id).stdout.splitlines()
     assert show[3] == "150 tokens (in: 80 audio, 20 text; out: 50 audio), unknown price"
     [listed] = json.loads(run_cli("sessions", "list", "--json").stdout)
@@ -79,7 +92,10 @@ def test_list_show_and_export_give_tokens_and_cost_with_config_toml_s_prices(run
     assert line.split()[3:7] == ["0:08", "4", "150", "$0.06"]
     [listed] = json.loads(run_cli("sessions", "list", "--json").stdout)
     assert listed["cost"] == {"usd": pytest.approx(0.06), "complete": True, "unpriced_tokens": 0, "reasons": []}
-    assert "- 150 tokens (in: 80 audio, 20 text; out: 50 audio), $0.06" in run_cli("sessions", "export", recorded.id).stdout
+    assert (
+        "- 150 tokens (in: 80 audio, 20 text; out: 50 audio), $0.06"
+        in run_cli("sessions", "export", recorded.id).stdout
+    )
     exported = json.loads(run_cli("sessions", "export", recorded.id, "-f", "json").stdout)["session"]
     assert (exported["tokens"]["total"], exported["cost"]["usd"]) == (150, pytest.approx(0.06))
 
@@ -130,7 +146,9 @@ def test_export_markdown_json_and_wav(run_cli, db_dir, tmp_path):
     out_md = tmp_path / "s.md"
     assert run_cli("sessions", "export", recorded.id, "-o", str(out_md)).returncode == 0
     assert out_md.read_text() == md
-    one_line_error(run_cli("sessions", "export", recorded.id, "-o", str(tmp_path / "no" / "such" / "dir.md")), "cannot write")
+    one_line_error(
+        run_cli("sessions", "export", recorded.id, "-o", str(tmp_path / "no" / "such" / "dir.md")), "cannot write"
+    )
     for command in (["sessions", "export", recorded.id, "-f", "wav", "-o"], ["replay", recorded.id, "--export"]):
         result = run_cli(*command, str(tmp_path / "no" / "such" / "dir.wav"))
         one_line_error(result, f"cannot write {tmp_path / 'no' / 'such' / 'dir.wav'}: No such file or directory")
@@ -149,7 +167,9 @@ def test_prune_uses_the_config_and_its_options(run_cli, db_dir, isolated_env):
 def test_unknown_and_ambiguous_ids_are_one_line(run_cli, db_dir):
     one_line_error(run_cli("sessions", "show", "abc"), "no sessions recorded yet")
     a, b = Scripted(db_dir).close(1.0), Scripted(db_dir).close(1.0)
-    one_line_error(run_cli("sessions", "show", "zzzz"), "no session matches 'zzzz' (`livecli sessions list` shows them)")
+    one_line_error(
+        run_cli("sessions", "show", "zzzz"), "no session matches 'zzzz' (`livecli sessions list` shows them)"
+    )
     common = 0
     while common < 8 and a[common] == b[common]:
         common += 1
@@ -164,7 +184,12 @@ def test_a_damaged_database_is_one_line(run_cli, db_dir):
     for extra in db_dir.glob(DB_NAME + "-*"):
         extra.unlink()
     (db_dir / DB_NAME).write_bytes(b"not a database at all" * 500)
-    for command in (["sessions", "list"], ["sessions", "search", "x"], ["replay", "--no-audio"], ["sessions", "show", "a"]):
+    for command in (
+        ["sessions", "list"],
+        ["sessions", "search", "x"],
+        ["replay", "--no-audio"],
+        ["sessions", "show", "a"],
+    ):
         one_line_error(run_cli(*command), "is damaged (file is not a database); move it away to start a new one")
 
 
@@ -180,9 +205,19 @@ def test_a_failed_start_is_listed_as_such_and_replay_skips_it(run_cli, db_dir):
     refused.record(0.3, records.Failure("the API key was refused"))
     refused_id = refused.close(0.4, reason="error: the API key was refused")
     lines = run_cli("sessions", "list").stdout.splitlines()
-    assert lines[1].startswith(refused_id) and lines[1].split()[3:] == ["0:00", "0", "–", "–", "[failed", "to", "start]"]
+    assert lines[1].startswith(refused_id) and lines[1].split()[3:] == [
+        "0:00",
+        "0",
+        "–",
+        "–",
+        "[failed",
+        "to",
+        "start]",
+    ]
     assert "failed to start: the API key was refused" in run_cli("sessions", "show", refused_id).stdout
     replayed = run_cli("replay", "--no-audio", "--speed", "0")  # the latest that connected
-    assert (replayed.returncode, replayed.stdout.splitlines()[0]) == (0, "You: what is the weather like"), replayed.stderr
+    assert (replayed.returncode, replayed.stdout.splitlines()[0]) == (0, "You: what is the weather like"), (
+        replayed.stderr
+    )
     assert [s["failed_start"] for s in json.loads(run_cli("sessions", "list", "--json").stdout)] == [True, False]
     assert recorded.id in lines[2]

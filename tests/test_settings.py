@@ -135,7 +135,9 @@ def test_a_voice_is_one_of_the_models_spelled_as_the_service_knows_it(given, sto
 def test_an_unknown_voice_lists_the_voices():
     with pytest.raises(ConfigError) as failure:
         resolve({"voice": 123})
-    assert str(failure.value).startswith("config.toml: bad value for 'voice': no voice called '123'; voices: Achernar, ")
+    assert str(failure.value).startswith(
+        "config.toml: bad value for 'voice': no voice called '123'; voices: Achernar, "
+    )
     assert ", Puck, " in str(failure.value) and str(failure.value).endswith(", Zubenelgenubi")
     with pytest.raises(ConfigError, match="no voice called 'Pukc'; did you mean Puck\\? voices: "):
         resolve(flags={"voice": "Pukc"})

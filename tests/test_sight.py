@@ -277,8 +277,9 @@ def test_a_picture_being_taken_when_sharing_stops_is_not_sent():
 
     async def consume():
         holder["loop"] = asyncio.get_running_loop()
-        holder["source"] = source = FrameSource(ScriptedGrabber(["red", "blue"], stop_during_second_grab),
-                                                FramePolicy(interval=0.0))
+        holder["source"] = source = FrameSource(
+            ScriptedGrabber(["red", "blue"], stop_during_second_grab), FramePolicy(interval=0.0)
+        )
         return [decoded(frame).getpixel((1, 1)) async for frame in source.frames()]
 
     assert named(asyncio.run(consume())) == ["red"]

@@ -118,7 +118,10 @@ def test_without_a_display_sharing_fails_in_one_line(isolated_env):
     unset = {k: v for k, v in isolated_env.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     cases = {
         "ERROR cannot share the screen: no display (DISPLAY is unset)": unset,
-        "ERROR cannot share the screen: this Wayland session has no X11 display": {**unset, "WAYLAND_DISPLAY": "wayland-0"},
+        "ERROR cannot share the screen: this Wayland session has no X11 display": {
+            **unset,
+            "WAYLAND_DISPLAY": "wayland-0",
+        },
         "ERROR cannot share the screen: Cannot connect to display": {**unset, "DISPLAY": ":4242"},
     }
     for expected, env in cases.items():

@@ -50,7 +50,9 @@ sys.exit(asyncio.run(session.run()))
 def start(view="PlainView()", stdin="silent_stdin()", terminal=subprocess.PIPE):
     process = subprocess.Popen(
         [sys.executable, "-c", SCRIPT.format(repo=str(REPO), view=view, stdin=stdin)],
-        stdin=terminal if terminal != subprocess.PIPE else None, stdout=terminal, stderr=subprocess.PIPE,
+        stdin=terminal if terminal != subprocess.PIPE else None,
+        stdout=terminal,
+        stderr=subprocess.PIPE,
         env=dict(os.environ, TERM="xterm"),
     )
     assert process.stderr.readline().strip() == b"connected"

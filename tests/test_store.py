@@ -37,15 +37,30 @@ def test_events_come_back_in_order_with_offsets_and_payloads(db_dir):
     recorded = conversation(db_dir)
     events = SessionStore(db_dir).events(recorded.id)
     assert [type(e.record) for e in events] == [
-        records.Connected, records.Interruption, records.UserTurn, records.ModelTurn, records.UsageReport, records.UserTurn, records.ModelTurn,
-        records.ToolCalled, records.ToolFinished, records.ResumptionHandle,
+        records.Connected,
+        records.Interruption,
+        records.UserTurn,
+        records.ModelTurn,
+        records.UsageReport,
+        records.UserTurn,
+        records.ModelTurn,
+        records.ToolCalled,
+        records.ToolFinished,
+        records.ResumptionHandle,
     ]
     tool_result = events[8]
     assert tool_result.offset_s == pytest.approx(7.2, abs=0.01)
     assert tool_result.data == {
-        "id": "call-1", "name": "get_weather", "result": {"temp_c": 21}, "state": "done", "approval": "auto", "duration_s": 0.2,
+        "id": "call-1",
+        "name": "get_weather",
+        "result": {"temp_c": 21},
+        "state": "done",
+        "approval": "auto",
+        "duration_s": 0.2,
     }
-    assert tool_result.record == records.ToolFinished("call-1", "get_weather", {"result": {"temp_c": 21}}, "done", "auto", 0.2)
+    assert tool_result.record == records.ToolFinished(
+        "call-1", "get_weather", {"result": {"temp_c": 21}}, "done", "auto", 0.2
+    )
 
 
 def test_both_audio_streams_are_stored_whole(db_dir):
@@ -105,7 +120,9 @@ def test_a_full_queue_drops_and_says_so_instead_of_blocking(db_dir, monkeypatch)
     blocker.close()
     recorder.close("user")
     assert recorder.dropped >= 70
-    [(message,)] = raw_db(db_dir, "SELECT json_extract(payload, '$.message') FROM events WHERE kind = ?", records.Notice.KIND)
+    [(message,)] = raw_db(
+        db_dir, "SELECT json_extract(payload, '$.message') FROM events WHERE kind = ?", records.Notice.KIND
+    )
     assert message == f"{recorder.dropped} recordings lost: the disk was too slow"
 
 
@@ -124,9 +141,18 @@ def test_a_database_that_stops_taking_writes_is_reported_not_raised(db_dir, monk
 
 
 def test_secrets_never_reach_the_store(db_dir):
-    settings = {"model": "m", "api_key": API_KEY, "access_token": "tok", "client_secret": "s", "compression_trigger_tokens": 0}
+    settings = {
+        "model": "m",
+        "api_key": API_KEY,
+        "access_token": "tok",
+        "client_secret": "s",
+        "compression_trigger_tokens": 0,
+    }
     s = Scripted(db_dir, settings=settings)
-    s.record(1.0, records.ToolCalled("1", "fetch", {"url": "https://x.example/?key=" + API_KEY, "Authorization": "Bearer abc"}))
+    s.record(
+        1.0,
+        records.ToolCalled("1", "fetch", {"url": "https://x.example/?key=" + API_KEY, "Authorization": "Bearer abc"}),
+    )
     s.record(2.0, records.Failure(f"refused key {API_KEY}"))
     s.record(2.5, records.UsageReport(prompt_tokens=1, response_tokens=2, total_tokens=3, prompt_details={"AUDIO": 1}))
     session_id = s.close(3.0)
@@ -153,7 +179,10 @@ def test_no_history_keeps_what_was_said_out(db_dir):
     store = SessionStore(db_dir)
     assert raw_db(db_dir, "SELECT count(*) FROM audio") == [(0,)]
     assert {type(e.record) for e in store.events(recorded.id)} == {
-        records.Connected, records.Interruption, records.UsageReport, records.ResumptionHandle,
+        records.Connected,
+        records.Interruption,
+        records.UsageReport,
+        records.ResumptionHandle,
     }
     assert store.search_transcripts("weather") == []
     assert store.info(recorded.id).record_history is False
@@ -232,7 +261,9 @@ def test_prune_deletes_only_what_it_should(db_dir):
         raw_db(db_dir, "UPDATE sessions SET started_at = ? WHERE id = ?", now - days * 86400, session_id)
         ages[days] = session_id
     running = SessionRecorder.open(db_dir, model="m", voice=None, input_device=None, output_device=None, settings={})
-    raw_db(db_dir, "UPDATE sessions SET started_at = ? WHERE id = ?", now - 300 * 86400, running.id)  # old, but still recording
+    raw_db(
+        db_dir, "UPDATE sessions SET started_at = ? WHERE id = ?", now - 300 * 86400, running.id
+    )  # old, but still recording
     store = SessionStore(db_dir)
 
     assert store.prune(0, 0) == []
@@ -322,7 +353,10 @@ def test_rows_written_by_earlier_versions_read_as_records(db_dir):
         ("model_turn", {"text": "Hi.", "interrupted": True}),
         ("interrupted", {"by": "key"}),
         ("tool_call", {"id": "c1", "name": "look", "args": {"q": 1}}),
-        ("tool_result", {"id": "c1", "name": "look", "error": "no", "state": "error", "approval": "yolo", "duration_s": 0.5}),
+        (
+            "tool_result",
+            {"id": "c1", "name": "look", "error": "no", "state": "error", "approval": "yolo", "duration_s": 0.5},
+        ),
         ("usage", {"prompt_tokens": 10, "response_tokens": 5, "total_tokens": 15}),
         ("resumption_handle", {"handle": "h-1"}),
         ("reconnect", {"reason": "dropped", "gap_s": 0.4, "resumed": True, "dropped_s": 0.0}),
@@ -332,8 +366,14 @@ def test_rows_written_by_earlier_versions_read_as_records(db_dir):
         ("a_kind_from_the_future", {"x": 1}),
     ]
     for offset, (kind, payload) in enumerate(today):
-        raw_db(db_dir, "INSERT INTO events (session_id, offset_s, kind, payload) VALUES (?, ?, ?, ?)",
-               session_id, offset, kind, json.dumps(payload))
+        raw_db(
+            db_dir,
+            "INSERT INTO events (session_id, offset_s, kind, payload) VALUES (?, ?, ?, ?)",
+            session_id,
+            offset,
+            kind,
+            json.dumps(payload),
+        )
     events = SessionStore(db_dir).events(session_id)
     assert [e.record for e in events] == [
         records.UserTurn("hello"),

@@ -20,13 +20,23 @@ from livecli.store import DB_NAME, SessionRecorder
 
 def noise(seconds: float, rate: int, seed: int, amplitude: int = 6000) -> np.ndarray:
     """Speech-like for cross-correlation: every stretch of it is unlike any other."""
-    return (np.random.default_rng(seed).standard_normal(int(round(seconds * rate))) * amplitude / 3).clip(-32767, 32767).astype(np.int16)
+    return (
+        (np.random.default_rng(seed).standard_normal(int(round(seconds * rate))) * amplitude / 3)
+        .clip(-32767, 32767)
+        .astype(np.int16)
+    )
 
 
 class Scripted:
     def __init__(self, db_dir: Path, *, connected: bool = True, **open_args):
         """`connected=False`: the service never accepted the session (a failed start)."""
-        args = dict(model="gemini-test", voice="Puck", input_device="pulse", output_device=None, settings={"model": "gemini-test"})
+        args = dict(
+            model="gemini-test",
+            voice="Puck",
+            input_device="pulse",
+            output_device=None,
+            settings={"model": "gemini-test"},
+        )
         args.update(open_args)
         self.recorder = SessionRecorder.open(db_dir, **args)
         self.id = self.recorder.id
@@ -83,11 +93,18 @@ def conversation(db_dir: Path, **open_args) -> Conversation:
     s.record(4.0, records.UserTurn("what is the weather like"))
     s.record(4.0, records.ModelTurn("It is sunny and warm today with a light breeze.", interrupted=True))
     s.model(5.3, d)
-    s.record(6.8, records.UsageReport(100, 50, 150, prompt_details={"TEXT": 20, "AUDIO": 80}, response_details={"AUDIO": 50}))
+    s.record(
+        6.8, records.UsageReport(100, 50, 150, prompt_details={"TEXT": 20, "AUDIO": 80}, response_details={"AUDIO": 50})
+    )
     s.record(6.8, records.UserTurn("stop please"))
     s.record(6.9, records.ModelTurn("Okay, stopping."))
     s.record(7.0, records.ToolCalled(id="call-1", name="get_weather", args={"city": "Paris"}))
-    s.record(7.2, records.ToolFinished("call-1", "get_weather", {"result": {"temp_c": 21}}, "done", approval="auto", duration_s=0.2))
+    s.record(
+        7.2,
+        records.ToolFinished(
+            "call-1", "get_weather", {"result": {"temp_c": 21}}, "done", approval="auto", duration_s=0.2
+        ),
+    )
     s.record(7.3, records.ResumptionHandle("handle-2"))
     session_id = s.close(8.0)
     return Conversation(session_id, user=[(0.5, a), (3.8, c)], model=[(2.5, b[: int(1.5 * 24000)]), (5.3, d)])

@@ -32,7 +32,9 @@ for i in range(1000):
 @pytest.mark.slow
 def test_kill_9_loses_under_a_second_and_leaves_a_replayable_session(tmp_path, isolated_env, run_cli):
     db_dir = tmp_path / "data" / "livecli"
-    child = subprocess.Popen([sys.executable, "-c", RECORD, str(db_dir)], stdout=subprocess.PIPE, text=True, env=isolated_env)
+    child = subprocess.Popen(
+        [sys.executable, "-c", RECORD, str(db_dir)], stdout=subprocess.PIPE, text=True, env=isolated_env
+    )
     session_id = child.stdout.readline().strip()
     handed = 0.0
     while handed < 2.5:

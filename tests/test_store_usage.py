@@ -26,7 +26,12 @@ def turn(prompt_audio: int, prompt_text: int, response_audio: int, thoughts: int
     """A usage report shaped like the service's: per modality, thinking apart."""
     prompt, response = prompt_audio + prompt_text, response_audio
     return records.UsageReport(
-        prompt, response, prompt + response, {"AUDIO": prompt_audio, "TEXT": prompt_text}, {"AUDIO": response_audio}, thoughts,
+        prompt,
+        response,
+        prompt + response,
+        {"AUDIO": prompt_audio, "TEXT": prompt_text},
+        {"AUDIO": response_audio},
+        thoughts,
     )
 
 
@@ -43,13 +48,23 @@ def test_each_report_is_kept_with_its_details_and_a_session_sums_them(db_dir):
     session_id = session(db_dir, "gemini-3.8-live", [turn(1000, 300, 400, thoughts=50), turn(2400, 300, 600)])
     info = SessionStore(db_dir).info(session_id)
     assert info.tokens == UsageTotals(
-        prompt=4000, response=1000, total=5000, thoughts=50,
-        prompt_by_modality={"AUDIO": 3400, "TEXT": 600}, response_by_modality={"AUDIO": 1000},
+        prompt=4000,
+        response=1000,
+        total=5000,
+        thoughts=50,
+        prompt_by_modality={"AUDIO": 3400, "TEXT": 600},
+        response_by_modality={"AUDIO": 1000},
     )
-    stored = [json.loads(p) for (p,) in raw_db(db_dir, "SELECT payload FROM events WHERE kind = ?", records.UsageReport.KIND)]
+    stored = [
+        json.loads(p) for (p,) in raw_db(db_dir, "SELECT payload FROM events WHERE kind = ?", records.UsageReport.KIND)
+    ]
     assert stored[0]["prompt_details"] == {"AUDIO": 1000, "TEXT": 300} and stored[0]["thoughts_tokens"] == 50
     listed = info.as_json()["tokens"]
-    assert (listed["total"], listed["prompt_by_modality"], listed["response_by_modality"]) == (5000, {"AUDIO": 3400, "TEXT": 600}, {"AUDIO": 1000})
+    assert (listed["total"], listed["prompt_by_modality"], listed["response_by_modality"]) == (
+        5000,
+        {"AUDIO": 3400, "TEXT": 600},
+        {"AUDIO": 1000},
+    )
     json.dumps(info.as_json())
 
 
@@ -83,7 +98,10 @@ def test_usage_per_day_and_per_model_with_a_model_of_unknown_price(db_dir):
         ("gemini-9-live", 1, "unknown price"),
     ]
     assert (total(by_model).sessions, total(by_model).tokens.total) == (4, 85_000)
-    assert str(usage(store, by="model", overrides={"gemini-9-live": {"input_audio": 1.0, "output_audio": 1.0}})[1].cost) == "$0.0020"
+    assert (
+        str(usage(store, by="model", overrides={"gemini-9-live": {"input_audio": 1.0, "output_audio": 1.0}})[1].cost)
+        == "$0.0020"
+    )
     assert total([]) == UsageRow("total", 0, UsageTotals(), Cost(0.0))
     assert usage(SessionStore(db_dir / "nothing-yet")) == []
 
@@ -100,7 +118,11 @@ def test_since_takes_days_or_a_date():
 def test_the_usage_query_loads_no_sdk_and_no_audio_libraries():
     loaded = subprocess.run(
         [sys.executable, "-c", "import sys, livecli.store.usage, livecli.store.export; print(' '.join(sys.modules))"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
-    heavy = [m for m in loaded if m.split(".")[0] in ("numpy", "soxr", "sounddevice", "rich") or m.startswith("google.genai")]
+    heavy = [
+        m for m in loaded if m.split(".")[0] in ("numpy", "soxr", "sounddevice", "rich") or m.startswith("google.genai")
+    ]
     assert heavy == []

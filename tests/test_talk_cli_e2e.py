@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from livecli import records
 from tests.support.fake_live import FakeLiveServer
 from tests.support.pulse_rig import pulse_rig_fixture
-from livecli import records
 from tests.test_store_helpers import Scripted
 
 pytestmark = pytest.mark.e2e
@@ -45,7 +45,11 @@ def test_continue_takes_the_latest_session_or_the_one_given(pulse_rig, isolated_
         argv = [arg.format(older=older) for arg in args]
         talk = subprocess.Popen(
             [sys.executable, "-m", "livecli", "talk", *argv],
-            env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         try:
             asked = server.wait_for(lambda: server.events("resume_unknown"), timeout=20)

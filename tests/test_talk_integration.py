@@ -13,20 +13,20 @@ import numpy as np
 import pytest
 
 from livecli import records
+from livecli.conversation import Conversation
+from livecli.conversation.inputs import Answer
 from livecli.link import Link
 from livecli.live import LiveConnection
 from livecli.session import TalkSession
 from livecli.settings import Settings
 from livecli.store import SessionRecorder, SessionStore
 from livecli.tools import open_registry
-from livecli.conversation import Conversation
-from livecli.conversation.inputs import Answer
 from livecli.ui.plain import PlainView
 from tests.support.fake_live import FakeLiveServer
-from tests.support.stdin import silent_stdin
 from tests.support.file_audio import CollectingSpeaker, FileMicrophone, silence, tone
 from tests.support.kept_records import KeptRecords
 from tests.support.speed import SPEED, link_timings, run_session
+from tests.support.stdin import silent_stdin
 
 TOOLS = textwrap.dedent('''
     from livecli.tools import tool
@@ -63,7 +63,8 @@ def talk(server, tmp_path, *, seconds, signal, tool_calls_answer=None, recorder=
             session = TalkSession(
                 conversation=Conversation(model="m", voice=None),
                 connect=lambda handle: Link(
-                    lambda h: LiveConnection(settings, api_key="test-key", handle=h, tools=declarations), **link_timings()
+                    lambda h: LiveConnection(settings, api_key="test-key", handle=h, tools=declarations),
+                    **link_timings(),
                 ),
                 microphone=FileMicrophone(signal, speed=SPEED),
                 speaker=CollectingSpeaker(speed=SPEED),
@@ -80,7 +81,9 @@ def talk(server, tmp_path, *, seconds, signal, tool_calls_answer=None, recorder=
                         session.feed(Answer(tool_calls_answer))
                         break
 
-            return await run_session(session, seconds, during=answer_when_asked if tool_calls_answer is not None else None)
+            return await run_session(
+                session, seconds, during=answer_when_asked if tool_calls_answer is not None else None
+            )
 
     return asyncio.run(main()), recorder
 

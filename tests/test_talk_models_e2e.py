@@ -28,7 +28,11 @@ def test_you_speak_and_hear_the_translation_both_sides_labelled(pulse_rig, isola
         recorder = pulse_rig.record_speaker()
         process = subprocess.Popen(
             [sys.executable, "-m", "livecli", "translate", "--to", "fr", "--from", "en", "--plain", "--echo", "off"],
-            env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         try:
             assert server.wait_for(lambda: len(server.audio_in) >= 5, timeout=20), "no microphone audio arrived"
@@ -60,14 +64,21 @@ def test_translate_needs_a_target_language(run_cli):
 
 def test_think_works_in_the_background_and_speaks_again(pulse_rig, isolated_env):
     server = FakeLiveServer(
-        user_transcripts=["plan my trip"], reply_text="Your trip is planned.", reply_seconds=1.0,
-        filler_text="Let me think about that.", background_s=1.0,
+        user_transcripts=["plan my trip"],
+        reply_text="Your trip is planned.",
+        reply_seconds=1.0,
+        filler_text="Let me think about that.",
+        background_s=1.0,
     )
     with server:
         env = pulse_rig.subprocess_env(server.subprocess_env(isolated_env))
         process = subprocess.Popen(
             [sys.executable, "-m", "livecli", "talk", "--think", "--think-level", "high", "--plain", "--echo", "off"],
-            env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         try:
             assert server.wait_for(lambda: len(server.audio_in) >= 5, timeout=20), "no microphone audio arrived"
@@ -82,4 +93,8 @@ def test_think_works_in_the_background_and_speaks_again(pulse_rig, isolated_env)
     assert setup["model"] == "models/gemini-3.8-live-extended-thinking"
     thinking = setup["generationConfig"].get("thinkingConfig") or setup["generationConfig"]["thinking_config"]
     assert str(thinking.get("thinkingLevel", thinking.get("thinking_level"))).upper() == "HIGH"
-    assert out.splitlines() == ["You: plan my trip", "Gemini: Let me think about that.", "Gemini: Your trip is planned."]
+    assert out.splitlines() == [
+        "You: plan my trip",
+        "Gemini: Let me think about that.",
+        "Gemini: Your trip is planned.",
+    ]

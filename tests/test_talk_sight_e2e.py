@@ -46,7 +46,11 @@ def pictures(server):
 def talk(env, *args):
     return subprocess.Popen(
         [sys.executable, "-m", "livecli", "talk", "--plain", "--echo", "off", *args],
-        env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 

@@ -64,6 +64,7 @@ def test_minting_with_a_bad_key_is_one_line(fake):
 def test_talk_with_a_token_connects_as_the_sdk_does_and_resumes_with_it(fake):
     server = fake(api_key="the-key", reply_seconds=0.2, send_speed=20)
     token = mint_token("the-key", Settings(), uses=1).name
+
     def go_away():
         server.go_away(time_left=2.0)
         assert server.wait_for(lambda: len(server.setups) == 2)  # handed over
@@ -95,7 +96,9 @@ def test_token_command_gives_a_fresh_token_when_the_one_in_use_is_refused(fake, 
     server = fake(api_key="the-key", reply_seconds=0.2, send_speed=20)
     current = tmp_path / "token"
     current.write_text(mint_token("the-key", Settings()).name + "\n")
-    command = f"{shlex.quote(sys.executable)} -c 'import sys; print(open(sys.argv[1]).read())' {shlex.quote(str(current))}"
+    command = (
+        f"{shlex.quote(sys.executable)} -c 'import sys; print(open(sys.argv[1]).read())' {shlex.quote(str(current))}"
+    )
     source = TokenSource(command=command)
     notices = io.StringIO()
 
@@ -109,7 +112,9 @@ def test_token_command_gives_a_fresh_token_when_the_one_in_use_is_refused(fake, 
     changes = [e for e in found if isinstance(e, events.LinkChange)]
     assert any(c.state is events.ConnectionState.CONNECTED and c.resumed for c in changes)
     assert server.events("auth_failed")  # the old token was refused once, then the new one taken
-    tokens_seen = {h.data["headers"].get("Authorization") or h.data["headers"].get("authorization") for h in server.handshakes}
+    tokens_seen = {
+        h.data["headers"].get("Authorization") or h.data["headers"].get("authorization") for h in server.handshakes
+    }
     assert len(tokens_seen) == 2
     for change in changes:
         notices.write(change.reason)

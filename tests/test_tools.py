@@ -15,8 +15,7 @@ from google import genai
 from google.genai import types
 
 from livecli.errors import ConfigError, LivecliError
-from livecli.events import FunctionCall
-from livecli.events import CallState
+from livecli.events import CallState, FunctionCall
 from livecli.tools import Policy, ToolRunner, open_registry, sources
 from livecli.tools.config import parse_mcp_servers, parse_tools
 
@@ -153,7 +152,15 @@ def test_file_tool_in_config_folder_is_declared_by_the_sdk_with_arg_descriptions
     registry = asyncio.run(main())
     assert registry.warnings == []
     names = [t.name for t in registry.tools.values()]
-    assert names == ["current_datetime", "convert_temperature", "explode", "nap", "blocking_nap", "find_nothing", "wait_forever"]
+    assert names == [
+        "current_datetime",
+        "convert_temperature",
+        "explode",
+        "nap",
+        "blocking_nap",
+        "find_nothing",
+        "wait_forever",
+    ]
     tool = registry.tools["convert_temperature"]
     assert tool.source == f"file {config_dir / 'tools' / 'testing.py'}"
     assert tool.policy is Policy.AUTO and tool.timeout_s == 30 and not tool.non_blocking
@@ -235,7 +242,10 @@ def test_no_tools_and_bad_config(config_dir, tmp_path):
     registry = asyncio.run(load(mcp_config(), no_tools=True))
     assert registry.tools == {} and registry.declarations() == []
     for config, message in [
-        ({"tools": {"timeout_s": 0}}, "config.toml: [tools]: bad value for 'timeout_s': Input should be greater than 0"),
+        (
+            {"tools": {"timeout_s": 0}},
+            "config.toml: [tools]: bad value for 'timeout_s': Input should be greater than 0",
+        ),
         ({"tools": {"approval": {"x": "maybe"}}}, "[tools]: bad value for 'approval.x'"),
         ({"tools": {"timeout": 3}}, "[tools]: unknown key 'timeout' (known keys: timeout_s,"),
         ({"tools": ["x"]}, "config.toml: [tools] must be a table"),
@@ -457,14 +467,18 @@ def test_file_tool_round_trip_through_the_live_api(config_dir, fake):
     srv = fake(
         user_transcripts=("unused",),
         tool_calls={r"temperature": {"name": "convert_temperature", "args": {"value": 21.5, "to": "F"}}},
-        reply_text=lambda turn: f"That is {turn.tool_responses[0]['response']['result']['value']} F."
-        if turn.tool_responses
-        else "ok",
+        reply_text=lambda turn: (
+            f"That is {turn.tool_responses[0]['response']['result']['value']} F." if turn.tool_responses else "ok"
+        ),
     )
 
     async def main():
         async with open_registry({}) as registry:
-            return await converse(registry, ["what is 21.5 C in fahrenheit, temperature?"], runner=ToolRunner(registry, approve=_no_answer))
+            return await converse(
+                registry,
+                ["what is 21.5 C in fahrenheit, temperature?"],
+                runner=ToolRunner(registry, approve=_no_answer),
+            )
 
     assert asyncio.run(main()) == ["That is 70.7 F."]
     declared = srv.setups[0]["tools"][0]["functionDeclarations"]
@@ -474,7 +488,11 @@ def test_file_tool_round_trip_through_the_live_api(config_dir, fake):
     (call_event,) = srv.events("tool_call")
     (response,) = srv.tool_responses
     assert response.data == [
-        {"id": call_event.data["calls"][0]["id"], "name": "convert_temperature", "response": {"result": {"value": 70.7, "unit": "F"}}}
+        {
+            "id": call_event.data["calls"][0]["id"],
+            "name": "convert_temperature",
+            "response": {"result": {"value": 70.7, "unit": "F"}},
+        }
     ]
 
 
@@ -567,4 +585,6 @@ def test_an_empty_result_says_it_is_the_answer_so_the_model_does_not_retry(confi
             return await answer_calls(registry, [call("find_nothing", "a", query="unicorns")])
 
     results, _ = asyncio.run(main())
-    assert results[0].response == {"result": "find_nothing ran and found nothing ([]); this is the answer, not a failure"}
+    assert results[0].response == {
+        "result": "find_nothing ran and found nothing ([]); this is the answer, not a failure"
+    }

@@ -37,8 +37,20 @@ def plugin_site(tmp_path_factory) -> Path:
     shutil.copytree(REPO / "examples" / "livecli-dice", source)  # the build writes next to the sources
     target = tmp_path_factory.mktemp("site")
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-build-isolation", "--no-deps", "--no-index",
-         "--disable-pip-version-check", "--target", str(target), str(source)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-build-isolation",
+            "--no-deps",
+            "--no-index",
+            "--disable-pip-version-check",
+            "--target",
+            str(target),
+            str(source),
+        ],
         check=True,
         capture_output=True,
         timeout=120,
@@ -105,11 +117,17 @@ def test_show_prints_the_declaration_sent_to_the_model(run_cli, tools_file):
 def test_bad_input_is_one_line_error(run_cli, isolated_env, tmp_path, tools_file):
     assert_one_line_error(run_cli("tools", "call", "shout", "{text: 1}"), 2, "arguments are not valid JSON")
     assert_one_line_error(run_cli("tools", "call", "shout", "[1]"), 2, "arguments must be a JSON object")
-    assert_one_line_error(run_cli("tools", "call", "shout"), 2, "shout: missing text (arguments: text; `livecli tools show shout`)")
+    assert_one_line_error(
+        run_cli("tools", "call", "shout"), 2, "shout: missing text (arguments: text; `livecli tools show shout`)"
+    )
     assert_one_line_error(run_cli("tools", "call", "shout", '{"txt": "a"}'), 2, "shout: missing text (arguments: text;")
-    assert_one_line_error(run_cli("tools", "call", "current_datetime", '{"tz": "UTC"}'), 2, "current_datetime: no argument tz")
+    assert_one_line_error(
+        run_cli("tools", "call", "current_datetime", '{"tz": "UTC"}'), 2, "current_datetime: no argument tz"
+    )
     assert_one_line_error(run_cli("tools", "call", "search_memory", '{"query": "a", "limit": "many"}'), 1, "limit")
-    assert_one_line_error(run_cli("tools", "show", "nope"), 2, "no tool called 'nope' (loaded: current_datetime, search_memory, shout)")
+    assert_one_line_error(
+        run_cli("tools", "show", "nope"), 2, "no tool called 'nope' (loaded: current_datetime, search_memory, shout)"
+    )
     assert_one_line_error(run_cli("tools", "list", "--tools", str(tmp_path / "gone.py")), 2, "gone.py' does not exist")
     (tools_file.parent.parent / "config.toml").write_text('[tools]\ndisabled = "shout"\n')
     assert_one_line_error(run_cli("tools", "list"), 3, "[tools]: bad value for 'disabled'")

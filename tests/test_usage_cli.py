@@ -68,7 +68,9 @@ def test_usage_per_model_since_a_day_and_as_json(run_cli, recorded):
     assert (found["by"], [row["key"] for row in found["rows"]]) == ("model", ["gemini-3.8-live", "gemini-9-live"])
     assert found["since"].startswith((datetime.date.today() - datetime.timedelta(days=7)).isoformat())
     assert found["rows"][1]["cost"] == {
-        "usd": None, "complete": False, "unpriced_tokens": 2000,
+        "usd": None,
+        "complete": False,
+        "unpriced_tokens": 2000,
         "reasons": ['no prices known for gemini-9-live: set [prices."gemini-9-live"] in config.toml'],
     }
     assert found["total"]["tokens"]["prompt_by_modality"] == {"AUDIO": 43_000, "TEXT": 1000}
@@ -76,8 +78,11 @@ def test_usage_per_model_since_a_day_and_as_json(run_cli, recorded):
 
 
 def test_prices_from_config_toml_price_what_was_unknown_and_change_the_published(run_cli, recorded, isolated_env):
-    write_config(isolated_env, '[prices."gemini-9-live"]\ninput_audio = 10.0\noutput_audio = 20.0\n'
-                 '[prices."gemini-3.8-live"]\noutput_audio = 0\n')
+    write_config(
+        isolated_env,
+        '[prices."gemini-9-live"]\ninput_audio = 10.0\noutput_audio = 20.0\n'
+        '[prices."gemini-3.8-live"]\noutput_audio = 0\n',
+    )
     lines = run_cli("usage", "--by", "model").stdout.splitlines()
     assert lines[1:] == [
         "gemini-3.8-live         2  43,000  30,500  73,500  $0.13",
@@ -98,7 +103,8 @@ def test_an_empty_store(run_cli):
 
 def test_bad_since_by_and_prices_are_one_line(run_cli, recorded, isolated_env):
     assert_one_line_error(
-        run_cli("usage", "--since", "last week"), 2,
+        run_cli("usage", "--since", "last week"),
+        2,
         "Invalid value for '--since': 'last week' is neither a number of days (7d) nor a date (2026-11-01) (`livecli usage -h` shows how)",
     )
     assert_one_line_error(run_cli("usage", "--by", "week"), 2, "Invalid value for '--by'")
@@ -113,7 +119,11 @@ def test_usage_and_sessions_load_no_sdk_and_no_audio_libraries(isolated_env, rec
         f"app({command!r}, standalone_mode=False)\n"
         "print('LOADED', ' '.join(sys.modules))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], env=isolated_env, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=isolated_env, capture_output=True, text=True, check=True
+    ).stdout
     loaded = out.split("LOADED ")[1].split()
-    heavy = [m for m in loaded if m.split(".")[0] in ("numpy", "soxr", "sounddevice", "rich") or m.startswith("google.genai")]
+    heavy = [
+        m for m in loaded if m.split(".")[0] in ("numpy", "soxr", "sounddevice", "rich") or m.startswith("google.genai")
+    ]
     assert "gemini-3.8-live" in out and heavy == []

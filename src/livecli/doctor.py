@@ -132,9 +132,16 @@ def check_config(environ: Mapping[str, str]) -> Check:
     except BadSetting as exc:
         if exc.environment_variable:
             return Check("config", False, str(exc), f"`unset {exc.environment_variable}`, or give it a good value")
-        return Check("config", False, str(exc), f"`livecli config unset {exc.key}`, or `livecli config set {exc.key} VALUE`")
+        return Check(
+            "config", False, str(exc), f"`livecli config unset {exc.key}`, or `livecli config set {exc.key} VALUE`"
+        )
     except LivecliError as exc:  # not TOML, not text, unreadable
-        return Check("config", False, str(exc), f"edit {path}, or move it aside to start afresh: `mv {shlex.quote(str(path))} {shlex.quote(str(path))}.bak`")
+        return Check(
+            "config",
+            False,
+            str(exc),
+            f"edit {path}, or move it aside to start afresh: `mv {shlex.quote(str(path))} {shlex.quote(str(path))}.bak`",
+        )
     where = str(path) if path.exists() else f"{path} (none: defaults in use)"
     return Check("config", True, where)
 
@@ -184,7 +191,9 @@ def check_endpoint(environ: Mapping[str, str]) -> Check:
             version = tls.version()
     except ssl.SSLError as exc:
         raw.close()
-        return Check(name, False, f"TLS failed{via}: {_reason(exc)}", "if a proxy inspects TLS, point SSL_CERT_FILE at its CA")
+        return Check(
+            name, False, f"TLS failed{via}: {_reason(exc)}", "if a proxy inspects TLS, point SSL_CERT_FILE at its CA"
+        )
     except OSError as exc:
         raw.close()
         return Check(name, False, f"connection failed{via}: {_reason(exc)}", "check the network, firewall or proxy")
@@ -236,7 +245,9 @@ def session_fix(error: LivecliError, chosen: Settings) -> str:
     if "answered http" in reason:
         return "check the model name (`livecli config show`) and the base URL the SDK is given (GOOGLE_*_BASE_URL)"
     if isinstance(error, AuthError):
-        return "the service refuses a setting: `livecli config show`, then unset the likely one (voice, language, system)"
+        return (
+            "the service refuses a setting: `livecli config show`, then unset the likely one (voice, language, system)"
+        )
     return "check the network, firewall or proxy, and the Live service line above"
 
 

@@ -73,7 +73,10 @@ def mark_accepted(key: str, key_file: Path) -> None:
     """Note that the service accepted `key` just now (for `keys status`); never fails."""
     import datetime  # here, like hashlib: `livecli --help` loads this module
 
-    stamp = {"accepted_at": datetime.datetime.now().astimezone().isoformat(timespec="seconds"), "key": _fingerprint(key)}
+    stamp = {
+        "accepted_at": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "key": _fingerprint(key),
+    }
     try:
         _write_private(_accepted_file(key_file), json.dumps(stamp) + "\n")
     except OSError:
@@ -112,4 +115,3 @@ def _write_private(path: Path, text: str) -> None:
         out.write(text)
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)
-

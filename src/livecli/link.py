@@ -160,7 +160,9 @@ class Link:
             self._stack, self._conn = await self._open(None)
             await self._prime(self._conn, resumed=False)
             reason = f"could not resume: {exc}"
-            self._emit(LinkChange(ConnectionState.CONNECTED, reason=reason, resumed=False))  # no gap: not a reconnection
+            self._emit(
+                LinkChange(ConnectionState.CONNECTED, reason=reason, resumed=False)
+            )  # no gap: not a reconnection
         self._opened_at, self._proven = time.monotonic(), False
         self._supervisor = asyncio.create_task(self._supervise(), name="link")
         return self
@@ -345,7 +347,9 @@ class Link:
                     if deadline is not None and not turn_open and not working:
                         return
                 case events.GoAway(time_left_s=left):
-                    deadline = time.monotonic() + max(0.0, (left if left is not None else 10.0) - self._go_away_margin_s)
+                    deadline = time.monotonic() + max(
+                        0.0, (left if left is not None else 10.0) - self._go_away_margin_s
+                    )
                 case events.InteractionStatus() as status:
                     working = status.working
                 case events.TurnComplete():

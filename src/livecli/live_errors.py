@@ -50,7 +50,9 @@ def translate_error(exc: BaseException, *, settings: Settings | None = None, tok
     if isinstance(exc, genai_errors.APIError):
         return _refusal(exc.code, _reason(exc), settings, token)
     if isinstance(exc, InvalidStatus):
-        return ConnectionFailed(f"the Live service answered HTTP {exc.response.status_code}: check the model name and base URL")
+        return ConnectionFailed(
+            f"the Live service answered HTTP {exc.response.status_code}: check the model name and base URL"
+        )
     if isinstance(exc, WebSocketException):
         return ConnectionFailed(f"the Live connection failed: {exc}")
     if isinstance(exc, ssl.SSLError):
@@ -62,7 +64,11 @@ def translate_error(exc: BaseException, *, settings: Settings | None = None, tok
         return ConnectionFailed("cannot reach the Live service: timed out")
     if type(exc).__module__.partition(".")[0] in _HTTP_LIBRARIES:
         cause = _network_cause(exc)
-        return translate_error(cause) if cause is not None else ConnectionFailed(f"cannot reach the Live service: {exc or type(exc).__name__}")
+        return (
+            translate_error(cause)
+            if cause is not None
+            else ConnectionFailed(f"cannot reach the Live service: {exc or type(exc).__name__}")
+        )
     return exc
 
 
@@ -102,7 +108,11 @@ def _likely_culprits(settings: Settings) -> str:
         return f" — the model {settings.model} may not answer in text: set text = false"
     suspects = [
         f"{name} '{value}'"
-        for name, value in (("voice", settings.voice), ("language", settings.language), ("api_version", settings.api_version))
+        for name, value in (
+            ("voice", settings.voice),
+            ("language", settings.language),
+            ("api_version", settings.api_version),
+        )
         if value
     ]
     if settings.compression_trigger_tokens:

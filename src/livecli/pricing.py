@@ -46,7 +46,13 @@ _LIVE_3 = {
 }
 # 2.5 Flash native audio: input $0.50 text, $3.00 audio / video; output $2.00 text, $12.00 audio
 # (image input is not listed).
-_NATIVE_AUDIO_2_5 = {"input_text": 0.50, "input_audio": 3.00, "input_video": 3.00, "output_text": 2.00, "output_audio": 12.00}
+_NATIVE_AUDIO_2_5 = {
+    "input_text": 0.50,
+    "input_audio": 3.00,
+    "input_video": 3.00,
+    "output_text": 2.00,
+    "output_audio": 12.00,
+}
 PUBLISHED: dict[str, Prices] = {
     "gemini-3.8-live": Prices(_LIVE_3, "2026-09-26", PRICING_PAGE + "#gemini-3.8-live"),
     "gemini-3.8-live-extended-thinking": Prices(_LIVE_3, "2026-09-26", PRICING_PAGE + "#gemini-3.8-live"),
@@ -114,7 +120,12 @@ class Cost:
         return ("" if self.complete else "≥ ") + usd_text(self.usd)
 
     def as_json(self) -> dict[str, Any]:
-        return {"usd": self.usd, "complete": self.complete, "unpriced_tokens": self.unpriced_tokens, "reasons": list(self.reasons)}
+        return {
+            "usd": self.usd,
+            "complete": self.complete,
+            "unpriced_tokens": self.unpriced_tokens,
+            "reasons": list(self.reasons),
+        }
 
     def __add__(self, other: Cost) -> Cost:
         usd = None if self.usd is None and other.usd is None else (self.usd or 0.0) + (other.usd or 0.0)

@@ -22,9 +22,9 @@ from livecli import events, records
 from livecli.conversation import Conversation
 from livecli.conversation.inputs import Ended, Input, Tick
 from livecli.errors import ExitCode
+from livecli.events import ConnectionState
 from livecli.models import model_info
 from livecli.ports import show
-from livecli.events import ConnectionState
 from livecli.settings import Settings
 from livecli.state import TalkState
 from livecli.store import Event, SessionInfo, SessionStore, StoreError
@@ -123,7 +123,9 @@ def build_cues(stored: list[Event], model_spans: list[tuple[float, float]]) -> l
 class Player:
     """Moves the session's clock, feeds the speaker and applies cues as the clock passes them."""
 
-    def __init__(self, screen: Screen, cues: list[Cue], timeline: Timeline, *, speed: float, start_s: float, speaker=None):
+    def __init__(
+        self, screen: Screen, cues: list[Cue], timeline: Timeline, *, speed: float, start_s: float, speaker=None
+    ):
         self.screen = screen
         self.timeline = timeline
         self.speed = speed

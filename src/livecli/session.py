@@ -20,14 +20,15 @@ from contextlib import AbstractAsyncContextManager
 
 from livecli import events, records
 from livecli.audio.pcm import level_dbfs
-from livecli.conversation import Conversation, effects as fx, inputs
+from livecli.conversation import Conversation, inputs
+from livecli.conversation import effects as fx
 from livecli.errors import ExitCode, LivecliError
 from livecli.events import ConnectionState
 from livecli.formats import OUTPUT_RATE, seconds_of
 from livecli.link import AudioQueue
 from livecli.metrics import Metrics
-from livecli.ports import Connection, EchoControl, Microphone, PictureSource, Recorder, Speaker, View, show
 from livecli.picture_desk import PictureDesk
+from livecli.ports import Connection, EchoControl, Microphone, PictureSource, Recorder, Speaker, View, show
 from livecli.tool_desk import ToolDesk
 from livecli.tools import Registry
 from livecli.ui.keyboard import InputReader
@@ -168,7 +169,11 @@ class TalkSession:
                 self._input.start()
             else:
                 gap = time.monotonic() - woken_at
-                self.feed(events.LinkChange(ConnectionState.CONNECTED, "woken by speech", gap_s=gap, resumed=bool(self._handle)))
+                self.feed(
+                    events.LinkChange(
+                        ConnectionState.CONNECTED, "woken by speech", gap_s=gap, resumed=bool(self._handle)
+                    )
+                )
             self._connections += 1
             self._wake.clear()
             for chunk in self._unsent.take():  # what was said while no connection was up

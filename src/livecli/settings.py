@@ -172,30 +172,127 @@ FIELDS: dict[str, Field] = {
     f.name: f
     for f in (
         Field("model", _parse_text, "Gemini Live model to talk to.", DEFAULT_MODEL),
-        Field("voice", _parse_voice, "Prebuilt voice name (e.g. Puck, Kore, Charon); empty = the model's default.", "Puck"),
-        Field("system", _parse_text, "System instruction: text, or @path/to/file.txt to read it from a file.", "You are a concise assistant."),
+        Field(
+            "voice", _parse_voice, "Prebuilt voice name (e.g. Puck, Kore, Charon); empty = the model's default.", "Puck"
+        ),
+        Field(
+            "system",
+            _parse_text,
+            "System instruction: text, or @path/to/file.txt to read it from a file.",
+            "You are a concise assistant.",
+        ),
         Field("language", _parse_text, "BCP-47 language code for speech, e.g. en-US; empty = automatic.", "en-US"),
-        Field("input_device", _parse_device, "Microphone: device index or a unique part of its name; empty = system default.", "USB"),
-        Field("output_device", _parse_device, "Speaker: device index or a unique part of its name; empty = system default.", "pulse"),
+        Field(
+            "input_device",
+            _parse_device,
+            "Microphone: device index or a unique part of its name; empty = system default.",
+            "USB",
+        ),
+        Field(
+            "output_device",
+            _parse_device,
+            "Speaker: device index or a unique part of its name; empty = system default.",
+            "pulse",
+        ),
         Field("text", _parse_bool, "Ask for text replies instead of audio.", False),
         Field("chunk_ms", _parse_int_range(20, 1000), "Length of each microphone chunk sent to the model, in ms.", 100),
-        Field("preroll_ms", _parse_int_range(0, 1000), "Model audio buffered before playback starts, in ms (absorbs network jitter).", 60),
+        Field(
+            "preroll_ms",
+            _parse_int_range(0, 1000),
+            "Model audio buffered before playback starts, in ms (absorbs network jitter).",
+            60,
+        ),
         Field("plain", _parse_bool, "Print one line per finished turn instead of the live layout.", False),
-        Field("context_compression", _parse_bool, "Let the service compress old context (sliding window), so sessions are not capped at 15 minutes.", True),
-        Field("compression_trigger_tokens", _parse_int_range(0, 10_000_000), "Context size in tokens that triggers compression; 0 = the service's default (about 80% of the model's window).", 0),
-        Field("record_audio", _parse_bool, "Store both sides' audio with each session (for replay); false = transcripts only.", True),
-        Field("record_history", _parse_bool, "Store each session's transcript and events; false = nothing said is kept (no audio either).", True),
-        Field("record_pictures", _parse_bool, "Keep the pictures the model was shown (shared screen or camera, /image) with each session; only where audio is kept.", True),
-        Field("keep_days", _parse_int_range(0, 36500), "Talk deletes stored sessions older than this many days; 0 = keep them.", 90),
-        Field("max_sessions", _parse_int_range(0, 1_000_000), "Keep at most this many stored sessions (the newest); 0 = no limit.", 0),
-        Field("echo", _parse_echo, "Keeping the assistant's voice out of the microphone: auto (echo cancellation when the microphone hears the speaker, measured as Gemini speaks; untouched when it does not, as with headphones), aec (always echo cancellation; half-duplex when it is not installed), half-duplex (microphone muted while Gemini speaks), off (headphones).", "auto"),
-        Field("budget_usd", _parse_amount(1_000_000), "End a talk session once its estimated cost passes this many US dollars (a warning at 80%); 0 = no budget.", 0.5),
-        Field("idle_minutes", _parse_amount(24 * 60), "Stand by after this many minutes without speech: the connection closes (an idle session is still billed) and the next words reopen it; 0 = never.", 5),
-        Field("token_command", _parse_text, "A command that prints a fresh ephemeral token (minted by your backend); talk runs it whenever it needs one, instead of using a key.", "my-backend mint-live-token"),
-        Field("screen", _parse_screen, "Share a monitor with the model in every talk session: primary, or its number (1, 2…); empty = no sharing. `talk --screen [N]` for one session.", "primary"),
-        Field("camera", _parse_text, "Share a webcam in every talk session: its index (0, 1…) or device path; empty = none. Needs livecli[camera].", "0"),
-        Field("search", _parse_bool, "Let the model ground its answers in Google Search (sources shown under the answer).", True),
-        Field("api_version", _parse_api_version, "Live API version the SDK connects with: v1, v1beta or v1alpha; empty = the SDK's default (v1). Tokens always use v1alpha.", "v1"),
+        Field(
+            "context_compression",
+            _parse_bool,
+            "Let the service compress old context (sliding window), so sessions are not capped at 15 minutes.",
+            True,
+        ),
+        Field(
+            "compression_trigger_tokens",
+            _parse_int_range(0, 10_000_000),
+            "Context size in tokens that triggers compression; 0 = the service's default (about 80% of the model's window).",
+            0,
+        ),
+        Field(
+            "record_audio",
+            _parse_bool,
+            "Store both sides' audio with each session (for replay); false = transcripts only.",
+            True,
+        ),
+        Field(
+            "record_history",
+            _parse_bool,
+            "Store each session's transcript and events; false = nothing said is kept (no audio either).",
+            True,
+        ),
+        Field(
+            "record_pictures",
+            _parse_bool,
+            "Keep the pictures the model was shown (shared screen or camera, /image) with each session; only where audio is kept.",
+            True,
+        ),
+        Field(
+            "keep_days",
+            _parse_int_range(0, 36500),
+            "Talk deletes stored sessions older than this many days; 0 = keep them.",
+            90,
+        ),
+        Field(
+            "max_sessions",
+            _parse_int_range(0, 1_000_000),
+            "Keep at most this many stored sessions (the newest); 0 = no limit.",
+            0,
+        ),
+        Field(
+            "echo",
+            _parse_echo,
+            "Keeping the assistant's voice out of the microphone: auto (echo cancellation when the microphone hears the speaker, measured as Gemini speaks; untouched when it does not, as with headphones), aec (always echo cancellation; half-duplex when it is not installed), half-duplex (microphone muted while Gemini speaks), off (headphones).",
+            "auto",
+        ),
+        Field(
+            "budget_usd",
+            _parse_amount(1_000_000),
+            "End a talk session once its estimated cost passes this many US dollars (a warning at 80%); 0 = no budget.",
+            0.5,
+        ),
+        Field(
+            "idle_minutes",
+            _parse_amount(24 * 60),
+            "Stand by after this many minutes without speech: the connection closes (an idle session is still billed) and the next words reopen it; 0 = never.",
+            5,
+        ),
+        Field(
+            "token_command",
+            _parse_text,
+            "A command that prints a fresh ephemeral token (minted by your backend); talk runs it whenever it needs one, instead of using a key.",
+            "my-backend mint-live-token",
+        ),
+        Field(
+            "screen",
+            _parse_screen,
+            "Share a monitor with the model in every talk session: primary, or its number (1, 2…); empty = no sharing. `talk --screen [N]` for one session.",
+            "primary",
+        ),
+        Field(
+            "camera",
+            _parse_text,
+            "Share a webcam in every talk session: its index (0, 1…) or device path; empty = none. Needs livecli[camera].",
+            "0",
+        ),
+        Field(
+            "search",
+            _parse_bool,
+            "Let the model ground its answers in Google Search (sources shown under the answer).",
+            True,
+        ),
+        Field(
+            "api_version",
+            _parse_api_version,
+            "Live API version the SDK connects with: v1, v1beta or v1alpha; empty = the SDK's default (v1). Tokens always use v1alpha.",
+            "v1",
+        ),
     )
 }
 
@@ -302,4 +399,6 @@ def _read_system_file(path_text: str) -> str:
     try:
         return path.read_text(encoding="utf-8").strip()
     except OSError as exc:
-        raise BadSetting(f"cannot read system instruction file {path}: {exc.strerror}", key="system", source="") from None
+        raise BadSetting(
+            f"cannot read system instruction file {path}: {exc.strerror}", key="system", source=""
+        ) from None

@@ -10,7 +10,6 @@ from livecli.formats import shorten
 from livecli.pricing import BUDGET_WARNING, Cost, UsageTotals
 from livecli.transcript import Transcript
 
-
 ARGUMENT_CHARS = 60
 SUMMARY_CHARS = 80
 

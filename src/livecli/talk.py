@@ -47,7 +47,9 @@ class TalkOptions:
     labels: tuple[str, str] | None = None  # how the two sides are named, when not You / Gemini
 
 
-def credentials(settings: Settings, options: TalkOptions, environ: Mapping[str, str]) -> tuple[str | None, TokenSource | None]:
+def credentials(
+    settings: Settings, options: TalkOptions, environ: Mapping[str, str]
+) -> tuple[str | None, TokenSource | None]:
     """(key, token source): a token given (--token, LIVECLI_TOKEN) or minted by token_command
     keeps the long-lived key off this machine; otherwise the key (or Vertex's own credentials)."""
     token = options.token or environ.get("LIVECLI_TOKEN")

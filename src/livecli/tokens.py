@@ -58,7 +58,7 @@ def mint_token(
         raise AuthError("a token's uses cannot be negative (0 = no limit)")
     if not datetime.timedelta(0) < lifetime <= MAX_LIFETIME:
         raise AuthError("a token lasts more than 0 s and at most 20 h")
-    expires_at = datetime.datetime.now(datetime.timezone.utc) + lifetime
+    expires_at = datetime.datetime.now(datetime.UTC) + lifetime
     # resumption stays the client's: a locked empty one would drop the handles of resumed sessions
     locked = build_config(settings, tools=tools).model_copy(update={"session_resumption": None})
     config = types.CreateAuthTokenConfig(
@@ -118,7 +118,11 @@ class TokenSource:
         assert self._command is not None
         try:
             done = subprocess.run(
-                self._command, shell=True, capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S,
+                self._command,
+                shell=True,
+                capture_output=True,
+                text=True,
+                timeout=COMMAND_TIMEOUT_S,
                 stdin=subprocess.DEVNULL,
             )
         except subprocess.TimeoutExpired:

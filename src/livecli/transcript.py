@@ -93,7 +93,9 @@ class Transcript:
 
     def ground(self, sources: tuple[tuple[str, str], ...], queries: tuple[str, ...]) -> None:
         """Sources for the model's answer: the open one, or the last one when it has already ended."""
-        turn = self.open_turn(Speaker.MODEL) or next((t for t in reversed(self.turns) if t.speaker is Speaker.MODEL), None)
+        turn = self.open_turn(Speaker.MODEL) or next(
+            (t for t in reversed(self.turns) if t.speaker is Speaker.MODEL), None
+        )
         if turn is None:
             turn = Turn(Speaker.MODEL, label=self.labels.get(Speaker.MODEL, ""))
             self.turns.append(turn)

@@ -50,7 +50,9 @@ def simulate_echo(
     length = int(rate * max(reverb_ms * 5, 1) / 1000)
     ir = np.zeros(length)
     ir[0] = 1.0
-    ir[1:] += rng.standard_normal(length - 1) * np.exp(-np.arange(length - 1) / (reverb_ms * rate / 1000)) * reverb_level
+    ir[1:] += (
+        rng.standard_normal(length - 1) * np.exp(-np.arange(length - 1) / (reverb_ms * rate / 1000)) * reverb_level
+    )
     echo = np.convolve(far.astype(np.float64), ir * gain)[: len(far)]
     shift = int(round(delay_ms * rate / 1000))
     echo = np.concatenate([np.zeros(shift), echo])[: len(far)]
@@ -83,7 +85,9 @@ def loudspeaker(x: np.ndarray, *, distortion: float = SPEAKER_DISTORTION) -> np.
     return np.tanh(drive * x) / drive
 
 
-def room_echo(played: np.ndarray, rate: int = INPUT_RATE, *, level_dbfs: float = USER_DBFS + ECHO_OVER_USER_DB) -> np.ndarray:
+def room_echo(
+    played: np.ndarray, rate: int = INPUT_RATE, *, level_dbfs: float = USER_DBFS + ECHO_OVER_USER_DB
+) -> np.ndarray:
     """What the microphone hears of `played` (int16) in the room: through the loudspeaker and
     the room, scaled to `level_dbfs` where it is active; float64 in int16 units, no noise."""
     response = room_response(rate)
@@ -181,7 +185,9 @@ def synthetic_recording(
         now_late = xruns.after(xruns.underruns, j * 0.01)
         played_at = start + j * 0.01 + now_late * xruns.ms / 1000
         far_blocks.add(
-            far_pcm[j * step : (j + 1) * step].tobytes(), played_at + jitter(), played_at - out_latency_s + abs(jitter()),
+            far_pcm[j * step : (j + 1) * step].tobytes(),
+            played_at + jitter(),
+            played_at - out_latency_s + abs(jitter()),
             xrun=now_late > late,
         )
         late = now_late
@@ -204,7 +210,9 @@ def synthetic_recording(
         captured_at = start + first / rate * scale
         gap = np.diff(times[max(0, k * size - 1) : (k + 1) * size]).max(initial=1) > 1
         near_blocks.add(
-            mic[k * size : (k + 1) * size].tobytes(), captured_at + jitter(), captured_at + 0.02 + in_latency_s + abs(jitter()),
+            mic[k * size : (k + 1) * size].tobytes(),
+            captured_at + jitter(),
+            captured_at + 0.02 + in_latency_s + abs(jitter()),
             xrun=bool(gap),
         )
     return Recording(far_blocks, near_blocks, "synthetic speaker", "synthetic microphone")

@@ -37,10 +37,10 @@ import tempfile
 import threading
 import time
 import wave
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -114,8 +114,7 @@ def check_requirements(*, portaudio: bool = True) -> None:
         pkgs = sorted({pkg for _, pkg in missing})
         what = ", ".join(w for w, _ in missing)
         raise RigUnavailable(
-            f"PulseAudio test rig unavailable: missing {what}. "
-            f"Install with: apt-get install -y {' '.join(pkgs)}"
+            f"PulseAudio test rig unavailable: missing {what}. Install with: apt-get install -y {' '.join(pkgs)}"
         )
 
 
@@ -253,7 +252,7 @@ class Recorder:
         self._result: np.ndarray | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def start(self, *, wait: bool = True, timeout: float = 5.0) -> "Recorder":
+    def start(self, *, wait: bool = True, timeout: float = 5.0) -> Recorder:
         if self._proc is not None:  # already recording: a second parec would interleave data
             return self
         cmd = [
@@ -333,7 +332,7 @@ class Recorder:
         self._result = self.samples()
         return self._result
 
-    def __enter__(self) -> "Recorder":
+    def __enter__(self) -> Recorder:
         if self._proc is None:
             self.start()
         return self
@@ -439,7 +438,9 @@ class Playback:
         self.finished_at = self.finished_at or time.monotonic()
         self._cleanup()
         if self.proc.returncode != 0:
-            raise RigError(f"pacat into {self.sink} failed ({self.proc.returncode}): {(err or b'').decode(errors='replace')}")
+            raise RigError(
+                f"pacat into {self.sink} failed ({self.proc.returncode}): {(err or b'').decode(errors='replace')}"
+            )
         return self.duration
 
     def stop(self) -> None:
@@ -561,9 +562,7 @@ class PulseRig:
 
     # -- pactl -------------------------------------------------------------------------------
     def pactl(self, *args: str, check: bool = True, timeout: float = 10.0) -> str:
-        out = subprocess.run(
-            ["pactl", *args], capture_output=True, text=True, env=self._client_env(), timeout=timeout
-        )
+        out = subprocess.run(["pactl", *args], capture_output=True, text=True, env=self._client_env(), timeout=timeout)
         if check and out.returncode != 0:
             raise RigError(f"pactl {' '.join(args)} failed ({out.returncode}): {out.stderr.strip()}")
         return out.stdout
@@ -572,9 +571,7 @@ class PulseRig:
         if self.dir is None or not (self.dir / "native").exists():
             return False
         try:
-            out = subprocess.run(
-                ["pactl", "info"], capture_output=True, text=True, env=self._client_env(), timeout=5
-            )
+            out = subprocess.run(["pactl", "info"], capture_output=True, text=True, env=self._client_env(), timeout=5)
         except subprocess.TimeoutExpired:
             return False
         return out.returncode == 0
@@ -593,7 +590,7 @@ class PulseRig:
         return {int(f[0]) for f in self.list_short("modules")}
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def start(self, timeout: float = 10.0) -> "PulseRig":
+    def start(self, timeout: float = 10.0) -> PulseRig:
         """Start the daemon (or reuse ours already running in ``base_dir``); return self."""
         check_requirements(portaudio=False)
         if self.dir is not None and self._alive():
@@ -764,7 +761,7 @@ class PulseRig:
             self._tmpdir_made = False
             self.dir = None
 
-    def __enter__(self) -> "PulseRig":
+    def __enter__(self) -> PulseRig:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -932,7 +929,9 @@ class PulseRig:
         """Play int16 ``pcm`` into the ``mic`` sink, block until played, return its duration."""
         return self.play("mic", pcm, rate)
 
-    def start_speak(self, text: str, *, voice: str = "en", wpm: int = 160, amplitude: int = 100, sink: str = "mic") -> Playback:
+    def start_speak(
+        self, text: str, *, voice: str = "en", wpm: int = 160, amplitude: int = 100, sink: str = "mic"
+    ) -> Playback:
         pcm, rate = speech_pcm(text, voice=voice, wpm=wpm, amplitude=amplitude)
         return self.start_play(sink, pcm, rate)
 
@@ -1227,8 +1226,10 @@ def tone_segments(
             lk = _hann_kernel(rate, 3 * window_ms)
             pad = len(lk)
             lo2, hi2 = max(0, s - pad), min(len(a), e + pad)
-            coh = 2.0 * np.abs(_fft_convolve_same(base[lo2:hi2], lk)) / np.maximum(
-                _fft_convolve_same(env[lo2:hi2], lk), 1e-12
+            coh = (
+                2.0
+                * np.abs(_fft_convolve_same(base[lo2:hi2], lk))
+                / np.maximum(_fft_convolve_same(env[lo2:hi2], lk), 1e-12)
             )
             if float(np.median(coh[s - lo2 : e - lo2])) < min_coherence:
                 continue
@@ -1245,9 +1246,9 @@ def dominant_frequency(x: np.ndarray, rate: int) -> float:
     spec = np.abs(np.fft.rfft((a - a.mean()) * win))
     k = int(np.argmax(spec[1:])) + 1
     if 1 <= k < len(spec) - 1:
-        l, c, r = np.log(spec[k - 1 : k + 2] + 1e-30)
-        denom = l - 2 * c + r
-        delta = 0.5 * (l - r) / denom if denom != 0 else 0.0
+        left, centre, right = np.log(spec[k - 1 : k + 2] + 1e-30)
+        denom = left - 2 * centre + right
+        delta = 0.5 * (left - right) / denom if denom != 0 else 0.0
     else:
         delta = 0.0
     return (k + delta) * rate / len(a)

@@ -24,7 +24,7 @@ from typing import Any
 
 from livecli.audio import portaudio
 from livecli.audio.devices import Device, Direction, default_device, kind_of, resolve
-from livecli.audio.opening import StreamFormat, discard, describe_error, open_stream
+from livecli.audio.opening import StreamFormat, describe_error, discard, open_stream
 from livecli.errors import AudioError
 
 WATCH_S = 0.1

@@ -53,7 +53,9 @@ class EchoControl(Protocol):
     def muted(self) -> bool:
         """True while the microphone is being held back (half duplex, the model speaking)."""
 
-    def far_end(self, pcm: bytes, played_at: float, *, rate: int | None = None, channels: int = 1, xrun: bool = False) -> None:
+    def far_end(
+        self, pcm: bytes, played_at: float, *, rate: int | None = None, channels: int = 1, xrun: bool = False
+    ) -> None:
         """A block the speaker played, whose first sample reached the DAC at `played_at`;
         `xrun`: PortAudio flagged an underrun before it (the echo path may have moved)."""
 
@@ -81,7 +83,9 @@ class HalfDuplexGate:
         self._spans: list[list[float]] = []  # [start, end + tail] of what the speaker played
         self._opened_at = float("-inf")
 
-    def far_end(self, pcm: bytes, played_at: float, *, rate: int | None = None, channels: int = 1, xrun: bool = False) -> None:
+    def far_end(
+        self, pcm: bytes, played_at: float, *, rate: int | None = None, channels: int = 1, xrun: bool = False
+    ) -> None:
         samples = np.frombuffer(pcm, dtype=np.int16)
         if samples.size == 0 or float(np.sqrt(np.mean(samples.astype(np.float32) ** 2))) <= SILENT_RMS:
             return
@@ -118,7 +122,9 @@ class NoEcho:
     reason = "chosen: the microphone goes out untouched"
     muted = False
 
-    def far_end(self, pcm: bytes, played_at: float, *, rate: int | None = None, channels: int = 1, xrun: bool = False) -> None:
+    def far_end(
+        self, pcm: bytes, played_at: float, *, rate: int | None = None, channels: int = 1, xrun: bool = False
+    ) -> None:
         pass
 
     def near_end(self, pcm: bytes, captured_at: float) -> bytes:
@@ -143,7 +149,9 @@ class AutoEcho:
         self._raw: collections.deque[bytes] = collections.deque()  # what the canceller still holds
         self._reopened = canceller.stats.reopened
 
-    def far_end(self, pcm: bytes, played_at: float, *, rate: int | None = None, channels: int = 1, xrun: bool = False) -> None:
+    def far_end(
+        self, pcm: bytes, played_at: float, *, rate: int | None = None, channels: int = 1, xrun: bool = False
+    ) -> None:
         self.canceller.far_end(pcm, played_at, rate=rate, channels=channels, xrun=xrun)
 
     def near_end(self, pcm: bytes, captured_at: float) -> bytes:

@@ -158,7 +158,9 @@ class EchoCanceller:
         self._pending = np.zeros(0, dtype=np.int16)  # microphone samples short of a frame
 
     # The speaker side.
-    def far_end(self, pcm: bytes, played_at: float, *, rate: int | None = None, channels: int = 1, xrun: bool = False) -> None:
+    def far_end(
+        self, pcm: bytes, played_at: float, *, rate: int | None = None, channels: int = 1, xrun: bool = False
+    ) -> None:
         """A block the speaker played (int16, interleaved), whose first sample reached the DAC at
         `played_at` (time.monotonic()); `xrun`: PortAudio flagged an underrun before it. Cheap
         and thread-safe: only queued here."""

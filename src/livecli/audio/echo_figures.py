@@ -32,7 +32,15 @@ def frame_rms(x: np.ndarray, rate: int = INPUT_RATE, ms: int = 10) -> np.ndarray
     return np.sqrt(np.mean(frames**2, axis=1))
 
 
-def erle_db(raw: np.ndarray, clean: np.ndarray, rate: int = INPUT_RATE, *, start_s: float = 0.0, end_s: float | None = None, active_dbfs: float = ACTIVE_DBFS) -> float:
+def erle_db(
+    raw: np.ndarray,
+    clean: np.ndarray,
+    rate: int = INPUT_RATE,
+    *,
+    start_s: float = 0.0,
+    end_s: float | None = None,
+    active_dbfs: float = ACTIVE_DBFS,
+) -> float:
     """Echo return loss enhancement over [start_s, end_s): energy of the raw microphone over
     the energy of what is sent, on the 10 ms frames where the raw one holds echo."""
     n = min(len(raw), len(clean))  # an echo canceller may still hold the last frames
@@ -54,7 +62,15 @@ def erle_windows(raw: np.ndarray, clean: np.ndarray, rate: int = INPUT_RATE, *, 
     return np.array([erle_db(raw, clean, rate, start_s=i * window_s, end_s=(i + 1) * window_s) for i in range(count)])
 
 
-def convergence_s(raw: np.ndarray, clean: np.ndarray, rate: int = INPUT_RATE, *, target_db: float = 25.0, window_s: float = 0.5, hold_s: float = 2.0) -> float | None:
+def convergence_s(
+    raw: np.ndarray,
+    clean: np.ndarray,
+    rate: int = INPUT_RATE,
+    *,
+    target_db: float = 25.0,
+    window_s: float = 0.5,
+    hold_s: float = 2.0,
+) -> float | None:
     """The start of the first window from which ERLE stays >= `target_db` for `hold_s`."""
     windows = erle_windows(raw, clean, rate, window_s=window_s)
     hold = max(1, int(hold_s / window_s))
@@ -67,7 +83,9 @@ def convergence_s(raw: np.ndarray, clean: np.ndarray, rate: int = INPUT_RATE, *,
     return None
 
 
-def lag_s(reference: np.ndarray, signal: np.ndarray, rate: int = INPUT_RATE, *, max_lag_s: float = 0.5) -> tuple[float, float]:
+def lag_s(
+    reference: np.ndarray, signal: np.ndarray, rate: int = INPUT_RATE, *, max_lag_s: float = 0.5
+) -> tuple[float, float]:
     """(lag, correlation) of `signal` behind `reference`: the peak of their normalised
     cross-correlation within ±`max_lag_s`; a correlation near 0 means `reference` is not in
     `signal`, near 1 that `signal` is a delayed, scaled copy of it."""
@@ -82,7 +100,9 @@ def lag_s(reference: np.ndarray, signal: np.ndarray, rate: int = INPUT_RATE, *, 
     return (best - max_lag) / rate, float(abs(window[best]) / norm)
 
 
-def path_delay(reference: np.ndarray, signal: np.ndarray, rate: int = INPUT_RATE, *, window_s: float = 2.0) -> tuple[float, float]:
+def path_delay(
+    reference: np.ndarray, signal: np.ndarray, rate: int = INPUT_RATE, *, window_s: float = 2.0
+) -> tuple[float, float]:
     """(delay, correlation) of an echo path: medians over `window_s` windows where the reference
     plays (the delay of a real path drifts a little, which blurs one long correlation)."""
     size = int(window_s * rate)
@@ -108,7 +128,9 @@ def active_rms(x: np.ndarray, rate: int = INPUT_RATE, *, within_db: float = 40.0
     return float(np.sqrt(np.mean(active**2)))
 
 
-def vad_onsets(x: np.ndarray, rate: int = INPUT_RATE, *, threshold: float = VAD_THRESHOLD, silence_ms: float = VAD_SILENCE_MS) -> list[float]:
+def vad_onsets(
+    x: np.ndarray, rate: int = INPUT_RATE, *, threshold: float = VAD_THRESHOLD, silence_ms: float = VAD_SILENCE_MS
+) -> list[float]:
     """Where the fake Live server's energy VAD would say "speech starts" (s): a 10 ms frame with
     RMS above `threshold` after at least `silence_ms` of frames below it."""
     onsets, speaking, quiet = [], False, 0.0
@@ -140,7 +162,9 @@ class ModelAlone:
     worst_erle_after_move_db: float | None  # the lowest 100 ms ERLE in the second after a move
 
 
-def model_alone(raw: np.ndarray, sent: np.ndarray, alone: np.ndarray, *, moves_s: tuple[float, ...] = (), rate: int = INPUT_RATE) -> ModelAlone:
+def model_alone(
+    raw: np.ndarray, sent: np.ndarray, alone: np.ndarray, *, moves_s: tuple[float, ...] = (), rate: int = INPUT_RATE
+) -> ModelAlone:
     """Figures over the 10 ms frames where `alone` (bool per frame) says only the model speaks;
     `moves_s`: when the echo path moved (s on the microphone's timeline)."""
     frame = rate // 100

@@ -139,7 +139,9 @@ class EchoReport:
         ]
 
 
-def measure_echo_path(input_spec: str | None, output_spec: str | None, *, seconds: float = PROBE_S, backend: str | None = None) -> EchoReport:
+def measure_echo_path(
+    input_spec: str | None, output_spec: str | None, *, seconds: float = PROBE_S, backend: str | None = None
+) -> EchoReport:
     """Play a speech-like probe, record it, and judge the echo path and the canceller on it."""
     probe = speech_like(seconds, OUTPUT_RATE, seed=7)
     recording = record_duplex(output_spec, input_spec, probe, OUTPUT_RATE)
@@ -156,8 +158,18 @@ def analyse(recording: Recording, *, backend: str | None = None) -> EchoReport:
     echo_level = _level_dbfs(raw)
     heard = peak > 0.2 and echo_level > -70
     control = make_echo("auto", backend=backend).control
-    figures = dict.fromkeys(("erle_db", "converged_s", "self_interruptions", "residual_max", "residual_p99",
-                             "recovery_s", "voice_kept_db", "voice_heard_after_ms"))
+    figures = dict.fromkeys(
+        (
+            "erle_db",
+            "converged_s",
+            "self_interruptions",
+            "residual_max",
+            "residual_p99",
+            "recovery_s",
+            "voice_kept_db",
+            "voice_heard_after_ms",
+        )
+    )
     canceller = control.canceller if isinstance(control, AutoEcho) else None
     if canceller is not None:
         sent = replay(recording, control).sent
@@ -175,7 +187,9 @@ def analyse(recording: Recording, *, backend: str | None = None) -> EchoReport:
     )
 
 
-def _figures(recording: Recording, raw: np.ndarray, sent: np.ndarray, reference: np.ndarray, heard: bool, backend: str | None) -> dict:
+def _figures(
+    recording: Recording, raw: np.ndarray, sent: np.ndarray, reference: np.ndarray, heard: bool, backend: str | None
+) -> dict:
     """What the default echo control made of the probe alone (`sent`), and makes of the path
     moving and of a voice over it."""
     make = lambda: make_echo("auto", backend=backend).control  # noqa: E731
@@ -186,7 +200,9 @@ def _figures(recording: Recording, raw: np.ndarray, sent: np.ndarray, reference:
     moved = replay(_moved(recording, MOVE_AT_S, MOVE_MS), make())
     after_move = model_alone(moved.raw, moved.sent, alone, moves_s=(MOVE_AT_S,))
     voice = speech_like(VOICE_S, seed=5, level_dbfs=VOICE_DBFS)
-    over = voice_over(replay(_with_voice(recording, voice, VOICE_AT_S), make()).sent, voice, int(VOICE_AT_S * INPUT_RATE))
+    over = voice_over(
+        replay(_with_voice(recording, voice, VOICE_AT_S), make()).sent, voice, int(VOICE_AT_S * INPUT_RATE)
+    )
     figures = {
         "self_interruptions": probe_alone.self_interruptions + after_move.self_interruptions,
         "residual_max": max(probe_alone.residual_max, after_move.residual_max),
@@ -204,12 +220,22 @@ def _figures(recording: Recording, raw: np.ndarray, sent: np.ndarray, reference:
 
 def _verdict(heard: bool, cancels: bool, figures: dict) -> dict:
     if not heard:
-        return {"verdict": "no echo: the microphone does not hear the speaker (headphones?) -- "
-                "`--echo auto` (the default) sends your voice untouched", "ok": True}
+        return {
+            "verdict": "no echo: the microphone does not hear the speaker (headphones?) -- "
+            "`--echo auto` (the default) sends your voice untouched",
+            "ok": True,
+        }
     if not cancels:
-        return {"verdict": f"echo heard, and no echo canceller is installed: use `--echo half-duplex`, "
-                f"or install it ({INSTALL_HINT})", "ok": False}
-    clean = (figures["erle_db"] or 0) >= 25 and figures["self_interruptions"] == 0 and figures["residual_max"] < VAD_THRESHOLD
+        return {
+            "verdict": f"echo heard, and no echo canceller is installed: use `--echo half-duplex`, "
+            f"or install it ({INSTALL_HINT})",
+            "ok": False,
+        }
+    clean = (
+        (figures["erle_db"] or 0) >= 25
+        and figures["self_interruptions"] == 0
+        and figures["residual_max"] < VAD_THRESHOLD
+    )
     if not clean:
         return {"verdict": "echo not cancelled well enough here: use `--echo half-duplex` (or headphones)", "ok": False}
     verdict = "echo cancelled: `--echo auto` (the default) will keep Gemini from hearing itself"

@@ -126,7 +126,9 @@ def record_duplex(
     instream, _ = open_stream(sd, mic, "input", INPUT_RATE, block_ms=MIC_BLOCK_MS, make_callback=make_input)
     try:
         state["in_latency"] = float(instream.latency)
-        outstream, _ = open_stream(sd, speaker, "output", OUTPUT_RATE, block_ms=SPEAKER_BLOCK_MS, make_callback=make_output)
+        outstream, _ = open_stream(
+            sd, speaker, "output", OUTPUT_RATE, block_ms=SPEAKER_BLOCK_MS, make_callback=make_output
+        )
         try:
             state["out_latency"] = float(outstream.latency)
             time.sleep(lead_in_s)
@@ -152,9 +154,7 @@ def replay(recording: Recording, control: EchoControl, *, chunk_ms: int = CHUNK_
     callbacks ran, microphone blocks resampled to 16 kHz mono and cut into `chunk_ms` chunks,
     each with the capture time of its first sample."""
     far, near = recording.far, recording.near
-    events = sorted(
-        [(t, 0, i) for i, t in enumerate(far.arrived)] + [(t, 1, i) for i, t in enumerate(near.arrived)]
-    )
+    events = sorted([(t, 0, i) for i, t in enumerate(far.arrived)] + [(t, 1, i) for i, t in enumerate(near.arrived)])
     resampler = StreamResampler(near.rate, INPUT_RATE)
     chunker = Chunker(int(bytes_per_ms(INPUT_RATE) * chunk_ms))
     raw, sent, times = [], [], []

@@ -28,7 +28,9 @@ from typing import Protocol
 from livecli.audio import alsa
 from livecli.errors import AudioError
 
-PORTAUDIO_HINT = "install PortAudio: `sudo apt-get install libportaudio2` (Debian/Ubuntu), `brew install portaudio` (macOS)"
+PORTAUDIO_HINT = (
+    "install PortAudio: `sudo apt-get install libportaudio2` (Debian/Ubuntu), `brew install portaudio` (macOS)"
+)
 
 # Held around every call that opens, closes or re-scans, so a re-scan never
 # races an open stream.

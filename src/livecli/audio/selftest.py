@@ -35,7 +35,7 @@ async def record(mic: Microphone, seconds: float, on_chunk: Callable[[float], No
     mic.start()
     try:
         await asyncio.wait_for(collect(), timeout=seconds + 3.0)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         pass
     finally:
         mic.close()

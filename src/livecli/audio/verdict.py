@@ -65,14 +65,20 @@ def measure(pcm: bytes, rate: int = INPUT_RATE) -> Levels:
 def judge(levels: Levels) -> Verdict:
     """The first problem found, in the order a user should fix them."""
     if levels.seconds == 0 or levels.loud_dbfs < NO_SIGNAL_DBFS:
-        return Verdict(False, "no signal: the microphone delivers silence; check it is connected, not muted, "
-                       "and the one livecli uses (`livecli devices`)")
+        return Verdict(
+            False,
+            "no signal: the microphone delivers silence; check it is connected, not muted, "
+            "and the one livecli uses (`livecli devices`)",
+        )
     if levels.clipped_fraction > CLIP_FRACTION:
         return Verdict(False, "clipping: lower the input gain (or move away from the microphone)")
     if levels.loud_dbfs - levels.noise_floor_dbfs < MIN_SPEECH_OVER_NOISE_DB:
         if levels.noise_floor_dbfs > NOISY_FLOOR_DBFS:
-            return Verdict(False, f"too noisy: the background is at {levels.noise_floor_dbfs:.0f} dBFS, "
-                           "as loud as speech; reduce the noise or the input gain")
+            return Verdict(
+                False,
+                f"too noisy: the background is at {levels.noise_floor_dbfs:.0f} dBFS, "
+                "as loud as speech; reduce the noise or the input gain",
+            )
         return Verdict(False, "no speech heard: nothing louder than the background; speak during the test")
     if levels.loud_dbfs < TOO_QUIET_DBFS:
         return Verdict(False, "too quiet: raise input gain (or speak closer to the microphone)")

@@ -34,7 +34,9 @@ def config_show() -> None:
         value = getattr(effective, key)
         variable = settings.ENV_PREFIX + key.upper()
         source = f"environment ({variable})" if key in env_values else "config" if key in file_values else "default"
-        typer.echo(f"# {key}: unset ({source})" if value is None else f"{config_file.toml_line(key, value)}  # {source}")
+        typer.echo(
+            f"# {key}: unset ({source})" if value is None else f"{config_file.toml_line(key, value)}  # {source}"
+        )
 
 
 # A value that starts with "-" (chunk_ms -5) is a value for the settings to judge, not an option.

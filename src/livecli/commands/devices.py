@@ -33,7 +33,9 @@ def devices(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print the same as JSON."),
     input_device: Optional[str] = typer.Option(None, "--input", "--input-device", metavar="DEVICE", help=INPUT_HELP),
-    output_device: Optional[str] = typer.Option(None, "--output", "--output-device", metavar="DEVICE", help=OUTPUT_HELP),
+    output_device: Optional[str] = typer.Option(
+        None, "--output", "--output-device", metavar="DEVICE", help=OUTPUT_HELP
+    ),
 ) -> None:
     """Input and output devices, the system defaults, and the ones livecli will use."""
     if ctx.invoked_subcommand is not None:
@@ -53,7 +55,9 @@ def devices(
 @devices_app.command("test")
 def test(
     input_device: Optional[str] = typer.Option(None, "--input", "--input-device", metavar="DEVICE", help=INPUT_HELP),
-    output_device: Optional[str] = typer.Option(None, "--output", "--output-device", metavar="DEVICE", help=OUTPUT_HELP),
+    output_device: Optional[str] = typer.Option(
+        None, "--output", "--output-device", metavar="DEVICE", help=OUTPUT_HELP
+    ),
     seconds: float = typer.Option(3.0, "--seconds", min=1.0, max=30.0, metavar="SECONDS", help="How long to record."),
     tone: bool = typer.Option(False, "--tone", help="First play a test tone on the speaker."),
     echo: bool = typer.Option(False, "--echo", help="Measure the echo path: play a probe, report echo delay and ERLE."),
@@ -150,7 +154,9 @@ def render_table(listing: dict[str, Any]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     right = {0, 3, 4, 5}
     lines = [
-        "  ".join(cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
+        "  ".join(
+            cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))
+        ).rstrip()
         for row in rows
     ]
     if len(rows) == 1:
@@ -177,7 +183,9 @@ def run_test(input_spec: str | None, output_spec: str | None, *, seconds: float,
     for kind, stream in (("microphone", mic), ("speaker", speaker)):
         rates = devices.supported_rates(stream.device, stream.direction)
         accepted = ", ".join(str(r) for r in rates) if rates else "none of the common rates"
-        typer.echo(f"{kind}: {stream.device.index} {stream.device.name} ({stream.device.hostapi}); accepts {accepted} Hz")
+        typer.echo(
+            f"{kind}: {stream.device.index} {stream.device.name} ({stream.device.hostapi}); accepts {accepted} Hz"
+        )
 
     meter = _Meter(sys.stdout)
 

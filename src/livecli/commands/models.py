@@ -29,4 +29,7 @@ def models() -> None:
     for name in found:
         typer.echo(f"{name}  (default)" if name == settings.model else name)
     if settings.model not in found:
-        typer.echo(f"livecli: the model talk uses, {settings.model}, is not among them: `livecli config set model MODEL`", err=True)
+        typer.echo(
+            f"livecli: the model talk uses, {settings.model}, is not among them: `livecli config set model MODEL`",
+            err=True,
+        )

@@ -79,6 +79,7 @@ def list_sessions(
     for line in columns(rows, right=range(2, 6)):
         typer.echo(line)
 
+
 @sessions_app.command("show")
 def show(session: str = typer.Argument(..., metavar="ID", help=_ID_HELP)) -> None:
     """The transcript with tool calls, reconnections and timings.
@@ -91,6 +92,7 @@ def show(session: str = typer.Argument(..., metavar="ID", help=_ID_HELP)) -> Non
     session_id = store.resolve(session)
     info = store.info(session_id)
     typer.echo(show_text(info, store.events(session_id), _cost(info, load_price_overrides())))
+
 
 @sessions_app.command("search")
 def search(
@@ -109,6 +111,7 @@ def search(
         speaker = "You" if hit["speaker"] == "user" else "Gemini"
         typer.echo(f"{hit['session']}  {hit['date'][:16].replace('T', ' ')}  {speaker}: {_one_line(hit['text'], 100)}")
 
+
 @sessions_app.command("delete")
 def delete(sessions: list[str] = typer.Argument(..., metavar="ID...", help="Session ids or unique prefixes.")) -> None:
     """Delete sessions: transcript, events and audio."""
@@ -117,11 +120,20 @@ def delete(sessions: list[str] = typer.Argument(..., metavar="ID...", help="Sess
         store.delete(session_id)
         typer.echo(f"deleted {session_id}")
 
+
 @sessions_app.command("export")
 def export(
     session: str = typer.Argument(..., metavar="ID", help=_ID_HELP),
-    format: ExportFormat = typer.Option(ExportFormat.md, "--format", "-f", metavar="md|json|wav", help="md, json, or wav (stereo: you left, Gemini right)."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="FILE", help="File to write (default: stdout; for wav, livecli-ID.wav)."),
+    format: ExportFormat = typer.Option(
+        ExportFormat.md,
+        "--format",
+        "-f",
+        metavar="md|json|wav",
+        help="md, json, or wav (stereo: you left, Gemini right).",
+    ),
+    output: Optional[Path] = typer.Option(
+        None, "--output", "-o", metavar="FILE", help="File to write (default: stdout; for wav, livecli-ID.wav)."
+    ),
 ) -> None:
     """Write a session as Markdown, JSON or a WAV of both voices.
 
@@ -144,10 +156,18 @@ def export(
     else:
         _write_text(output, text + "\n")
 
+
 @sessions_app.command("prune")
 def prune(
-    keep_days: Optional[int] = typer.Option(None, min=0, metavar="N", help="Delete sessions older than this many days (0 = keep; default: config keep_days)."),
-    max_sessions: Optional[int] = typer.Option(None, min=0, metavar="N", help="Keep only the newest N (0 = all; default: config max_sessions)."),
+    keep_days: Optional[int] = typer.Option(
+        None,
+        min=0,
+        metavar="N",
+        help="Delete sessions older than this many days (0 = keep; default: config keep_days).",
+    ),
+    max_sessions: Optional[int] = typer.Option(
+        None, min=0, metavar="N", help="Keep only the newest N (0 = all; default: config max_sessions)."
+    ),
 ) -> None:
     """Delete old sessions now, as `talk` does (keep_days, max_sessions)."""
     settings = load_settings({})
@@ -155,14 +175,28 @@ def prune(
         settings.keep_days if keep_days is None else keep_days,
         settings.max_sessions if max_sessions is None else max_sessions,
     )
-    typer.echo(f"deleted {len(deleted)} session{'s' * (len(deleted) != 1)}" + (f": {', '.join(deleted)}" if deleted else ""))
+    typer.echo(
+        f"deleted {len(deleted)} session{'s' * (len(deleted) != 1)}" + (f": {', '.join(deleted)}" if deleted else "")
+    )
+
 
 def replay(
-    session: Optional[str] = typer.Argument(None, metavar="ID", help=f"{_ID_HELP} (default: the latest)", show_default=False),
-    speed: float = typer.Option(1.0, min=0.0, max=4.0, metavar="FACTOR", help="Playback speed; 0 prints the transcript at once."),
-    start: float = typer.Option(0.0, "--from", min=0.0, metavar="SECONDS", help="Start this many seconds into the session."),
+    session: Optional[str] = typer.Argument(
+        None, metavar="ID", help=f"{_ID_HELP} (default: the latest)", show_default=False
+    ),
+    speed: float = typer.Option(
+        1.0, min=0.0, max=4.0, metavar="FACTOR", help="Playback speed; 0 prints the transcript at once."
+    ),
+    start: float = typer.Option(
+        0.0, "--from", min=0.0, metavar="SECONDS", help="Start this many seconds into the session."
+    ),
     no_audio: bool = typer.Option(False, "--no-audio", help="The transcript only, at the session's pace."),
-    export_to: Optional[Path] = typer.Option(None, "--export", metavar="FILE.wav", help="Write the mix to this WAV (stereo: you left, Gemini right) instead of playing."),
+    export_to: Optional[Path] = typer.Option(
+        None,
+        "--export",
+        metavar="FILE.wav",
+        help="Write the mix to this WAV (stereo: you left, Gemini right) instead of playing.",
+    ),
     output_device: Optional[str] = typer.Option(None, metavar="DEVICE", help="Speaker: index or part of its name."),
     plain: bool = typer.Option(False, "--plain", help="One line per turn, no live layout."),
 ) -> None:
@@ -179,7 +213,9 @@ def replay(
     from livecli.replay import run_replay
 
     settings = load_settings(dict(output_device=output_device, plain=plain or None))
-    code = run_replay(store, session_id, settings=settings, speed=speed, start_s=start, audio=not no_audio, plain=settings.plain)
+    code = run_replay(
+        store, session_id, settings=settings, speed=speed, start_s=start, audio=not no_audio, plain=settings.plain
+    )
     raise typer.Exit(int(code))
 
 

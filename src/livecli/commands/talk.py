@@ -31,19 +31,36 @@ def talk(
     echo: Optional[str] = typer.Option(
         None, "--echo", metavar="aec|half-duplex|off", help="Keep Gemini's voice out of the microphone (default: aec)."
     ),
-    tools: list[Path] = typer.Option([], "--tools", metavar="FILE.py", exists=True, dir_okay=False, help="A Python file of tools for this run (repeatable)."),
+    tools: list[Path] = typer.Option(
+        [],
+        "--tools",
+        metavar="FILE.py",
+        exists=True,
+        dir_okay=False,
+        help="A Python file of tools for this run (repeatable).",
+    ),
     no_tools: bool = typer.Option(False, "--no-tools", help="Declare no tools to the model."),
     yolo: bool = typer.Option(False, "--yolo", help="Approve every tool call, this run only."),
     no_record: bool = typer.Option(False, "--no-record", help="Keep audio out of the session record."),
     no_history: bool = typer.Option(False, "--no-history", help="Record nothing said (no transcript, no audio)."),
     continue_: bool = typer.Option(False, "--continue", help="Continue the latest stored session, or session ID."),
-    budget: Optional[float] = typer.Option(None, "--budget", metavar="USD", help="End the session when its estimated cost passes this."),
-    token: Optional[str] = typer.Option(None, "--token", metavar="TOKEN", help="An ephemeral token instead of the API key."),
+    budget: Optional[float] = typer.Option(
+        None, "--budget", metavar="USD", help="End the session when its estimated cost passes this."
+    ),
+    token: Optional[str] = typer.Option(
+        None, "--token", metavar="TOKEN", help="An ephemeral token instead of the API key."
+    ),
     no_search: bool = typer.Option(False, "--no-search", help="No Google Search grounding this run."),
     think: bool = typer.Option(False, "--think", help="The extended-thinking model: it works in the background."),
-    think_level: Optional[str] = typer.Option(None, "--think-level", metavar="low|medium|high", help="How hard --think thinks."),
-    screen: Optional[str] = typer.Option(None, "--screen", metavar="[N]", help="Share monitor N (default: the primary one)."),
-    camera: Optional[str] = typer.Option(None, "--camera", metavar="[DEVICE]", help="Share a webcam (default: the first)."),
+    think_level: Optional[str] = typer.Option(
+        None, "--think-level", metavar="low|medium|high", help="How hard --think thinks."
+    ),
+    screen: Optional[str] = typer.Option(
+        None, "--screen", metavar="[N]", help="Share monitor N (default: the primary one)."
+    ),
+    camera: Optional[str] = typer.Option(
+        None, "--camera", metavar="[DEVICE]", help="Share a webcam (default: the first)."
+    ),
     session: Optional[str] = typer.Argument(
         None, metavar="ID", help="With --continue: a session id or a unique prefix of it.", show_default=False
     ),

@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
 
 
 def duration(text: str) -> datetime.timedelta:
-    """"30m", "2h", "90s" or "1h30m", from 1 s to 20 h."""
+    """ "30m", "2h", "90s" or "1h30m", from 1 s to 20 h."""
     found = _DURATION.fullmatch(text.strip().lower())
     if not text.strip() or found is None:
         raise typer.BadParameter(f"'{text}' is not a duration such as 30m, 2h or 90s")
@@ -38,7 +38,9 @@ def duration(text: str) -> datetime.timedelta:
 
 @token_app.command("create")
 def create(
-    uses: int = typer.Option(1, min=0, metavar="N", help="Sessions it can open (0 = no limit); resuming one does not count."),
+    uses: int = typer.Option(
+        1, min=0, metavar="N", help="Sessions it can open (0 = no limit); resuming one does not count."
+    ),
     expire: datetime.timedelta = typer.Option(
         "30m", metavar="30m|2h|90s", parser=duration, help="How long it works, new sessions included (at most 20h)."
     ),
@@ -50,7 +52,9 @@ def create(
     the API key is never printed.
     """
     if keys.uses_vertex(os.environ):
-        raise ConfigError("ephemeral tokens come from the Gemini Developer API, not Vertex AI: unset GOOGLE_GENAI_USE_VERTEXAI")
+        raise ConfigError(
+            "ephemeral tokens come from the Gemini Developer API, not Vertex AI: unset GOOGLE_GENAI_USE_VERTEXAI"
+        )
     from livecli.tokens import mint_token  # google.genai: only now
 
     settings = load_settings()
@@ -58,7 +62,12 @@ def create(
     token = mint_token(api_key, settings, uses=uses, lifetime=expire)
     expires = token.expires_at.astimezone()
     if as_json:
-        found = {"name": token.name, "expires": expires.isoformat(timespec="seconds"), "uses": token.uses, "model": settings.model}
+        found = {
+            "name": token.name,
+            "expires": expires.isoformat(timespec="seconds"),
+            "uses": token.uses,
+            "model": settings.model,
+        }
         typer.echo(json.dumps(found, indent=2))
         return
     typer.echo(token.name)

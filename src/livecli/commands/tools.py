@@ -22,6 +22,7 @@ tools_app = typer.Typer(help="List, inspect and try the tools the model can call
 def register(app: typer.Typer) -> None:
     app.add_typer(tools_app, name="tools")
 
+
 _FILES_HELP = "Also load the tools of this Python file (repeatable)."
 _NAME_HELP = "The tool's name, as `livecli tools list` shows it."
 
@@ -29,7 +30,9 @@ _NAME_HELP = "The tool's name, as `livecli tools list` shows it."
 @tools_app.command("list")
 def tools_list(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per tool, in a list."),
-    files: Optional[list[Path]] = typer.Option(None, "--tools", metavar="FILE.py", exists=True, dir_okay=False, help=_FILES_HELP),
+    files: Optional[list[Path]] = typer.Option(
+        None, "--tools", metavar="FILE.py", exists=True, dir_okay=False, help=_FILES_HELP
+    ),
 ) -> None:
     """Every tool: name, source, approval policy, description."""
 
@@ -53,7 +56,9 @@ def tools_list(
         typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     table = [(t.name, t.source, t.policy.value if t.enabled else "disabled", t.summary) for t in tools]
-    widths = [max([len(row[i]) for row in table] + [len(title)]) for i, title in enumerate(("NAME", "SOURCE", "APPROVAL"))]
+    widths = [
+        max([len(row[i]) for row in table] + [len(title)]) for i, title in enumerate(("NAME", "SOURCE", "APPROVAL"))
+    ]
     for row in [("NAME", "SOURCE", "APPROVAL", "DESCRIPTION"), *table]:
         typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[3])
 
@@ -61,7 +66,9 @@ def tools_list(
 @tools_app.command("show")
 def tools_show(
     name: str = typer.Argument(..., metavar="NAME", help=_NAME_HELP),
-    files: Optional[list[Path]] = typer.Option(None, "--tools", metavar="FILE.py", exists=True, dir_okay=False, help=_FILES_HELP),
+    files: Optional[list[Path]] = typer.Option(
+        None, "--tools", metavar="FILE.py", exists=True, dir_okay=False, help=_FILES_HELP
+    ),
 ) -> None:
     """The declaration of tool NAME as sent to the model, as JSON."""
 
@@ -75,7 +82,9 @@ def tools_show(
 def tools_call(
     name: str = typer.Argument(..., metavar="NAME", help=_NAME_HELP),
     arguments: str = typer.Argument("{}", metavar="ARGUMENTS", help="The arguments as a JSON object."),
-    files: Optional[list[Path]] = typer.Option(None, "--tools", metavar="FILE.py", exists=True, dir_okay=False, help=_FILES_HELP),
+    files: Optional[list[Path]] = typer.Option(
+        None, "--tools", metavar="FILE.py", exists=True, dir_okay=False, help=_FILES_HELP
+    ),
 ) -> None:
     """Run tool NAME here and print its result as JSON.
 

@@ -18,7 +18,9 @@ def register(app: typer.Typer) -> None:
 
 def translate(
     to: str = typer.Option(..., "--to", metavar="LANG", help="The language to speak (BCP-47), e.g. fr, de, ja."),
-    source: Optional[str] = typer.Option(None, "--from", metavar="LANG", help="The language you speak (a label: the model hears it)."),
+    source: Optional[str] = typer.Option(
+        None, "--from", metavar="LANG", help="The language you speak (a label: the model hears it)."
+    ),
     input_device: Optional[str] = typer.Option(None, metavar="DEVICE", help="Microphone: index or part of its name."),
     output_device: Optional[str] = typer.Option(None, metavar="DEVICE", help="Speaker: index or part of its name."),
     plain: bool = typer.Option(False, "--plain", help="One line per turn, no live layout."),

@@ -186,7 +186,16 @@ class Conversation:
                 self._record(records.Notice(reason))
             case inputs.Picture():
                 self._picture(item)
-            case inputs.SendText() | inputs.ToggleMute() | inputs.Hush() | inputs.Answer() | inputs.Quit() | inputs.InputEnded() | inputs.ToggleSharing() | inputs.LookNow():
+            case (
+                inputs.SendText()
+                | inputs.ToggleMute()
+                | inputs.Hush()
+                | inputs.Answer()
+                | inputs.Quit()
+                | inputs.InputEnded()
+                | inputs.ToggleSharing()
+                | inputs.LookNow()
+            ):
                 self._command(item)
             case inputs.Ended(error=error):
                 self.state.connection = ConnectionState.CLOSED
@@ -210,7 +219,9 @@ class Conversation:
                 if transcript.open_turn(Speaker.MODEL) is None:
                     transcript.add(Speaker.MODEL, text)
                 if record.sources or record.queries:
-                    transcript.ground(tuple((s.get("title", ""), s.get("uri", "")) for s in record.sources), tuple(record.queries))
+                    transcript.ground(
+                        tuple((s.get("title", ""), s.get("uri", "")) for s in record.sources), tuple(record.queries)
+                    )
                 self._model_interrupted() if interrupted else transcript.model_turn_complete()
             case records.Connected():
                 self.state.connection = ConnectionState.CONNECTED
@@ -233,7 +244,9 @@ class Conversation:
             self._speech_ended_at = chunk.ended_at
             self._idle.active(chunk.ended_at)
             self._wake("speech")
-        self._emit(fx.SendAudio(chunk.pcm, chunk.ended_at), fx.RecordAudio("user", chunk.pcm, INPUT_RATE, at=chunk.ended_at))
+        self._emit(
+            fx.SendAudio(chunk.pcm, chunk.ended_at), fx.RecordAudio("user", chunk.pcm, INPUT_RATE, at=chunk.ended_at)
+        )
 
     def _tick(self, tick: inputs.Tick) -> None:
         self._speaker_active = tick.speaker_active
@@ -317,7 +330,9 @@ class Conversation:
                 self._input_ended = True
             case inputs.ToggleSharing() if self.state.sharing is not None:
                 self.state.sharing_paused = not self.state.sharing_paused
-                self._notify(f"{'paused sharing' if self.state.sharing_paused else 'sharing again'}: {self.state.sharing}")
+                self._notify(
+                    f"{'paused sharing' if self.state.sharing_paused else 'sharing again'}: {self.state.sharing}"
+                )
                 self._emit(fx.PauseSharing(self.state.sharing_paused))
             case inputs.LookNow() if self.state.sharing is not None:
                 if not self.state.sharing_paused:  # a paused share shows nothing
@@ -414,7 +429,9 @@ class Conversation:
         busy = self.state.assistant is not AssistantState.LISTENING or self.state.typing
         if self._idle.due(now, busy=busy) and self.state.connection is ConnectionState.CONNECTED:
             self.state.connection = ConnectionState.STANDBY
-            self._record(records.Notice(f"standby after {self._idle.describe()} without speech: speak or type to go on"))
+            self._record(
+                records.Notice(f"standby after {self._idle.describe()} without speech: speak or type to go on")
+            )
             self._emit(fx.Standby())
 
     def _wake(self, why: str) -> None:
@@ -467,4 +484,3 @@ class Conversation:
 
     def _emit(self, *effects: fx.Effect) -> None:
         self._effects.extend(effects)
-

@@ -44,7 +44,9 @@ def finished_tool(state: TalkState, record: records.ToolFinished) -> ToolActivit
     """A finished call as the user sees it, where its start was."""
     earlier = state.tools.get(record.id or record.name)
     outcome = record.response.get("result", record.response.get("error"))
-    summary = shorten(json.dumps(outcome, ensure_ascii=False, default=str), SUMMARY_CHARS) if outcome is not None else ""
+    summary = (
+        shorten(json.dumps(outcome, ensure_ascii=False, default=str), SUMMARY_CHARS) if outcome is not None else ""
+    )
     return ToolActivity(
         name=record.name,
         args=earlier.args if earlier is not None else "",

@@ -17,5 +17,14 @@ from livecli.sight.policy import FramePolicy
 from livecli.sight.screen import open_screen
 from livecli.sight.source import FrameSource
 
-__all__ = ["CaptureUnavailable", "Frame", "FramePolicy", "FrameSource", "PictureUnreadable", "SightError",
-           "load_picture", "open_camera", "open_screen"]
+__all__ = [
+    "CaptureUnavailable",
+    "Frame",
+    "FramePolicy",
+    "FrameSource",
+    "PictureUnreadable",
+    "SightError",
+    "load_picture",
+    "open_camera",
+    "open_screen",
+]

@@ -11,8 +11,9 @@ from livecli.sight.source import FrameSource
 if TYPE_CHECKING:
     from PIL import Image
 
-MISSING_EXTRA = ("camera sharing needs OpenCV: pip install 'livecli[camera]' "
-                 "(with pipx: pipx inject livecli opencv-python-headless)")
+MISSING_EXTRA = (
+    "camera sharing needs OpenCV: pip install 'livecli[camera]' (with pipx: pipx inject livecli opencv-python-headless)"
+)
 
 
 def open_camera(device: int | str = 0, policy: FramePolicy | None = None) -> FrameSource:

@@ -30,7 +30,9 @@ def load_picture(path: str | Path) -> Frame:
     except PermissionError:
         raise PictureUnreadable(f"cannot read {path}: permission denied") from None
     except Image.UnidentifiedImageError:
-        raise PictureUnreadable(f"{path} is not a picture livecli can read (JPEG, PNG, WebP, GIF, BMP, TIFF…)") from None
+        raise PictureUnreadable(
+            f"{path} is not a picture livecli can read (JPEG, PNG, WebP, GIF, BMP, TIFF…)"
+        ) from None
     except Image.DecompressionBombError:
         raise PictureUnreadable(f"{path} is too large a picture") from None
     except (OSError, SyntaxError, ValueError) as e:

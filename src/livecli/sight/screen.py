@@ -61,8 +61,10 @@ def _require_x11_display() -> None:
     if not sys.platform.startswith("linux") or os.environ.get("DISPLAY"):
         return
     if os.environ.get("WAYLAND_DISPLAY"):
-        raise CaptureUnavailable("cannot share the screen: this Wayland session has no X11 display "
-                                 "(DISPLAY is unset; screen capture needs XWayland)")
+        raise CaptureUnavailable(
+            "cannot share the screen: this Wayland session has no X11 display "
+            "(DISPLAY is unset; screen capture needs XWayland)"
+        )
     raise CaptureUnavailable("cannot share the screen: no display (DISPLAY is unset)")
 
 

@@ -23,7 +23,7 @@ def started(info: SessionInfo) -> str:
 
 
 def tokens_line(tokens: UsageTotals, cost: Cost | None = None) -> str | None:
-    """"564 tokens (in: 332 text, 165 audio; out: 42 audio; 136 thinking), $0.0019", or None for none."""
+    """ "564 tokens (in: 332 text, 165 audio; out: 42 audio; 136 thinking), $0.0019", or None for none."""
     if not tokens.total:
         return None
     parts = [

@@ -51,7 +51,14 @@ class SessionRecorder:
     """Writes one session: metadata at open, events and audio as they come."""
 
     def __init__(
-        self, db: sqlite3.Connection, path: Path, session_id: str, start: float, *, record_audio: bool, record_history: bool
+        self,
+        db: sqlite3.Connection,
+        path: Path,
+        session_id: str,
+        start: float,
+        *,
+        record_audio: bool,
+        record_history: bool,
     ):
         self.id = session_id
         self.start = start  # time.monotonic() at open: offsets are measured from here

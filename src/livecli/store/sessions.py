@@ -149,7 +149,13 @@ class SessionStore:
                 f" {_CONNECTED_SQL},"
                 " (SELECT e.payload FROM events e WHERE e.session_id = s.id AND e.kind = ? ORDER BY e.id DESC LIMIT 1)"
                 f" FROM sessions s {where}",
-                (*(cls.KIND for cls in records.TURNS), records.UserTurn.KIND, *_CONNECTED_ARGS, records.Failure.KIND, *args),
+                (
+                    *(cls.KIND for cls in records.TURNS),
+                    records.UserTurn.KIND,
+                    *_CONNECTED_ARGS,
+                    records.Failure.KIND,
+                    *args,
+                ),
             ).fetchall()
             usage = _usage_by_session(db, f"SELECT s.id FROM sessions s {where}", args)
         return [
@@ -181,12 +187,19 @@ class SessionStore:
                     _CONNECTED_ARGS,
                 ).fetchone()
                 if row is None:
-                    raise StoreError("no session has connected yet: every recorded one failed to start (`livecli sessions list` shows them)")
+                    raise StoreError(
+                        "no session has connected yet: every recorded one failed to start (`livecli sessions list` shows them)"
+                    )
                 return row[0]
             prefix = ref.strip().lower()
             matches = []
             if prefix and re.fullmatch(r"[0-9a-z]+", prefix):
-                matches = [r[0] for r in db.execute("SELECT id FROM sessions WHERE substr(id, 1, ?) = ? ORDER BY id", (len(prefix), prefix))]
+                matches = [
+                    r[0]
+                    for r in db.execute(
+                        "SELECT id FROM sessions WHERE substr(id, 1, ?) = ? ORDER BY id", (len(prefix), prefix)
+                    )
+                ]
         if not matches:
             raise StoreError(f"no session matches '{ref}' (`livecli sessions list` shows them)")
         if len(matches) > 1:
@@ -238,7 +251,9 @@ class SessionStore:
         with self._db() as db:
             if db is None:
                 return []
-            rows = db.execute("SELECT offset_s, mime_type, data FROM pictures WHERE session_id = ? ORDER BY id", (session_id,))
+            rows = db.execute(
+                "SELECT offset_s, mime_type, data FROM pictures WHERE session_id = ? ORDER BY id", (session_id,)
+            )
             return [(float(offset), str(mime), bytes(data)) for offset, mime, data in rows]
 
     # -- for `talk --continue` ------------------------------------------------------------
@@ -284,7 +299,13 @@ class SessionStore:
                 if rows or len(terms) == 1:
                     break
         return [
-            {"session": sid, "date": _iso(started), "at_s": round(offset, 1), "speaker": ROLES[records.KINDS[kind]], "text": text}
+            {
+                "session": sid,
+                "date": _iso(started),
+                "at_s": round(offset, 1),
+                "speaker": ROLES[records.KINDS[kind]],
+                "text": text,
+            }
             for sid, started, offset, kind, text in rows
         ]
 

@@ -48,7 +48,9 @@ class _Segment:
 class _Stream:
     """One stream's segments, in order and never overlapping, at one rate."""
 
-    def __init__(self, store: SessionStore, index: list[tuple[int, float, int, int]], *, captured: bool, cuts: list[float]):
+    def __init__(
+        self, store: SessionStore, index: list[tuple[int, float, int, int]], *, captured: bool, cuts: list[float]
+    ):
         self._store = store
         rates = [rate for _, _, rate, _ in index]
         self.rate = max(set(rates), key=rates.count) if rates else RATE

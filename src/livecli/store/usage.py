@@ -29,10 +29,17 @@ class UsageRow:
     cost: Cost
 
     def as_json(self) -> dict:
-        return {"key": self.key, "sessions": self.sessions, "tokens": dataclasses.asdict(self.tokens), "cost": self.cost.as_json()}
+        return {
+            "key": self.key,
+            "sessions": self.sessions,
+            "tokens": dataclasses.asdict(self.tokens),
+            "cost": self.cost.as_json(),
+        }
 
 
-def usage(store: SessionStore, *, since: float | None = None, by: str = "day", overrides: Overrides | None = None) -> list[UsageRow]:
+def usage(
+    store: SessionStore, *, since: float | None = None, by: str = "day", overrides: Overrides | None = None
+) -> list[UsageRow]:
     """The sessions started since `since` (Unix time; None: all), summed per day (oldest first) or per model."""
     return summarize(store.list_sessions(since=since), by=by, overrides=overrides)
 
@@ -66,7 +73,9 @@ def since_time(text: str, *, now: float | None = None) -> float:
     try:
         day = datetime.date.fromisoformat(text)
     except ValueError:
-        raise LivecliError(f"'{text}' is neither a number of days (7d) nor a date (2026-11-01)", ExitCode.USAGE) from None
+        raise LivecliError(
+            f"'{text}' is neither a number of days (7d) nor a date (2026-11-01)", ExitCode.USAGE
+        ) from None
     return datetime.datetime.combine(day, datetime.time()).timestamp()
 
 

@@ -11,6 +11,7 @@ import pydantic
 from livecli.errors import ConfigError
 from livecli.tools.model import DEFAULT_TIMEOUT_S, Policy
 
+
 class _Table(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
 
@@ -43,8 +44,7 @@ def parse_mcp_servers(config: Mapping[str, Any], *, source: str) -> dict[str, Mc
     if not isinstance(servers, Mapping):
         raise ConfigError(f"{source}: mcp_servers must be a table of [mcp_servers.NAME] tables")
     return {
-        name: _validate(McpServerConfig, table, f"{source}: [mcp_servers.{name}]")
-        for name, table in servers.items()
+        name: _validate(McpServerConfig, table, f"{source}: [mcp_servers.{name}]") for name, table in servers.items()
     }
 
 

@@ -52,7 +52,9 @@ async def start_server(
     stack.push_async_callback(_close_quietly, server_stack)
     tools = []
     for listed_tool in listed:
-        if (server.include is not None and listed_tool.name not in server.include) or listed_tool.name in server.exclude:
+        if (
+            server.include is not None and listed_tool.name not in server.include
+        ) or listed_tool.name in server.exclude:
             continue
         tools.append(_as_tool(listed_tool, session, source=label, policy=server.approval, timeout_s=timeout_s))
     return tools

@@ -80,7 +80,9 @@ async def open_registry(
     async with contextlib.AsyncExitStack() as stack:
         found = [function_tool(builtins.current_datetime, source="builtin", timeout_s=timeout_s)]
         if memory_search is not None:
-            found.append(function_tool(builtins.make_search_memory(memory_search), source="builtin", timeout_s=timeout_s))
+            found.append(
+                function_tool(builtins.make_search_memory(memory_search), source="builtin", timeout_s=timeout_s)
+            )
         found += sources.plugin_tools(timeout_s=timeout_s, warnings=warnings)
         for path in sources.folder_files(tools_dir or paths.config_dir() / "tools"):
             found += sources.file_tools(path, timeout_s=timeout_s, warnings=warnings)

@@ -80,20 +80,24 @@ class ToolRunner:
         if tool is None:
             return self._finish(call, None, CallState.ERROR, {"error": f"there is no tool called '{call.name}'"})
         if tool.policy is Policy.DENY:
-            return self._finish(call, tool, CallState.REFUSED, {"error": "the user does not allow this tool"}, approval="denied")
+            return self._finish(
+                call, tool, CallState.REFUSED, {"error": "the user does not allow this tool"}, approval="denied"
+            )
         try:
             approval = "auto"
             if tool.policy is Policy.ASK:
                 approval = "yolo" if self._yolo else await self._ask(call)
             if approval in ("refused", "no answer"):
-                return self._finish(call, tool, CallState.REFUSED, {"error": "the user refused this call"}, approval=approval)
+                return self._finish(
+                    call, tool, CallState.REFUSED, {"error": "the user refused this call"}, approval=approval
+                )
             return await self._invoke(call, tool, approval)
         except asyncio.CancelledError:
             self._report(call, CallState.CANCELLED)
             raise
 
     async def _ask(self, call: FunctionCall) -> str:
-        """"approved", "refused" or "no answer" (in time; a failing prompt counts as none)."""
+        """ "approved", "refused" or "no answer" (in time; a failing prompt counts as none)."""
         async with self._approval_lock:
             self._report(call, CallState.WAITING_APPROVAL)
             try:
@@ -112,7 +116,9 @@ class ToolRunner:
             response = {"result": pydantic_core.to_jsonable_python(value, fallback=str)}
             if value is None or value in ("", [], {}, ()):
                 # An empty result makes the model call again with other arguments: say what it means.
-                response = {"result": f"{tool.name} ran and found nothing ({value!r}); this is the answer, not a failure"}
+                response = {
+                    "result": f"{tool.name} ran and found nothing ({value!r}); this is the answer, not a failure"
+                }
             state = CallState.DONE
         except ToolError as exc:
             response = {"error": str(exc)}

@@ -30,7 +30,9 @@ UP, DOWN, RIGHT, LEFT = "up", "down", "right", "left"
 
 # CSI ("ESC [", parameters, a final letter or ~) and SS3 ("ESC O" and a letter), as terminals send them.
 _SEQUENCE = re.compile(r"\x1b(?:\[[0-9;?]*[A-Za-z~]|O[A-Za-z])")
-_ARROWS = {prefix + letter: name for prefix in ("\x1b[", "\x1bO") for letter, name in zip("ABCD", (UP, DOWN, RIGHT, LEFT))}
+_ARROWS = {
+    prefix + letter: name for prefix in ("\x1b[", "\x1bO") for letter, name in zip("ABCD", (UP, DOWN, RIGHT, LEFT))
+}
 _UNFINISHED = re.compile(r"\x1b(?:\[[0-9;?]*|O)?\Z")
 SEQUENCE_WAIT_S = 0.03  # the rest of an escape sequence split across reads
 

@@ -43,7 +43,9 @@ class RichReplayView:
         self._live: Live | None = None
 
     def start(self) -> None:
-        self._live = Live(console=self._console, auto_refresh=False, screen=True, redirect_stdout=False, redirect_stderr=False)
+        self._live = Live(
+            console=self._console, auto_refresh=False, screen=True, redirect_stdout=False, redirect_stderr=False
+        )
         self._live.start()
 
     def refresh(self, state: TalkState, progress: Progress) -> None:

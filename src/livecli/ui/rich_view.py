@@ -85,7 +85,9 @@ def render_meter(state: TalkState) -> Text:
 
 def render_status(state: TalkState) -> Text:
     status = render_meter(state)
-    if (not state.replaying or state.assistant in REPLAY_SHOWS) and state.assistant is not AssistantState.MUTED:  # the meter says so
+    if (
+        not state.replaying or state.assistant in REPLAY_SHOWS
+    ) and state.assistant is not AssistantState.MUTED:  # the meter says so
         status.append("  ")
         status.append(state.assistant.value, style=STATE_STYLE.get(state.assistant, "dim"))
     if state.reply_latency_ms is not None:
@@ -126,14 +128,18 @@ def render_transcript(state: TalkState) -> list[Text]:
 
 def render_prompt(state: TalkState) -> Text:
     if state.approval is not None:
-        return one_line(Text.assemble(("? ", "bold yellow"), (state.approval, "yellow"), ("  y allow · n refuse", "dim")))
+        return one_line(
+            Text.assemble(("? ", "bold yellow"), (state.approval, "yellow"), ("  y allow · n refuse", "dim"))
+        )
     if state.typing:
         return one_line(
             Text.assemble(("> ", "bold"), state.typed, ("▏", "blink"), ("   Enter send · Esc cancel", "dim"))
         )
     hints = MUTED_HINTS if state.muted else HINTS
     if state.sharing is not None:
-        hints = hints.replace(" · q quit", f" · v {'share' if state.sharing_paused else 'pause sharing'} · l look · q quit")
+        hints = hints.replace(
+            " · q quit", f" · v {'share' if state.sharing_paused else 'pause sharing'} · l look · q quit"
+        )
     return one_line(Text(hints, style="dim"))
 
 

@@ -36,20 +36,32 @@ class Admission:
 
     # ------------------------------------------------------------------ REST (auth_tokens.create)
 
-    def _rest(self: FakeLiveServer, method: str, path: str, headers: Mapping[str, str], body: bytes) -> tuple[int, dict]:
+    def _rest(
+        self: FakeLiveServer, method: str, path: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, dict]:
         try:
             payload = json.loads(body or b"{}")
         except ValueError:
             payload = None
-        self._record(self.rest_calls, Received(time.monotonic(), "rest", {"method": method, "path": path, "body": payload}))
+        self._record(
+            self.rest_calls, Received(time.monotonic(), "rest", {"method": method, "path": path, "body": payload})
+        )
         route = (method, path.split("?")[0])
-        if route not in {("POST", "/v1alpha/auth_tokens"), *(("GET", f"/{v}/models") for v in ("v1", "v1beta", "v1alpha"))}:
+        if route not in {
+            ("POST", "/v1alpha/auth_tokens"),
+            *(("GET", f"/{v}/models") for v in ("v1", "v1beta", "v1alpha")),
+        }:
             return _rest_error(http.HTTPStatus.NOT_FOUND, f"Method not found: {method} {path}", "NOT_FOUND")
         if self.api_key is not None and headers.get("x-goog-api-key") != self.api_key:
             return _rest_error(http.HTTPStatus.BAD_REQUEST, wire.API_KEY_INVALID[1], "INVALID_ARGUMENT")
         if method == "GET":  # models.list: the Live models, and one that cannot do Live
-            live = [{"name": f"models/{name}", "supportedGenerationMethods": ["bidiGenerateContent"]} for name in self.models]
-            return 200, {"models": [*live, {"name": "models/text-embedding-004", "supportedGenerationMethods": ["embedContent"]}]}
+            live = [
+                {"name": f"models/{name}", "supportedGenerationMethods": ["bidiGenerateContent"]}
+                for name in self.models
+            ]
+            return 200, {
+                "models": [*live, {"name": "models/text-embedding-004", "supportedGenerationMethods": ["embedContent"]}]
+            }
         if not isinstance(payload, dict):
             return _rest_error(http.HTTPStatus.BAD_REQUEST, "Invalid JSON payload received.", "INVALID_ARGUMENT")
         with self._cond:
@@ -60,7 +72,9 @@ class Admission:
     def _process_request(self: FakeLiveServer, connection: ServerConnection, request: Any) -> Any:
         self._record(
             self.handshakes,
-            Received(time.monotonic(), "handshake", {"path": request.path, "headers": dict(request.headers.raw_items())}),
+            Received(
+                time.monotonic(), "handshake", {"path": request.path, "headers": dict(request.headers.raw_items())}
+            ),
         )
         if not PATH_RE.match(request.path.split("?", 1)[0]):
             return connection.respond(http.HTTPStatus.NOT_FOUND, "Not Found\n")
@@ -90,7 +104,7 @@ class Admission:
         try:
             try:
                 first = await asyncio.wait_for(ws.recv(), self.setup_timeout)
-            except (asyncio.TimeoutError, ConnectionClosed):
+            except (TimeoutError, ConnectionClosed):
                 return
             try:
                 frame = json.loads(first)
@@ -147,8 +161,6 @@ class Admission:
                 return None
             self._event("resume_unknown", conn_id, handle=handle)
         return Session(id=f"session-{next(self._session_ids)}")
-
-
 
 
 def _locked(setup: dict, token: MintedToken) -> dict:

@@ -29,7 +29,13 @@ class Conn(TurnPlayer):
     """State of one client connection (lives on the server loop)."""
 
     def __init__(
-        self, server: FakeLiveServer, ws: ServerConnection, conn_id: int, setup: dict, session: Session, rules: ModelRules
+        self,
+        server: FakeLiveServer,
+        ws: ServerConnection,
+        conn_id: int,
+        setup: dict,
+        session: Session,
+        rules: ModelRules,
     ):
         self.srv = server
         self.ws = ws
@@ -131,9 +137,9 @@ class Conn(TurnPlayer):
         try:
             frame = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
-            raise CloseConnection(1007, "Invalid JSON payload received.")
+            raise CloseConnection(1007, "Invalid JSON payload received.") from None
         if not isinstance(frame, dict) or not frame:
-            raise CloseConnection(1007, "Invalid JSON payload received.")
+            raise CloseConnection(1007, "Invalid JSON payload received.") from None
         for key, body in frame.items():
             kind = wire.TOP_LEVEL.get(key)
             if kind is None:
@@ -165,7 +171,7 @@ class Conn(TurnPlayer):
             except (ValueError, binascii.Error):
                 raise CloseConnection(
                     1007, f"Invalid value at 'realtime_input.{field_name}.data' (TYPE_BYTES), Base64 decoding failed"
-                )
+                ) from None
             if mime.startswith("audio/pcm"):
                 self.srv._record(self.srv.audio_in, Received(t, "audio", data, mime_type=mime, conn=self.id))
                 await self._feed_audio(data, wire.rate_of(mime), t)
@@ -331,7 +337,7 @@ class Conn(TurnPlayer):
         try:
             await asyncio.wait_for(turn.cancel.wait(), seconds)
             return False
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return True
 
     async def _interrupt(self, t: float, cause: str) -> None:
@@ -372,7 +378,9 @@ class Conn(TurnPlayer):
         await self.send({"goAway": {"timeLeft": wire.duration(real_left)}})
         self.srv._event("go_away", self.id, time_left=time_left)
         if close_after:
-            self.tasks.append(asyncio.create_task(self._close_later(real_left, self.srv.go_away_close, "go_away_close")))
+            self.tasks.append(
+                asyncio.create_task(self._close_later(real_left, self.srv.go_away_close, "go_away_close"))
+            )
 
     async def _close_later(self, delay: float, refusal: tuple[int, str], kind: str) -> None:
         await asyncio.sleep(delay)

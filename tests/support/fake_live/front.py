@@ -20,8 +20,9 @@ import json
 import secrets
 import ssl
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from . import wire
 
@@ -91,7 +92,7 @@ def _timestamp(value: Any, default: float) -> float:
 
 
 def _rfc3339(t: float) -> str:
-    return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime.datetime.fromtimestamp(t, datetime.UTC).isoformat().replace("+00:00", "Z")
 
 
 RestHandler = Callable[[str, str, Mapping[str, str], bytes], tuple[int, dict]]

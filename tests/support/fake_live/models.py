@@ -6,8 +6,8 @@ Sources: the ai.google.dev model pages and Live guide (Sept 2026), summed up in 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from . import wire
 from .wire import g

@@ -187,8 +187,13 @@ class FakeLiveServer(Admission):
 
         async def open_server() -> int:
             self._server = await serve(
-                self._handler, "127.0.0.1", 0, process_request=self._process_request,
-                ping_interval=None, max_size=16 * 2**20, close_timeout=2,
+                self._handler,
+                "127.0.0.1",
+                0,
+                process_request=self._process_request,
+                ping_interval=None,
+                max_size=16 * 2**20,
+                close_timeout=2,
             )
             self._front = FrontDoor(ssl_ctx, self._server.sockets[0].getsockname()[1], self._rest)
             return await self._front.start(self.host)
@@ -279,8 +284,11 @@ class FakeLiveServer(Admission):
             # Vertex in express mode; the SDK 3.6 picks the base URL before it reads
             # GOOGLE_GENAI_USE_VERTEXAI, so from GOOGLE_GEMINI_BASE_URL: both are set.
             return {
-                "GOOGLE_GENAI_USE_VERTEXAI": "true", "GOOGLE_VERTEX_BASE_URL": self.base_url,
-                "GOOGLE_GEMINI_BASE_URL": self.base_url, "SSL_CERT_FILE": str(self.ca_path), "GOOGLE_API_KEY": key,
+                "GOOGLE_GENAI_USE_VERTEXAI": "true",
+                "GOOGLE_VERTEX_BASE_URL": self.base_url,
+                "GOOGLE_GEMINI_BASE_URL": self.base_url,
+                "SSL_CERT_FILE": str(self.ca_path),
+                "GOOGLE_API_KEY": key,
             }
         return {"GOOGLE_GEMINI_BASE_URL": self.base_url, "SSL_CERT_FILE": str(self.ca_path), "GEMINI_API_KEY": key}
 

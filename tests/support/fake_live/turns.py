@@ -32,7 +32,9 @@ class TurnPlayer:
             turn.tool_calls = calls
             if srv.tool_code:
                 code = "\n".join(f"print(default_api.{c['name']}(**{c['args']!r}))" for c in calls)
-                await self._send_content({"modelTurn": self._model_turn([{"executableCode": {"language": "PYTHON", "code": code}}])})
+                await self._send_content(
+                    {"modelTurn": self._model_turn([{"executableCode": {"language": "PYTHON", "code": code}}])}
+                )
             await self.send({"toolCall": {"functionCalls": calls}})
             srv._event("tool_call", self.id, calls=calls)
             if not self._blocking(calls):
@@ -135,7 +137,9 @@ class TurnPlayer:
         for k, n in enumerate(sizes):
             last = k == len(sizes) - 1
             chunk = pcm[offset * 2 : (offset + n) * 2]
-            audio = {"modelTurn": self._model_turn([{"inlineData": {"mimeType": self.out_mime, "data": wire.b64(chunk)}}])}
+            audio = {
+                "modelTurn": self._model_turn([{"inlineData": {"mimeType": self.out_mime, "data": wire.b64(chunk)}}])
+            }
             offset += n
             turn.audio_samples_sent = offset
             if last and srv.pack_turn_end:  # several things in one message, as the service may send them
@@ -215,7 +219,15 @@ class TurnPlayer:
         if not srv.usage_with_turn_complete:
             await self.send({"usageMetadata": usage})
         s.turns += 1
-        srv._event("turn_complete", self.id, turn=turn.index, session=s.id, interrupted=turn.interrupted, usage=usage, reason=reason)
+        srv._event(
+            "turn_complete",
+            self.id,
+            turn=turn.index,
+            session=s.id,
+            interrupted=turn.interrupted,
+            usage=usage,
+            reason=reason,
+        )
         if self.resumption:
             s.handle_seq += 1
             handle = f"fake-resume-{s.id}-{s.handle_seq}"

@@ -7,7 +7,8 @@ import binascii
 import copy
 import enum
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import pydantic
 from google.genai import _live_converters, types
@@ -65,7 +66,9 @@ def validate_server_message(message: Mapping[str, Any], *, vertex: bool = False)
         raise InvalidServerMessage(f"not a valid LiveServerMessage: {exc}\nmessage: {abbrev(message)}") from exc
     dumped = model.model_dump(mode="python", by_alias=True, exclude_none=True)
     _compare(as_model, dumped, "$")
-    convert = _live_converters._LiveServerMessage_from_vertex if vertex else _live_converters._LiveServerMessage_from_mldev
+    convert = (
+        _live_converters._LiveServerMessage_from_vertex if vertex else _live_converters._LiveServerMessage_from_mldev
+    )
     sdk_view = types.LiveServerMessage._from_response(response=convert(json.loads(text)), kwargs={})
     if sdk_view != model:
         raise InvalidServerMessage(
