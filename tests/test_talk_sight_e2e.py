@@ -54,7 +54,7 @@ def talk(env, *args):
     )
 
 
-def test_a_shared_screen_reaches_the_model_only_when_it_changes(pulse_rig, screen, isolated_env):
+def test_a_shared_screen_reaches_the_model_only_when_it_changes(pulse_rig, screen, isolated_env, run_cli, tmp_path):
     screen.show_colour("red")
     with FakeLiveServer() as server:
         env = pulse_rig.subprocess_env(dict(server.subprocess_env(isolated_env), DISPLAY=screen.display))
@@ -83,6 +83,9 @@ def test_a_shared_screen_reaches_the_model_only_when_it_changes(pulse_rig, scree
     [info] = store.list_sessions()
     kept = store.pictures(info.id)
     assert [data for _, _, data in kept] == sent  # the record keeps what the model was shown
+    exported = run_cli("sessions", "export", info.id, "--format", "pictures", "-o", str(tmp_path / "shown"))
+    assert exported.returncode == 0, exported.stderr
+    assert [path.read_bytes() for path in sorted((tmp_path / "shown").iterdir())] == sent
 
 
 def test_image_command_sends_one_picture_file(pulse_rig, isolated_env, tmp_path):

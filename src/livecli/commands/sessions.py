@@ -32,6 +32,7 @@ class ExportFormat(str, enum.Enum):
     md = "md"
     json = "json"
     wav = "wav"
+    pictures = "pictures"
 
 
 def _store():
@@ -128,11 +129,15 @@ def export(
         ExportFormat.md,
         "--format",
         "-f",
-        metavar="md|json|wav",
-        help="md, json, or wav (stereo: you left, Gemini right).",
+        metavar="md|json|wav|pictures",
+        help="md, json, wav (stereo: you left, Gemini right), or pictures (the JPEGs the model was shown).",
     ),
     output: Optional[Path] = typer.Option(
-        None, "--output", "-o", metavar="FILE", help="File to write (default: stdout; for wav, livecli-ID.wav)."
+        None,
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="File to write (default: stdout; for wav, livecli-ID.wav; for pictures, a folder livecli-ID-pictures).",
     ),
 ) -> None:
     """Write a session as Markdown, JSON or a WAV of both voices.
@@ -143,6 +148,11 @@ def export(
 
     store = _store()
     session_id = store.resolve(session)
+    if format is ExportFormat.pictures:
+        folder = output or Path(f"livecli-{session_id}-pictures")
+        count = _write_pictures(store, session_id, folder)
+        typer.echo(f"wrote {count} pictures to {folder}", err=True)
+        return
     if format is ExportFormat.wav:
         path = output or Path(f"livecli-{session_id}.wav")
         seconds = _write_wav(store, session_id, path)
@@ -155,6 +165,21 @@ def export(
         typer.echo(text)
     else:
         _write_text(output, text + "\n")
+
+
+def _write_pictures(store, session_id: str, folder: Path) -> int:
+    """The kept pictures as files named by when they were sent (mm-ss.s.jpg), in order."""
+    kept = store.pictures(session_id)
+    if not kept:
+        raise LivecliError(f"session {session_id} kept no pictures (nothing was shared, or record_pictures was off)")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for index, (offset, _mime, data) in enumerate(kept):
+            minutes, seconds = divmod(offset, 60)
+            (folder / f"{index + 1:03d}-{int(minutes):02d}m{seconds:04.1f}s.jpg").write_bytes(data)
+    except OSError as exc:
+        raise LivecliError(f"cannot write {folder}: {exc.strerror or exc}") from None
+    return len(kept)
 
 
 @sessions_app.command("prune")
