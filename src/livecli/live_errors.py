@@ -57,11 +57,11 @@ def translate_error(exc: BaseException, *, settings: Settings | None = None, tok
         return ConnectionFailed(f"the Live connection failed: {exc}")
     if isinstance(exc, ssl.SSLError):
         return ConnectionFailed(f"TLS failed with the Live service: {exc.reason or exc}")
+    if isinstance(exc, TimeoutError):  # an OSError too: said first, as it has no strerror of its own
+        return ConnectionFailed("cannot reach the Live service: timed out")
     if isinstance(exc, OSError):
         detail = exc.strerror or str(exc) or type(exc).__name__
         return ConnectionFailed(f"cannot reach the Live service: {detail}")
-    if isinstance(exc, TimeoutError):
-        return ConnectionFailed("cannot reach the Live service: timed out")
     if type(exc).__module__.partition(".")[0] in _HTTP_LIBRARIES:
         cause = _network_cause(exc)
         return (
