@@ -262,7 +262,7 @@ def test_the_speaker_tells_its_echo_control_every_block_it_plays_silence_too(wor
     told = []
 
     class Echo:
-        def far_end(self, pcm, played_at, *, rate=None, channels=1):
+        def far_end(self, pcm, played_at, *, rate=None, channels=1, xrun=False):
             told.append((pcm, rate, channels))
 
     speaker = Speaker(None, echo=Echo())
