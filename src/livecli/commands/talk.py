@@ -29,7 +29,10 @@ def talk(
     chunk_ms: Optional[int] = typer.Option(None, metavar="MS", help="Microphone chunk length in ms (default: 100)."),
     plain: bool = typer.Option(False, "--plain", help="One line per turn, no live layout."),
     echo: Optional[str] = typer.Option(
-        None, "--echo", metavar="aec|half-duplex|off", help="Keep Gemini's voice out of the microphone (default: aec)."
+        None,
+        "--echo",
+        metavar="auto|aec|half-duplex|off",
+        help="Keep Gemini's voice out of the microphone (default: auto).",
     ),
     tools: list[Path] = typer.Option(
         [],

@@ -25,7 +25,10 @@ def translate(
     output_device: Optional[str] = typer.Option(None, metavar="DEVICE", help="Speaker: index or part of its name."),
     plain: bool = typer.Option(False, "--plain", help="One line per turn, no live layout."),
     echo: Optional[str] = typer.Option(
-        None, "--echo", metavar="aec|half-duplex|off", help="Keep the translation out of the microphone (default: aec)."
+        None,
+        "--echo",
+        metavar="auto|aec|half-duplex|off",
+        help="Keep the translation out of the microphone (default: auto).",
     ),
     no_record: bool = typer.Option(False, "--no-record", help="Keep audio out of the session record."),
     no_history: bool = typer.Option(False, "--no-history", help="Record nothing said (no transcript, no audio)."),
