@@ -18,22 +18,28 @@ def register(app: typer.Typer) -> None:
     app.command()(talk)
 
 
+# Options `translate` shares with `talk`.
+INPUT_DEVICE = typer.Option(None, metavar="DEVICE", help="Microphone: index or part of its name.")
+OUTPUT_DEVICE = typer.Option(None, metavar="DEVICE", help="Speaker: index or part of its name.")
+PLAIN = typer.Option(False, "--plain", help="One line per turn, no live layout.")
+ECHO = typer.Option(
+    None, "--echo", metavar="auto|aec|half-duplex|off", help="Keep the speaker out of the microphone (default: auto)."
+)
+NO_RECORD = typer.Option(False, "--no-record", help="Keep audio out of the session record.")
+NO_HISTORY = typer.Option(False, "--no-history", help="Record nothing said (no transcript, no audio).")
+
+
 def talk(
     model: Optional[str] = typer.Option(None, metavar="MODEL", help=f"Live model (default: {settings.DEFAULT_MODEL})."),
     voice: Optional[str] = typer.Option(None, metavar="NAME", help="Prebuilt voice, e.g. Puck, Kore, Charon."),
     system: Optional[str] = typer.Option(None, metavar="TEXT|@FILE", help="System instruction: text, or @FILE."),
     language: Optional[str] = typer.Option(None, metavar="CODE", help="Speech language (BCP-47), e.g. en-US."),
-    input_device: Optional[str] = typer.Option(None, metavar="DEVICE", help="Microphone: index or part of its name."),
-    output_device: Optional[str] = typer.Option(None, metavar="DEVICE", help="Speaker: index or part of its name."),
+    input_device: Optional[str] = INPUT_DEVICE,
+    output_device: Optional[str] = OUTPUT_DEVICE,
     text: bool = typer.Option(False, "--text", help="Text replies instead of audio."),
     chunk_ms: Optional[int] = typer.Option(None, metavar="MS", help="Microphone chunk length in ms (default: 100)."),
-    plain: bool = typer.Option(False, "--plain", help="One line per turn, no live layout."),
-    echo: Optional[str] = typer.Option(
-        None,
-        "--echo",
-        metavar="auto|aec|half-duplex|off",
-        help="Keep Gemini's voice out of the microphone (default: auto).",
-    ),
+    plain: bool = PLAIN,
+    echo: Optional[str] = ECHO,
     tools: list[Path] = typer.Option(
         [],
         "--tools",
@@ -44,8 +50,8 @@ def talk(
     ),
     no_tools: bool = typer.Option(False, "--no-tools", help="Declare no tools to the model."),
     yolo: bool = typer.Option(False, "--yolo", help="Approve every tool call, this run only."),
-    no_record: bool = typer.Option(False, "--no-record", help="Keep audio out of the session record."),
-    no_history: bool = typer.Option(False, "--no-history", help="Record nothing said (no transcript, no audio)."),
+    no_record: bool = NO_RECORD,
+    no_history: bool = NO_HISTORY,
     continue_: bool = typer.Option(False, "--continue", help="Continue the latest stored session, or session ID."),
     budget: Optional[float] = typer.Option(
         None, "--budget", metavar="USD", help="End the session when its estimated cost passes this."

@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from livecli import config_file, paths, settings
+from livecli.commands import talk
 
 TRANSLATE_MODEL = "gemini-3.5-live-translate-preview"
 
@@ -21,17 +22,12 @@ def translate(
     source: Optional[str] = typer.Option(
         None, "--from", metavar="LANG", help="The language you speak (a label: the model hears it)."
     ),
-    input_device: Optional[str] = typer.Option(None, metavar="DEVICE", help="Microphone: index or part of its name."),
-    output_device: Optional[str] = typer.Option(None, metavar="DEVICE", help="Speaker: index or part of its name."),
-    plain: bool = typer.Option(False, "--plain", help="One line per turn, no live layout."),
-    echo: Optional[str] = typer.Option(
-        None,
-        "--echo",
-        metavar="auto|aec|half-duplex|off",
-        help="Keep the translation out of the microphone (default: auto).",
-    ),
-    no_record: bool = typer.Option(False, "--no-record", help="Keep audio out of the session record."),
-    no_history: bool = typer.Option(False, "--no-history", help="Record nothing said (no transcript, no audio)."),
+    input_device: Optional[str] = talk.INPUT_DEVICE,
+    output_device: Optional[str] = talk.OUTPUT_DEVICE,
+    plain: bool = talk.PLAIN,
+    echo: Optional[str] = talk.ECHO,
+    no_record: bool = talk.NO_RECORD,
+    no_history: bool = talk.NO_HISTORY,
 ) -> None:
     """Speak in one language, hear it in another (speech to speech)."""
     chosen = settings.load_settings(
