@@ -263,14 +263,18 @@ def test_the_speaker_tells_its_echo_control_every_block_it_plays_silence_too(wor
 
     class Echo:
         def far_end(self, pcm, played_at, *, rate=None, channels=1, xrun=False):
-            told.append((pcm, rate, channels))
+            told.append((pcm, rate, channels, xrun))
+
+    class Underflow(Flags):
+        output_underflow = True
 
     speaker = Speaker(None, echo=Echo())
     work = speaker._callback(StreamFormat(48000, 2))
     speaker.buffer.write(b"\x10\x00" * 960)  # one block of the model's voice (48 kHz stereo, 10 ms)
     work(bytearray(1920), Flags(), TimeInfo())
     work(bytearray(1920), Flags(), TimeInfo())  # nothing left: silence, still the reference
-    assert told == [(b"\x10\x00" * 960, 48000, 2), (bytes(1920), 48000, 2)]
+    work(bytearray(1920), Underflow(), TimeInfo())  # the device ran dry before: the echo may have moved
+    assert told == [(b"\x10\x00" * 960, 48000, 2, False), (bytes(1920), 48000, 2, False), (bytes(1920), 48000, 2, True)]
 
 
 def test_a_lost_chosen_device_falls_back_to_the_default_and_comes_back(world):

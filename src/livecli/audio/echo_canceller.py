@@ -19,12 +19,13 @@ when they jump.
 When the echo path moves. An underrun of the speaker (it played silence for a block) or an
 overrun of the microphone (it lost one) moves the echo by a block against the reference.
 PortAudio's timestamps are smooth (well under a millisecond between callbacks), so such a
-step shows in them at once: the reference is re-aligned with that very block instead of
-waiting for AEC3 to find the echo again (`STEP_S`). Moves nothing reports (a sound server
-correcting drift, a Bluetooth device) are found by `PathTracker` (echo_path.py) from the
-signals themselves, within a chunk, and the reference is shifted by as much. Meanwhile,
-and while AEC3 settles again, `ResidualGuard` (echo_guard.py) holds back what the speaker
-explains.
+step shows in them at once (`STEP_S`). The speaker's is re-aligned with that very block
+instead of waiting for AEC3 to find the echo again; the microphone's chunks carry one
+timestamp each, which cannot say where in the chunk the block went, so there the guard is
+alerted and the tracker finds the move. Moves nothing reports (a sound server correcting
+drift, a Bluetooth device) are found by `PathTracker` (echo_path.py) from the signals
+themselves, within a chunk or two, and the reference is shifted by as much. Meanwhile, and
+while AEC3 settles again, `ResidualGuard` (echo_guard.py) holds back what the speaker explains.
 """
 
 from __future__ import annotations
