@@ -4,6 +4,7 @@ cancellation) and round trips through the fake Live server with the real SDK."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import sys
 import time
 import tomllib
@@ -588,3 +589,35 @@ def test_an_empty_result_says_it_is_the_answer_so_the_model_does_not_retry(confi
     assert results[0].response == {
         "result": "find_nothing ran and found nothing ([]); this is the answer, not a failure"
     }
+
+
+OUTLIVED_TOOL = """
+import asyncio, os, sys, time
+from livecli.tools.declare import function_tool
+
+def nap(seconds: float) -> str:
+    \"\"\"Sleeps.\"\"\"
+    time.sleep(seconds)
+    return "rested"
+
+class SlowToForget:  # keeps Python's exit busy while the nap ends
+    def __del__(self):
+        time.sleep(1.5)
+
+async def main():
+    tool = function_tool(nap, source="test", timeout_s=0.1)
+    try:
+        await asyncio.wait_for(tool.invoke({"seconds": "0.5"}), 0.1)
+    except asyncio.TimeoutError:
+        print("timed out", flush=True)
+
+asyncio.run(main())
+sys.modules["slow to forget"] = SlowToForget()
+"""
+
+
+def test_a_sync_tool_still_running_when_livecli_exits_does_not_abort_it():
+    """A tool that outlived its timeout wakes while Python is exiting: livecli still exits 0
+    (under pydantic's compiled validator it aborted with 134)."""
+    done = subprocess.run([sys.executable, "-c", OUTLIVED_TOOL], capture_output=True, text=True, timeout=30)
+    assert (done.returncode, done.stdout) == (0, "timed out\n"), done.stderr

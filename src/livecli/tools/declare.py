@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import inspect
 import threading
 from collections.abc import Callable
@@ -85,16 +86,18 @@ def function_tool(fn: Callable, *, source: str, timeout_s: float) -> Tool:
         )
     )
     # The model sends JSON: validation turns "3" into 3 and explains bad arguments.
-    checked = pydantic.validate_call(fn)
     if inspect.iscoroutinefunction(fn):
+        checked = pydantic.validate_call(fn)
 
         async def invoke(args: dict):
             return await checked(**args)
 
     else:
+        arguments = validated_arguments(fn)
 
         async def invoke(args: dict):
-            return await in_daemon_thread(checked, args)
+            bound = arguments(**args)
+            return await in_daemon_thread(functools.partial(fn, *bound.args, **bound.kwargs), declaration.name)
 
     return Tool(
         name=declaration.name,
@@ -107,7 +110,22 @@ def function_tool(fn: Callable, *, source: str, timeout_s: float) -> Tool:
     )
 
 
-async def in_daemon_thread(fn: Callable, args: dict):
+def validated_arguments(fn: Callable) -> Callable[..., inspect.BoundArguments]:
+    """pydantic's validation of `fn`'s arguments, without calling `fn`: a sync tool then runs
+    as plain Python in its thread. Run under the compiled validator instead, a thread still in
+    the tool when Python exits unwinds through its frames, and the process aborts (exit 134)."""
+    import pydantic
+
+    signature = inspect.signature(fn)
+
+    @functools.wraps(fn)  # fn's signature, annotations and module: what pydantic reads
+    def bind(*args, **kwargs) -> inspect.BoundArguments:
+        return signature.bind(*args, **kwargs)
+
+    return pydantic.validate_call(bind)
+
+
+async def in_daemon_thread(call: Callable[[], object], name: str):
     """Run a sync tool in its own daemon thread: a thread cannot be stopped, so one
     that outlives its timeout or cancellation must not hold up livecli's exit
     (asyncio.to_thread's pool is joined at exit)."""
@@ -124,7 +142,7 @@ async def in_daemon_thread(fn: Callable, args: dict):
 
     def work():
         try:
-            outcome, error = fn(**args), None
+            outcome, error = call(), None
         except BaseException as exc:  # delivered to the caller, like to_thread does
             outcome, error = None, exc
         try:
@@ -132,5 +150,5 @@ async def in_daemon_thread(fn: Callable, args: dict):
         except RuntimeError:  # the loop closed meanwhile: nobody waits for this answer
             pass
 
-    threading.Thread(target=work, name=f"tool {getattr(fn, '__name__', 'call')}", daemon=True).start()
+    threading.Thread(target=work, name=f"tool {name}", daemon=True).start()
     return await future
