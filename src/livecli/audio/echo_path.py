@@ -9,8 +9,10 @@ echo again, and meanwhile the model hears itself. `PathTracker` finds the echo's
 itself, by generalised cross-correlation with phase transform (GCC-PHAT) of the last
 `WINDOW_S` of microphone against the reference, about 0.2 ms of CPU per 100 ms chunk: the
 echo of a room is found within a chunk, whatever its level, and a user speaking over it
-does not move the peak. A peak at a new delay, clearly, is a move: the canceller shifts its
-reference by as much, so AEC3 sees the path it had converged on.
+does not move the peak. A peak at a new delay, clearly, is a move -- and so are weak peaks
+(a reverberant room through real devices gives 0.2-0.3) agreeing on one new delay for three
+windows while the old one is gone: the canceller shifts its reference by as much, so AEC3
+sees the path it had converged on before it begins to follow the new one.
 
 The same peaks tell whether the microphone hears the speaker (`heard`): a correlation
 with what was played, loud enough to matter, in enough of the windows where the speaker
@@ -35,6 +37,7 @@ MOVE_S = 0.003  # a peak this far from the settled delay is a move; closer, the 
 MAX_MOVE_S = 0.05  # ...farther than this is not a block lost or repeated (jumps show in the timestamps)
 GONE = 0.25  # ...if the correlation at the settled delay fell below this share of the peak
 FADING = 0.5  # ...or below this share in two windows running (a repeated sound seldom is twice)
+AGREEING = 3  # a room's reverberation keeps peaks weak: this many windows at one new lag, the echo gone
 REFERENCE_DBFS = -50.0  # a window whose reference is quieter tells nothing
 AUDIBLE_DBFS = -50.0  # an echo quieter than this at the microphone does not matter
 EVIDENCE = 30  # windows with reference (3 s of the model speaking) weighed for `heard`
@@ -56,6 +59,7 @@ class PathTracker:
         self._mic = np.zeros(self.window)
         self._found: collections.deque[bool] = collections.deque(maxlen=EVIDENCE)
         self._candidate: int | None = None  # a new delay seen once, not clearly
+        self._agreeing: tuple[int, int] | None = None  # a new delay weakly seen, in how many windows
         self.suspect = False  # the last window hinted at a move (a peak elsewhere, the echo fading)
         self._heard_once = False
 
@@ -76,10 +80,18 @@ class PathTracker:
         candidate, self._candidate = self._candidate, None
         self.suspect = False
         close = MOVE_S * self.rate
+        left = 1.0  # what is left at the settled delay, of the peak
         if self.delay is not None and abs(lag - self.delay) > close and peak >= FOUND:
             near = slice(max(0, self.delay - self.rate // 1000), self.delay + self.rate // 1000 + 1)
-            left = corr[near].max(initial=0.0) / peak  # what is left at the settled delay
+            left = corr[near].max(initial=0.0) / peak
             self.suspect = left < FADING  # the echo may be moving
+        if peak >= FOUND:  # a window that shows the echo somewhere: do the weak ones agree?
+            agreeing = self._agreeing
+            weakly_moved = self.suspect and left < GONE and abs(lag - self.delay) <= MAX_MOVE_S * self.rate
+            same = weakly_moved and agreeing is not None and abs(agreeing[0] - lag) <= close
+            self._agreeing = (lag, agreeing[1] + 1 if same else 1) if weakly_moved else None
+            if self._agreeing is not None and self._agreeing[1] >= AGREEING:
+                return self._move_to(lag)
         if peak < PEAK:
             return 0
         if self.delay is None or abs(lag - self.delay) <= close:
@@ -93,7 +105,12 @@ class PathTracker:
         if not clear and (candidate is None or abs(candidate - lag) > close):
             self._candidate = lag  # not clear yet: the next window will tell
             return 0
+        return self._move_to(lag)
+
+    def _move_to(self, lag: int) -> int:
+        assert self.delay is not None
         moved, self.delay = lag - self.delay, lag
+        self._agreeing = None
         self.moves += 1
         return moved
 
@@ -127,5 +144,6 @@ class PathTracker:
     def forget(self) -> None:
         """The devices changed: what was found no longer holds."""
         self.delay = None
+        self._agreeing = None
         self._found.clear()
         self._heard_once = False
