@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from livecli import doctor
-from livecli.errors import AuthError, ConnectionFailed
-from livecli.settings import Settings
+from livecli.errors import AuthError, ConnectionFailed, QuotaExceeded
 
 
 @pytest.fixture
@@ -65,19 +64,21 @@ def test_a_bad_environment_variable_is_named_in_the_fix(config):
             AuthError("the Live service refused the session (1007): API key expired. Please renew the API key."),
             "the service refuses this key: make one at https://aistudio.google.com/apikey, then `livecli keys set`",
         ),
-        (
+        (  # as live_errors words them, their own advice after " — "
             AuthError(
-                "the Live service refused the session (1008): models/gemini-9-live is not found for API version "
-                "v1beta, or is not supported for bidiGenerateContent. Call Li"
+                "the Live service does not know the model 'gemini-9-live' or cannot do Live with it (API version "
+                "v1beta)"
             ),
-            "`livecli config set model MODEL` with a Live model the key can use (not gemini-9-live)",
+            "`livecli models` lists the Live models the key can use; `livecli config set model MODEL` picks one",
         ),
         (
-            ConnectionFailed(
-                "the Live connection closed (1011): You exceeded your current quota, please check your "
-                "plan and billing details. For more information on this error, hea"
+            QuotaExceeded(
+                "the Live service refused for quota (1011): You exceeded your current quota, please check your "
+                "plan and billing details. For more information on this error, head to: h — wait for the quota to "
+                "reset or raise it (https://ai.google.dev/gemini-api/docs/rate-limits); livecli does not retry"
             ),
-            "the key's project is out of quota: check its plan and billing at https://aistudio.google.com, or wait",
+            "wait for the quota to reset or raise it (https://ai.google.dev/gemini-api/docs/rate-limits); "
+            "livecli does not retry",
         ),
         (
             AuthError("the Live service refused the session (1007): Request contains an invalid argument."),
@@ -94,4 +95,4 @@ def test_a_bad_environment_variable_is_named_in_the_fix(config):
     ],
 )
 def test_each_refusal_of_the_service_has_its_fix(error, fix):
-    assert doctor.session_fix(error, Settings(model="gemini-9-live")) == fix
+    assert doctor.session_failure(error)[1] == fix

@@ -247,7 +247,7 @@ def test_unknown_model_names_it_and_how_to_list_live_models(fake):
     error = refused(fake(api_key="key"), Settings(model="gemini-4-live-nope"))
     assert isinstance(error, AuthError)
     assert str(error) == (
-        "the Live service does not know the model 'gemini-4-live-nope' or cannot do Live with it (API version v1): "
+        "the Live service does not know the model 'gemini-4-live-nope' or cannot do Live with it (API version v1) — "
         "`livecli models` lists the Live models your key can use"
     )
 

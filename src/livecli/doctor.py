@@ -208,7 +208,7 @@ def check_session(chosen: Settings, environ: Mapping[str, str]) -> Check:
     try:
         setup_s = asyncio.run(_open_and_close(chosen, api_key))
     except LivecliError as exc:
-        return Check(name, False, str(exc), session_fix(exc, chosen))
+        return Check(name, False, *session_failure(exc))
     if api_key is not None:
         keys.mark_accepted(api_key, paths.key_file())
     return Check(name, True, f"the service accepted the key and the settings (setup in {setup_s * 1000:.0f} ms)")
@@ -233,15 +233,22 @@ async def _open_and_close(chosen: Settings, api_key: str | None) -> float:
     return opened
 
 
-def session_fix(error: LivecliError, chosen: Settings) -> str:
-    """What to do about the service's refusal, from its words (the close reasons the service sends)."""
+def session_failure(error: LivecliError) -> tuple[str, str]:
+    """The refusal, and what to do about it: its own advice (after " — ") is the fix where
+    doctor knows no better."""
+    detail, _, hint = str(error).partition(" — ")
+    return detail, _session_fix(error, hint)
+
+
+def _session_fix(error: LivecliError, hint: str) -> str:
+    """From the service's words (the close reasons it sends)."""
     reason = str(error).lower()
     if "api key" in reason:
         return "the service refuses this key: make one at https://aistudio.google.com/apikey, then `livecli keys set`"
-    if "not found" in reason or "not supported for bidigeneratecontent" in reason:
-        return f"`livecli config set model MODEL` with a Live model the key can use (not {chosen.model})"
-    if "quota" in reason:
-        return "the key's project is out of quota: check its plan and billing at https://aistudio.google.com, or wait"
+    if "does not know the model" in reason:
+        return "`livecli models` lists the Live models the key can use; `livecli config set model MODEL` picks one"
+    if hint:
+        return hint
     if "answered http" in reason:
         return "check the model name (`livecli config show`) and the base URL the SDK is given (GOOGLE_*_BASE_URL)"
     if isinstance(error, AuthError):

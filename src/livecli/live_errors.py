@@ -89,7 +89,7 @@ def _refusal(code: int, reason: str, settings: Settings | None, token: bool) -> 
     if code == 1008 and (found := _UNKNOWN_MODEL.match(reason)):
         return AuthError(
             f"the Live service does not know the model '{found['model']}' or cannot do Live with it "
-            f"(API version {found['version']}): {LIST_MODELS_HINT}"
+            f"(API version {found['version']}) — {LIST_MODELS_HINT}"
         )
     if code == 1008 and reason.startswith("Connection aborted because the client failed to close"):
         return ConnectionFailed(f"the Live service cut the connection after its goAway {said}")
