@@ -228,3 +228,48 @@ def test_talk_model_talking_through_the_loopback(echo_path, isolated_env, mode):
             assert barge_in_ms <= 300
         finally:
             stop_talk(talk)
+
+
+@needs_talk_echo
+def test_talk_on_a_moving_echo_path_never_hears_itself_and_a_user_still_barges_in(pulse_rig, isolated_env):
+    """`livecli talk` with the default `--echo` (auto), the speaker looped back into the
+    microphone, the path moving every 8 s: the loopback made anew 10 ms longer, then shorter
+    again (as a sound server correcting drift would move it: nothing tells livecli). While the
+    model talks the service never hears speech; then the user speaks over it and is heard."""
+    seconds, every_s = 40.0, 8.0
+    server = FakeLiveServer(
+        user_transcripts=["tell me a long story", "stop please"],
+        reply_text="Once upon a time.",
+        reply_audio=model_reply_pcm(seconds + 15),
+        send_speed=2.0,
+    )
+    module = echo_rig.add_echo_path(pulse_rig)
+    with server:
+        env = pulse_rig.subprocess_env(server.subprocess_env(isolated_env))
+        talk = start_talk(env)
+        try:
+            assert server.wait_for(lambda: len(server.audio_in) >= 10, timeout=20), "no microphone audio arrived"
+            pulse_rig.speak("Tell me a long story.")
+            assert server.wait_event("model_audio_first", timeout=10), "the model never answered"
+            speaking_from = server.events("model_audio_first")[0].t
+            moves = 0
+            while time.monotonic() < speaking_from + seconds - every_s:
+                time.sleep(every_s)
+                pulse_rig.unload_module(module)
+                moves += 1
+                latency = echo_rig.LOOPBACK_LATENCY_MS + (10 if moves % 2 else 0)
+                module = echo_rig.add_echo_path(pulse_rig, latency_ms=latency)
+            time.sleep(max(0.0, speaking_from + seconds - time.monotonic()))
+            heard = [e for e in server.events("speech_start") if e.t > speaking_from]
+            assert heard == [], f"the model heard itself {len(heard)} times in {seconds:.0f} s, over {moves} moves"
+            voice = echo_rig.user_voice("Stop please.")
+            playback = pulse_rig.start_play("mic", voice.pcm, voice.rate)
+            onset = playback.started_at + voice.offset_s
+            assert server.wait_event("interrupted", timeout=5), "the user's barge-in was not detected"
+            barge_in_ms = (server.events("interrupted")[0].t - onset) * 1000
+            report("talk_echo_moving", {"moves": moves, "self_interruptions": 0, "barge_in_ms": round(barge_in_ms)})
+            assert barge_in_ms <= 1000
+        finally:
+            out, err = stop_talk(talk)
+            pulse_rig.unload_module(module)
+    assert "Traceback" not in err, err
