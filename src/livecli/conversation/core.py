@@ -150,7 +150,7 @@ class Conversation:
                 self.state.transcript.finish_user_turn()  # the model acts on what was said so far
                 self._tools.called(calls)
             case events.ToolCallCancellation(ids=ids):
-                self._out.emit(fx.CancelTools(ids))
+                self._tools.cancelled(ids)
             case inputs.Connected():
                 self.state.connection = ConnectionState.CONNECTED
                 self._out.record(records.Connected())

@@ -33,6 +33,10 @@ class ToolCalls:
             results = tuple(events.FunctionResult(call.id, call.name, dict(NO_TOOLS)) for call in calls)
             self._out.emit(fx.SendToolResults(results))
 
+    def cancelled(self, ids: tuple[str, ...]) -> None:
+        """The model withdrew these calls: their answers are no longer wanted."""
+        self._out.emit(fx.CancelTools(ids))
+
     def progress(self, update: events.ToolCallStatus) -> None:
         """A call started, changed state or finished: the first and the last are recorded."""
         key = update.id or update.name
