@@ -28,7 +28,7 @@ from livecli.conversation import inputs
 from livecli.conversation.idle import IdleTimer
 from livecli.conversation.outbox import Outbox
 from livecli.conversation.playback import AnswerPlayback
-from livecli.conversation.sight import Sight
+from livecli.conversation.sharing import Sharing
 from livecli.conversation.tool_calls import ToolCalls
 from livecli.events import AssistantState, ConnectionState
 from livecli.formats import INPUT_RATE, SILENCE_DBFS, shorten
@@ -63,7 +63,7 @@ class Conversation:
         self.state.transcript.turns.extend(earlier)
         self._out = Outbox(self.state, prices)
         self._playback = AnswerPlayback(transcript, self._out, has_speaker=has_speaker)
-        self._sight = Sight(self.state, self._out, keep_pictures=keep_pictures)
+        self._sharing = Sharing(self.state, self._out, keep_pictures=keep_pictures)
         self._tools = ToolCalls(self.state, self._out, enabled=tools_enabled)
         self._budget_warned = False
         self._idle = IdleTimer(idle_s)
@@ -164,12 +164,12 @@ class Conversation:
             case inputs.ApprovalClosed():
                 self._tools.approval_closed()
             case inputs.SharingStarted(description=description):
-                self._sight.started(description)
+                self._sharing.started(description)
             case inputs.SharingStopped(reason=reason):
-                self._sight.stopped(reason)
+                self._sharing.stopped(reason)
             case inputs.Picture() if item.asked or self.state.connection is not ConnectionState.STANDBY:
                 self._wake("a picture")
-                self._sight.show(item)
+                self._sharing.show(item)
             case inputs.Picture():
                 pass  # a standby is woken by a picture asked for (/image), not by the shared screen changing
             case (
@@ -274,9 +274,9 @@ class Conversation:
             case inputs.InputEnded():
                 self._input_ended = True
             case inputs.ToggleSharing():
-                self._sight.toggle()
+                self._sharing.toggle()
             case inputs.LookNow():
-                self._sight.look_now()
+                self._sharing.look_now()
             case inputs.ToggleMute():
                 self.state.muted = not self.state.muted
                 if self.state.muted:
@@ -349,7 +349,7 @@ class Conversation:
             self.state.connection = ConnectionState.CONNECTING
             self._out.notify(f"{why}: connecting again…")
             self._out.emit(fx.Wake())
-            self._sight.look_again()  # what is on screen now, not what was before the standby
+            self._sharing.look_again()  # what is on screen now, not what was before the standby
 
     def _check_budget(self) -> None:
         """Warn at BUDGET_WARNING of the budget, end the session once the estimate passes it."""

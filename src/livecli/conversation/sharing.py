@@ -16,7 +16,7 @@ from livecli.state import TalkState
 NOTHING_SHARED = "nothing is shared: talk --screen or --camera shares, /image PATH shows a picture"
 
 
-class Sight:
+class Sharing:
     def __init__(self, state: TalkState, out: Outbox, *, keep_pictures: bool):
         """`keep_pictures`: store each picture with the record, not only that it was sent."""
         self._state = state
