@@ -8,6 +8,8 @@ test_session.py's standby test.
 import asyncio
 import contextlib
 
+import pytest
+
 from livecli import events
 from livecli.conversation import effects as fx
 from livecli.conversation.inputs import Connected
@@ -166,15 +168,24 @@ def test_a_stop_while_still_connecting_gives_up_at_once():
     assert service.asked == [] and kept.fed == [] and not kept.line.accepted
 
 
-def test_the_microphone_failing_while_connecting_ends_the_talk_with_its_error():
-    async def failing_microphone():
-        raise OSError("the microphone is gone")
-
+@pytest.mark.parametrize("connected", [False, True], ids=["while connecting", "while connected"])
+def test_the_microphone_failing_ends_the_talk_at_once_with_its_error(connected):
     async def story():
-        service = Service()  # it never opens
-        try:
-            await Line(service).line.talk(asyncio.Event(), alongside=failing_microphone())
-        except OSError as error:
-            return str(error), service.asked
+        service = Service()
+        if connected:
+            service.open.set()
+        kept = Line(service)
 
-    assert asyncio.run(story()) == ("the microphone is gone", [])
+        async def failing_microphone():
+            if connected:
+                await until(lambda: kept.line.accepted)
+            raise OSError("the microphone is gone")
+
+        talking = asyncio.create_task(kept.line.talk(asyncio.Event(), alongside=failing_microphone()))
+        done, _ = await asyncio.wait({talking}, timeout=5)  # the connection would hold it forever
+        if not done:
+            talking.cancel()
+            return "still talking", [c.closed for c in service.connections]
+        return str(talking.exception()), [c.closed for c in service.connections]
+
+    assert asyncio.run(story()) == ("the microphone is gone", [True] if connected else [])

@@ -75,14 +75,14 @@ class ServiceLine:
     async def talk(self, stop: asyncio.Event, alongside: Coroutine[Any, Any, None]) -> None:
         """Connect and talk until `stop`, standing by between connections when told; a stop while
         still connecting gives up at once. `alongside` (the microphone's sending) runs as long,
-        and its failure ends the talk with its error."""
+        and its failure ends the talk at once, connected or not, with its error."""
         beside = asyncio.create_task(alongside, name="send")
         try:
             while not stop.is_set():
                 talking = asyncio.create_task(self._connect_and_talk(stop), name="talk")
                 await _first(talking, stop.wait(), beside)
-                if not talking.done() and self._connection is None:
-                    talking.cancel()
+                if not talking.done() and (self._connection is None or beside.done()):
+                    talking.cancel()  # a stop while connecting, or the microphone failed
                 with contextlib.suppress(asyncio.CancelledError):
                     await talking
                 if beside.done():
