@@ -52,6 +52,17 @@ def report(name, figures):
     print(f"\nFIGURES {name} {json.dumps(figures)}")
 
 
+def test_nothing_to_say_keeps_no_session(pulse_rig, isolated_env, run_cli):
+    """`livecli talk </dev/null`: connected, nothing said, done; `sessions list` stays empty."""
+    with FakeLiveServer() as server:
+        env = pulse_rig.subprocess_env(server.subprocess_env(isolated_env))
+        done = run_cli("talk", "--plain", "--echo", "off", env=env)
+        assert server.setups, "it never connected"
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines()[-1] == "livecli: nothing was said, so no session was kept"
+    assert json.loads(run_cli("sessions", "list", "--json", env=env).stdout) == []
+
+
 def test_conversation_with_barge_in_through_real_devices(pulse_rig, isolated_env):
     server = FakeLiveServer(
         user_transcripts=["what is the weather like", "stop please"],

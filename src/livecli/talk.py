@@ -163,8 +163,19 @@ def run_talk(settings: Settings, options: TalkOptions, *, environ: Mapping[str, 
     finally:
         prune(store, settings)
     if recorder is not None and sessions and sessions[0].connected:
-        print(f"livecli: session {recorder.id} saved: `livecli replay {recorder.id}` plays it back", file=sys.stderr)
+        if nothing_said(store, recorder.id):
+            store.delete(recorder.id)
+            print("livecli: nothing was said, so no session was kept", file=sys.stderr)
+        else:
+            print(f"livecli: session {recorder.id} saved: `livecli replay {recorder.id}` plays it back", file=sys.stderr)
     return code
+
+
+def nothing_said(store: SessionStore, session_id: str) -> bool:
+    """A session with no word either way and nothing billed (`talk </dev/null`, a quick `q`)
+    is not worth a row in `sessions list`; one that keeps no transcript cannot tell."""
+    info = store.info(session_id)
+    return info.record_history and info.turns == 0 and info.tokens.total == 0
 
 
 def picture_source(settings: Settings) -> PictureSource | None:
