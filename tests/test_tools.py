@@ -602,12 +602,12 @@ def nap(seconds: float) -> str:
 
 class SlowToForget:  # keeps Python's exit busy while the nap ends
     def __del__(self):
-        time.sleep(1.5)
+        time.sleep(0.6)
 
 async def main():
     tool = function_tool(nap, source="test", timeout_s=0.1)
     try:
-        await asyncio.wait_for(tool.invoke({"seconds": "0.5"}), 0.1)
+        await asyncio.wait_for(tool.invoke({"seconds": "0.3"}), 0.1)
     except asyncio.TimeoutError:
         print("timed out", flush=True)
 
@@ -616,6 +616,7 @@ sys.modules["slow to forget"] = SlowToForget()
 """
 
 
+@pytest.mark.slow
 def test_a_sync_tool_still_running_when_livecli_exits_does_not_abort_it():
     """A tool that outlived its timeout wakes while Python is exiting: livecli still exits 0
     (under pydantic's compiled validator it aborted with 134)."""
