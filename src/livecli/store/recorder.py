@@ -180,13 +180,16 @@ class SessionRecorder:
             try:
                 if item is not None and not isinstance(item, _Close):
                     if not pending:
-                        self._db.execute("BEGIN")
+                        # IMMEDIATE: the write lock is waited for here (busy_timeout). A deferred BEGIN
+                        # made another livecli writing at the same moment a "database is busy" failure
+                        # on a loaded machine, and the session lost everything after it.
+                        self._db.execute("BEGIN IMMEDIATE")
                         pending = True
                     self._insert(item)
                     if time.monotonic() - last_commit < COMMIT_EVERY_S:
                         continue
                 if not pending:
-                    self._db.execute("BEGIN")
+                    self._db.execute("BEGIN IMMEDIATE")
                 self._commit(item if isinstance(item, _Close) else None)
             except sqlite3.Error as exc:
                 self.failure = str(schema.describe(exc, self._path))
