@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from livecli import keys, paths, pricing
+from livecli import keys, paths, pricing, records
 from livecli.audio import streams
 from livecli.audio.echo import make_echo
 from livecli.conversation import Conversation
@@ -173,11 +173,14 @@ def run_talk(settings: Settings, options: TalkOptions, *, environ: Mapping[str, 
     return code
 
 
+# What makes a session worth keeping besides its turns: something done, shown, billed or gone wrong.
+KEPT_FOR = (*records.CONTENT, records.PictureSent, records.UsageReport, records.Interruption, records.Failure)
+
+
 def nothing_said(store: SessionStore, session_id: str) -> bool:
-    """A session with no word either way and nothing billed (`talk </dev/null`, a quick `q`)
-    is not worth a row in `sessions list`; one that keeps no transcript cannot tell."""
-    info = store.info(session_id)
-    return info.record_history and info.turns == 0 and info.tokens.total == 0
+    """A session in which nothing happened (`talk </dev/null`, a quick `q`) is not worth a row
+    in `sessions list`; one that keeps no transcript cannot tell."""
+    return store.info(session_id).record_history and not store.events(session_id, KEPT_FOR)
 
 
 def picture_source(settings: Settings) -> PictureSource | None:
