@@ -43,6 +43,13 @@ def doctor(env):
     return result
 
 
+def failed_session_line(env) -> str:
+    """doctor's last line (the Live session check), which must have failed."""
+    result = doctor(env)
+    assert result.returncode == 1, result.stdout
+    return result.stdout.splitlines()[-1]
+
+
 def test_everything_fine(pulse_rig, server, isolated_env, run_cli):
     env = pulse_rig.subprocess_env(dict(server.subprocess_env(isolated_env), GEMINI_API_KEY=SECRET))
     assert run_cli("keys", "status", env=env).stdout.splitlines()[1] == (
@@ -96,23 +103,19 @@ def test_a_project_out_of_quota_fails_with_the_service_words_and_the_fix(pulse_r
     """The service takes the setup, then closes about 0.8 s later (1011): doctor stays to hear it."""
     with FakeLiveServer(api_key=SECRET, quota_exceeded=True) as refusing:
         env = pulse_rig.subprocess_env(dict(refusing.subprocess_env(isolated_env), GEMINI_API_KEY=SECRET))
-        result = doctor(env)
-    assert result.returncode == 1
-    assert result.stdout.splitlines()[-1] == (
-        "FAIL  Live session (gemini-3.8-live): the Live service refused for quota (1011): You exceeded your current "
-        "quota, please check your plan and billing details. For more information on this error, head to: h -> fix: "
-        "wait for the quota to reset or raise it (https://ai.google.dev/gemini-api/docs/rate-limits); livecli does "
-        "not retry"
-    )
+        assert failed_session_line(env) == (
+            "FAIL  Live session (gemini-3.8-live): the Live service refused for quota (1011): You exceeded your current "
+            "quota, please check your plan and billing details. For more information on this error, head to: h -> fix: "
+            "wait for the quota to reset or raise it (https://ai.google.dev/gemini-api/docs/rate-limits); livecli does "
+            "not retry"
+        )
 
 
 def test_a_model_the_service_does_not_know_is_named_with_the_fix(pulse_rig, server, isolated_env):
     env = pulse_rig.subprocess_env(
         dict(server.subprocess_env(isolated_env), GEMINI_API_KEY=SECRET, LIVECLI_MODEL="gemini-9-live")
     )
-    result = doctor(env)
-    assert result.returncode == 1
-    assert result.stdout.splitlines()[-1] == (
+    assert failed_session_line(env) == (
         "FAIL  Live session (gemini-9-live): the Live service does not know the model 'gemini-9-live' or cannot do "
         "Live with it (API version v1) -> fix: `livecli models` lists the Live models the key can use; "
         "`livecli config set model MODEL` picks one"

@@ -186,6 +186,16 @@ def stop_talk(talk):
         return talk.communicate()
 
 
+def user_barges_in(rig, server) -> float:
+    """The user says "Stop please." over the model; ms from the voice's first sound until the
+    service says the model was interrupted."""
+    voice = echo_rig.user_voice("Stop please.")
+    playback = rig.start_play("mic", voice.pcm, voice.rate)
+    onset = playback.started_at + voice.offset_s
+    assert server.wait_event("interrupted", timeout=5), "the user's barge-in was not detected"
+    return (server.events("interrupted")[0].t - onset) * 1000
+
+
 def model_reply_pcm(seconds: float) -> bytes:
     return echo_rig.model_voice(seconds).astype("<i2").tobytes()
 
@@ -219,11 +229,7 @@ def test_talk_model_talking_through_the_loopback(echo_path, isolated_env, mode):
                 assert heard, "without echo control the model should hear itself"
                 return
             assert heard == [], f"the model heard itself {len(heard)} times"
-            voice = echo_rig.user_voice("Stop please.")
-            playback = echo_path.start_play("mic", voice.pcm, voice.rate)
-            onset = playback.started_at + voice.offset_s
-            assert server.wait_event("interrupted", timeout=5), "the user's barge-in was not detected"
-            barge_in_ms = (server.events("interrupted")[0].t - onset) * 1000
+            barge_in_ms = user_barges_in(echo_path, server)
             report("talk_echo_aec", {"self_interruptions_per_min": 0.0, "barge_in_ms": round(barge_in_ms)})
             assert barge_in_ms <= 300
         finally:
@@ -262,11 +268,7 @@ def test_talk_on_a_moving_echo_path_never_hears_itself_and_a_user_still_barges_i
             time.sleep(max(0.0, speaking_from + seconds - time.monotonic()))
             heard = [e for e in server.events("speech_start") if e.t > speaking_from]
             assert heard == [], f"the model heard itself {len(heard)} times in {seconds:.0f} s, over {moves} moves"
-            voice = echo_rig.user_voice("Stop please.")
-            playback = pulse_rig.start_play("mic", voice.pcm, voice.rate)
-            onset = playback.started_at + voice.offset_s
-            assert server.wait_event("interrupted", timeout=5), "the user's barge-in was not detected"
-            barge_in_ms = (server.events("interrupted")[0].t - onset) * 1000
+            barge_in_ms = user_barges_in(pulse_rig, server)
             report("talk_echo_moving", {"moves": moves, "self_interruptions": 0, "barge_in_ms": round(barge_in_ms)})
             assert barge_in_ms <= 1000
         finally:
