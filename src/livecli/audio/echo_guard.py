@@ -39,6 +39,12 @@ COUPLING_STEP_DB = 0.1  # per frame, the coupling of a band moves down this much
 COUPLING_QUANTILE = 0.75  # ...and up as much more as makes it this quantile of the ratios
 ACTIVE_POWER = 160 * 100.0**2  # a band of reference below -50 dBFS (power per bin of a frame) teaches nothing
 SOONER_FRAMES = 1  # the echo may come up to this many frames sooner than its delay (a move not found yet)
+LINEAR_QUANTILE = 0.5  # what the linear canceller leaves of the echo it estimates: this quantile...
+ECHOING_DB = 10.0  # ...where the estimate is this far above the noise
+LINEAR_USER_DB = 6.0  # a band whose linear residual is this far above that holds a user...
+NOISE_QUANTILE = 0.1  # ...and this far above the noise floor (this quantile of the microphone's power)
+NOISE_MARGIN_DB = 16.0
+LINEAR_BANDS = 6  # ...in a frame with this many such bands, in which the user clearly speaks
 REFERENCE_S = 0.5  # reference kept (the echo's delay must fit in it)
 # the 81 bins (100 Hz apart) of a 10 ms frame in bands about a third of an octave wide above 400 Hz
 EDGES = (0, 2, 3, 4, 5, 7, 9, 11, 14, 18, 22, 28, 35, 44, 55, 68, 81)
@@ -57,9 +63,13 @@ class ResidualGuard:
         self._envelope = np.zeros((int(REFERENCE_S * 100), self.bands))  # per frame fed, newest last
         self._coupling_db: np.ndarray | None = None
         self._gains = np.ones(self.bands)
+        self._taken = np.zeros(self.bands)  # 1 in the bands last sent from the linear canceller
+        self._linear_db = np.zeros(self.bands)  # the linear canceller's residual against its echo estimate
+        self._noise_db: np.ndarray | None = None  # the microphone's noise floor per band
         self._decay = 10 ** (-TAIL_DB_PER_S / 100 / 10)  # per frame
         self.alert_frames = 0
         self.held_frames = 0  # frames in which the guard lowered a band
+        self.linear_frames = 0  # frames in which some band came from the linear canceller
 
     def alert(self) -> None:
         """The path moved or a stream glitched: for a while, hold back more."""
@@ -72,8 +82,17 @@ class ResidualGuard:
         np.add.at(bands, (slice(None), self._band_of), power)
         return spectrum, bands / self._width
 
-    def process(self, far: np.ndarray, near: np.ndarray, out: np.ndarray, delay: int | None) -> np.ndarray:
-        """`delay`: the echo's delay behind the reference fed (samples), None while unknown."""
+    def process(
+        self,
+        far: np.ndarray,
+        near: np.ndarray,
+        out: np.ndarray,
+        delay: int | None,
+        linear: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> np.ndarray:
+        """`delay`: the echo's delay behind the reference fed (samples), None while unknown;
+        `linear`: the linear canceller's residual and echo estimate, aligned with `out`: the
+        residual is sent in the bands where the user clearly speaks."""
         count = len(out)
         _, far_power = self._band_power(far)
         held = self._envelope[-1]
@@ -94,12 +113,35 @@ class ResidualGuard:
         margin[: self.alert_frames] = ALERT_MARGIN_DB
         attenuation = np.full(count, ATTENUATION_DB)
         attenuation[: self.alert_frames] = ALERT_ATTENUATION_DB
-        self.alert_frames = max(0, self.alert_frames - count)
+        alert, self.alert_frames = self.alert_frames, max(0, self.alert_frames - count)
         spectrum, out_power = self._band_power(out)
         speakers = near_power <= predicted * 10 ** (margin[:, None] / 10)
         allowed = near_power * 10 ** (-attenuation[:, None] / 10)
         gains = np.where(speakers, np.clip(allowed / np.maximum(out_power, 1e-9), 10 ** (FLOOR_DB / 10), 1.0), 1.0)
-        return self._apply(out, spectrum, np.sqrt(gains))
+        taken = np.zeros_like(gains, dtype=bool)
+        linear_spectrum = spectrum
+        if linear is not None:  # where the user clearly speaks, AEC3's suppressor takes their voice too
+            linear_spectrum, linear_power = self._band_power(linear[0])
+            _, estimate_power = self._band_power(linear[1])
+            taken = self._user_bands(near_power, linear_power, estimate_power)
+            taken &= (speaking & (taken.sum(axis=1) >= LINEAR_BANDS))[:, None] & ~speakers & (linear_power > out_power)
+            taken[:alert] = False  # the linear filter follows a move no faster than AEC3
+        return self._apply(out, (spectrum, linear_spectrum), np.sqrt(gains), taken.astype(np.float64))
+
+    def _user_bands(self, near_power: np.ndarray, linear_power: np.ndarray, estimate_power: np.ndarray) -> np.ndarray:
+        """The bands whose linear residual holds clearly more than the residual echo expected of
+        it: the echo it estimated, times what it typically leaves (learnt, the median ratio of
+        residual to estimate where the estimate stands out of the noise)."""
+        near_db = 10 * np.log10(np.maximum(near_power, 1e-9))
+        if self._noise_db is None:
+            self._noise_db = near_db.min(axis=0)
+        self._noise_db = _quantile_steps(self._noise_db, near_db, np.ones(near_db.shape, dtype=bool), NOISE_QUANTILE)
+        noise = 10 ** (self._noise_db / 10)
+        ratio = 10 * np.log10(np.maximum(linear_power, 1e-9) / np.maximum(estimate_power, 1e-9))
+        echoing = estimate_power > noise * 10 ** (ECHOING_DB / 10)
+        self._linear_db = _quantile_steps(self._linear_db, ratio, echoing, LINEAR_QUANTILE)
+        residual = estimate_power * 10 ** ((self._linear_db + LINEAR_USER_DB) / 10)
+        return linear_power > np.maximum(residual, noise * 10 ** (NOISE_MARGIN_DB / 10))
 
     def _echo_envelope(self, count: int, delay: int) -> np.ndarray:
         """Per band, for each of the last `count` frames: the loudest reference power that can
@@ -113,7 +155,6 @@ class ResidualGuard:
         """A quantile per band in the log domain: a step up or down towards each new ratio (a
         user speaking raises the ratio, the model's pauses and the envelope's slow tail lower
         it: the loud passages' coupling is an upper quantile)."""
-        up = COUPLING_STEP_DB * COUPLING_QUANTILE / (1 - COUPLING_QUANTILE)
         active = (echo >= ACTIVE_POWER) & (near_power > 0)
         if not active.any():
             return
@@ -121,25 +162,39 @@ class ResidualGuard:
         if self._coupling_db is None:
             first = int(np.flatnonzero(active.any(axis=1))[0])
             self._coupling_db = np.where(active[first], ratio[first], -10.0)
-        steps = np.where(ratio > self._coupling_db, up, -COUPLING_STEP_DB)  # against the chunk's start
-        self._coupling_db += np.where(active, steps, 0.0).sum(axis=0)
+        self._coupling_db = _quantile_steps(self._coupling_db, ratio, active, COUPLING_QUANTILE)
 
-    def _apply(self, out: np.ndarray, spectrum: np.ndarray, gains: np.ndarray) -> np.ndarray:
-        """Each frame's spectrum times its gains per band, ramped in from the last frame's."""
+    def _apply(
+        self, out: np.ndarray, spectra: tuple[np.ndarray, np.ndarray], gains: np.ndarray, taken: np.ndarray
+    ) -> np.ndarray:
+        """Each frame's spectrum times its gains per band (the linear canceller's spectrum in
+        the bands `taken`), ramped in from the last frame's."""
         previous = np.vstack([self._gains, gains[:-1]])
-        self._gains = gains[-1]
-        changed = np.any(gains < 1.0, axis=1) | np.any(previous < 1.0, axis=1)
+        previous_taken = np.vstack([self._taken, taken[:-1]])
+        self._gains, self._taken = gains[-1], taken[-1]
+        touched = np.any(gains < 1.0, axis=1) | np.any(taken > 0, axis=1)
+        changed = touched | np.any(previous < 1.0, axis=1) | np.any(previous_taken > 0, axis=1)
         if not changed.any():
             return out
         self.held_frames += int(np.any(gains < 1.0, axis=1).sum())
+        self.linear_frames += int(np.any(taken > 0, axis=1).sum())
         result = out.copy()
         ramp = np.minimum(1.0, np.arange(self.frame) / (RAMP_MS * self.frame / 10))
         for i in np.flatnonzero(changed):
-            before = self._filtered(spectrum[i], previous[i])
-            after = self._filtered(spectrum[i], gains[i])
+            spectrum = (spectra[0][i], spectra[1][i])
+            before = self._filtered(spectrum, previous[i], previous_taken[i])
+            after = self._filtered(spectrum, gains[i], taken[i])
             result[i] = np.clip(np.round(before * (1 - ramp) + after * ramp), -32768, 32767)
         return result
 
-    def _filtered(self, spectrum: np.ndarray, gains: np.ndarray) -> np.ndarray:
-        per_bin = gains[self._band_of]
-        return np.fft.irfft(spectrum * per_bin, self.frame)
+    def _filtered(self, spectra: tuple[np.ndarray, np.ndarray], gains: np.ndarray, taken: np.ndarray) -> np.ndarray:
+        linear = taken[self._band_of]
+        return np.fft.irfft(spectra[0] * gains[self._band_of] * (1.0 - linear) + spectra[1] * linear, self.frame)
+
+
+def _quantile_steps(current: np.ndarray, ratio: np.ndarray, active: np.ndarray, quantile: float) -> np.ndarray:
+    """`current` (dB per band) stepped once per active frame of `ratio` (frames, bands): down by
+    `COUPLING_STEP_DB` below it, up by as much more as makes it that quantile of the ratios."""
+    up = COUPLING_STEP_DB * quantile / (1 - quantile)
+    steps = np.where(ratio > current, up, -COUPLING_STEP_DB)  # against the chunk's start
+    return current + np.where(active, steps, 0.0).sum(axis=0)

@@ -1,0 +1,123 @@
+"""A linear echo canceller whose output keeps a user's voice whole while the model speaks.
+
+AEC3 follows its linear filter with a suppressor that, during double talk, takes 5-12 dB off
+the user's voice too, and `pywebrtc-audio` shows neither a setting for it nor the linear
+filter's own output. `LinearEcho` is that linear stage, our own: a partitioned-block
+frequency-domain adaptive filter (MDF, as in speexdsp's mdf.c) on the same aligned reference
+AEC3 is fed. It only subtracts what the reference explains, so whatever else the microphone
+holds -- the user -- comes out untouched, with the echo linearly reduced (by 15-25 dB in a
+room, far less than AEC3). `ResidualGuard` sends it in the bands where the user clearly speaks.
+
+Two things keep it from diverging, both from mdf.c. Its step follows Valin's double-talk-robust
+rule: per bin, the share of the residual that is still echo, estimated as the leakage (how much
+of the echo estimate's power fluctuations the residual follows) times the echo estimate over the
+residual; a user speaking fills the residual with what the reference does not explain, and the
+step shrinks by itself. And the filter that adapts (background) is copied to the one that
+cancels (foreground) only while it cancels better; when it does clearly worse (it learnt from a
+user, or from the echo while it had moved), it is put back to the foreground.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from livecli.formats import INPUT_RATE
+
+TAPS_MS = 250  # the echo's delay behind the reference fed (LEAD_MS and a little) and the room's tail
+STEP_MAX = 1.0  # the largest normalised step (a bin whose residual is all echo)
+FIRST_STEP = 0.5  # until the leakage is known, a fixed step
+FIRST_FRAMES = 300  # ...for this many frames with some reference
+REGULARISATION = 0.03  # of the mean power over the bins: quiet bins of the reference adapt slower
+LEAK_SMOOTHING = 0.02  # per active frame, how fast the leakage estimate follows
+LEAK_MAX = 0.5
+ACTIVE_POWER = 1e4  # a reference frame this quiet (RMS below ~-70 dBFS per bin) teaches nothing
+BACKTRACK = 4.0  # the background does this much worse (in the statistic of mdf.c): back to the foreground
+
+
+class LinearEcho:
+    """Fed a chunk at a time the reference frames fed to AEC3 and the raw microphone frames
+    (each `(frames, frame)` int16); returns the microphone minus the echo the reference explains
+    linearly, and that echo estimate (float64 in int16 units), delayed by `delay` samples (as
+    AEC3's output is)."""
+
+    def __init__(self, rate: int = INPUT_RATE, *, delay: int = 0, taps_ms: float = TAPS_MS):
+        self.frame = n = rate // 100
+        self.partitions = -(-int(taps_ms * rate / 1000) // n)
+        shape = (self.partitions, n + 1)
+        self._background = np.zeros(shape, dtype=np.complex128)  # adapts
+        self._foreground = np.zeros(shape, dtype=np.complex128)  # cancels
+        self._spectra = np.zeros(shape, dtype=np.complex128)  # the reference's, newest first
+        self._last_far = np.zeros(n)
+        self._smooth = np.zeros(2)  # slow averages of the residual's and the estimate's power
+        self._cross = 0.0  # leakage regression: their fluctuations' covariance...
+        self._estimate_var = 0.0  # ...and the estimate's variance
+        self._active = 0
+        self._avg = np.zeros(2)  # mdf.c's short and long averages of foreground minus background residual
+        self._var = np.zeros(2)  # ...and of the foreground's residual times their difference
+        self._out = np.zeros((2, delay))  # AEC3's output lags its input: the last `delay` samples wait
+
+    def process(self, far: np.ndarray, near: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(the residual, the echo estimate it subtracted), each `(frames, frame)`."""
+        out = np.empty((2, *near.shape))
+        for i in range(len(near)):
+            out[:, i] = self._frame(far[i].astype(np.float64), near[i].astype(np.float64))
+        flat = np.concatenate([self._out, out.reshape(2, -1)], axis=1)
+        self._out = flat[:, flat.shape[1] - self._out.shape[1] :]
+        residual, estimate = flat[:, : near.size].reshape(out.shape)
+        return residual, estimate
+
+    def _frame(self, far: np.ndarray, near: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        n = self.frame
+        spectrum = np.fft.rfft(np.concatenate([self._last_far, far]))
+        self._last_far = far
+        self._spectra = np.roll(self._spectra, 1, axis=0)
+        self._spectra[0] = spectrum
+        estimates = np.fft.irfft(
+            np.stack([(w * self._spectra).sum(axis=0) for w in (self._foreground, self._background)]), 2 * n
+        )[:, n:]
+        fore, back = estimates
+        if (np.abs(spectrum) ** 2).mean() < ACTIVE_POWER * n:
+            return near - fore, fore
+        residual = near - back
+        error = np.fft.rfft(np.concatenate([np.zeros(n), residual]))
+        residual_power = np.abs(error) ** 2
+        estimate_power = np.abs(np.fft.rfft(np.concatenate([np.zeros(n), back]))) ** 2
+        step = self._step(residual_power, estimate_power)
+        power = (np.abs(self._spectra) ** 2).sum(axis=0)  # NLMS: the norm of all the taps' input
+        gradient = np.conj(self._spectra) * (step * error / (power + REGULARISATION * power.mean() + 1.0))
+        taps = np.fft.irfft(self._background + gradient, 2 * n, axis=1)
+        taps[:, n:] = 0.0  # the constraint: a linear, not circular, convolution
+        self._background = np.fft.rfft(taps, axis=1)
+        self._choose(near - fore, residual, fore - back)
+        return near - fore, fore
+
+    def _choose(self, fore_residual: np.ndarray, back_residual: np.ndarray, difference: np.ndarray) -> None:
+        """mdf.c's rule: copy the background to the foreground when its residual is smaller by
+        more than their difference explains by chance; put it back when it is clearly larger."""
+        sff, see, dbf = (float(np.dot(x, x)) for x in (fore_residual, back_residual, difference))
+        gap = sff - see
+        self._avg = np.array([0.6, 0.85]) * self._avg + np.array([0.4, 0.15]) * gap
+        self._var = np.array([0.36, 0.7225]) * self._var + np.array([0.16, 0.0225]) * sff * dbf
+        better = gap * abs(gap) > sff * dbf or np.any(self._avg * np.abs(self._avg) > np.array([0.5, 0.25]) * self._var)
+        worse = -gap * abs(gap) > BACKTRACK * sff * dbf or np.any(
+            -self._avg * np.abs(self._avg) > BACKTRACK * self._var
+        )
+        if better:
+            self._foreground = self._background.copy()
+        elif worse:
+            self._background = self._foreground.copy()
+        if better or worse:
+            self._avg[:] = self._var[:] = 0.0
+
+    def _step(self, residual_power: np.ndarray, estimate_power: np.ndarray) -> np.ndarray:
+        """Per bin: the share of the residual that is echo the filter has yet to learn."""
+        totals = np.array([residual_power.sum(), estimate_power.sum()])
+        self._smooth += LEAK_SMOOTHING * (totals - self._smooth)
+        d_residual, d_estimate = totals - self._smooth
+        self._cross += LEAK_SMOOTHING * (d_residual * d_estimate - self._cross)
+        self._estimate_var += LEAK_SMOOTHING * (d_estimate * d_estimate - self._estimate_var)
+        self._active += 1
+        if self._active < FIRST_FRAMES or self._estimate_var <= 0:
+            return np.full(len(residual_power), FIRST_STEP)
+        leak = min(LEAK_MAX, max(0.0, self._cross / self._estimate_var))
+        return np.minimum(STEP_MAX, leak * estimate_power / (residual_power + 1.0))
