@@ -167,7 +167,9 @@ def run_talk(settings: Settings, options: TalkOptions, *, environ: Mapping[str, 
             store.delete(recorder.id)
             print("livecli: nothing was said, so no session was kept", file=sys.stderr)
         else:
-            print(f"livecli: session {recorder.id} saved: `livecli replay {recorder.id}` plays it back", file=sys.stderr)
+            print(
+                f"livecli: session {recorder.id} saved: `livecli replay {recorder.id}` plays it back", file=sys.stderr
+            )
     return code
 
 

@@ -294,6 +294,7 @@ class EchoCanceller:
         if end - size < max(0, self._written - len(self._history)) or end <= read:
             return
         reference = self._history[np.arange(end - size, end) % len(self._history)]
+        delay = self.tracker.delay
         moved = self.tracker.check(mic[: end - read], reference)
         if self.tracker.suspect:
             self.guard.alert()
@@ -304,6 +305,8 @@ class EchoCanceller:
                 self._bias -= moved
             self.tracker.shifted(moved)
             self.guard.alert()
+        elif delay is not None and self.tracker.delay is not None and self.tracker.delay != delay:
+            self.linear.shift(self.tracker.delay - delay)  # AEC3 follows a drift itself
 
     def _plan(self) -> int | None:
         """Where the reference for the next microphone frame starts (absolute index), with at

@@ -44,7 +44,8 @@ ECHOING_DB = 10.0  # ...where the estimate is this far above the noise
 LINEAR_USER_DB = 6.0  # a band whose linear residual is this far above that holds a user...
 NOISE_QUANTILE = 0.1  # ...and this far above the noise floor (this quantile of the microphone's power)
 NOISE_MARGIN_DB = 16.0
-LINEAR_BANDS = 6  # ...in a frame with this many such bands, in which the user clearly speaks
+LINEAR_BANDS = 6
+LINEAR_PAUSE_S = 0.3  # after the path moved (an alert), the linear canceller's residual waits this long  # ...in a frame with this many such bands, in which the user clearly speaks
 REFERENCE_S = 0.5  # reference kept (the echo's delay must fit in it)
 # the 81 bins (100 Hz apart) of a 10 ms frame in bands about a third of an octave wide above 400 Hz
 EDGES = (0, 2, 3, 4, 5, 7, 9, 11, 14, 18, 22, 28, 35, 44, 55, 68, 81)
@@ -59,7 +60,7 @@ class ResidualGuard:
         self.frame = rate // 100
         self.bands = len(EDGES) - 1
         self._band_of = np.repeat(np.arange(self.bands), np.diff(EDGES))
-        self._width = np.diff(EDGES).astype(np.float64)
+        self._mean_of_band = np.eye(self.bands)[self._band_of] / np.diff(EDGES)  # bins -> bands' mean power
         self._envelope = np.zeros((int(REFERENCE_S * 100), self.bands))  # per frame fed, newest last
         self._coupling_db: np.ndarray | None = None
         self._gains = np.ones(self.bands)
@@ -78,9 +79,7 @@ class ResidualGuard:
     def _band_power(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         spectrum = np.fft.rfft(frames.astype(np.float64), axis=1)
         power = np.abs(spectrum) ** 2
-        bands = np.zeros((len(frames), self.bands))
-        np.add.at(bands, (slice(None), self._band_of), power)
-        return spectrum, bands / self._width
+        return spectrum, power @ self._mean_of_band
 
     def process(
         self,
@@ -125,7 +124,7 @@ class ResidualGuard:
             _, estimate_power = self._band_power(linear[1])
             taken = self._user_bands(near_power, linear_power, estimate_power)
             taken &= (speaking & (taken.sum(axis=1) >= LINEAR_BANDS))[:, None] & ~speakers & (linear_power > out_power)
-            taken[:alert] = False  # the linear filter follows a move no faster than AEC3
+            taken[: alert - int((ALERT_S - LINEAR_PAUSE_S) * 100)] = False  # the linear filter is off after a move
         return self._apply(out, (spectrum, linear_spectrum), np.sqrt(gains), taken.astype(np.float64))
 
     def _user_bands(self, near_power: np.ndarray, linear_power: np.ndarray, estimate_power: np.ndarray) -> np.ndarray:
