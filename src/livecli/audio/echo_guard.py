@@ -45,6 +45,7 @@ LINEAR_USER_DB = 6.0  # a band whose linear residual is this far above that hold
 NOISE_QUANTILE = 0.1  # ...and this far above the noise floor (this quantile of the microphone's power)
 NOISE_MARGIN_DB = 16.0
 LINEAR_BANDS = 6
+USER_FRAMES = 2
 LINEAR_PAUSE_S = 0.3  # after the path moved (an alert), the linear canceller's residual waits this long  # ...in a frame with this many such bands, in which the user clearly speaks
 REFERENCE_S = 0.5  # reference kept (the echo's delay must fit in it)
 # the 81 bins (100 Hz apart) of a 10 ms frame in bands about a third of an octave wide above 400 Hz
@@ -66,7 +67,8 @@ class ResidualGuard:
         self._gains = np.ones(self.bands)
         self._taken = np.zeros(self.bands)  # 1 in the bands last sent from the linear canceller
         self._linear_db = np.zeros(self.bands)  # the linear canceller's residual against its echo estimate
-        self._noise_db: np.ndarray | None = None  # the microphone's noise floor per band
+        self._noise_db: np.ndarray | None = None
+        self._user_run = 0  # frames in a row in which the user clearly spoke  # the microphone's noise floor per band
         self._decay = 10 ** (-TAIL_DB_PER_S / 100 / 10)  # per frame
         self.alert_frames = 0
         self.held_frames = 0  # frames in which the guard lowered a band
@@ -123,9 +125,19 @@ class ResidualGuard:
             linear_spectrum, linear_power = self._band_power(linear[0])
             _, estimate_power = self._band_power(linear[1])
             taken = self._user_bands(near_power, linear_power, estimate_power)
-            taken &= (speaking & (taken.sum(axis=1) >= LINEAR_BANDS))[:, None] & ~speakers & (linear_power > out_power)
+            taken &= self._held(speaking & (taken.sum(axis=1) >= LINEAR_BANDS))[:, None]
+            taken &= ~speakers & (linear_power > out_power)
             taken[: alert - int((ALERT_S - LINEAR_PAUSE_S) * 100)] = False  # the linear filter is off after a move
         return self._apply(out, (spectrum, linear_spectrum), np.sqrt(gains), taken.astype(np.float64))
+
+    def _held(self, user: np.ndarray) -> np.ndarray:
+        """Per frame: the user has clearly spoken in it and the `USER_FRAMES - 1` before (a loud,
+        distorted passage of the speaker or a move can look like a user for a frame)."""
+        run = np.empty(len(user), dtype=np.int64)
+        for i, now in enumerate(user):
+            self._user_run = self._user_run + 1 if now else 0
+            run[i] = self._user_run
+        return run >= USER_FRAMES
 
     def _user_bands(self, near_power: np.ndarray, linear_power: np.ndarray, estimate_power: np.ndarray) -> np.ndarray:
         """The bands whose linear residual holds clearly more than the residual echo expected of
