@@ -14,6 +14,11 @@ fills the same bands at the same moment, so a user speaking over the model keeps
 their voice. When AEC3 works, it already removes more than `ATTENUATION_DB`: the guard
 changes nothing, and a frame it leaves alone is passed bit for bit.
 
+AEC3's own suppressor, though, takes 5-13 dB off a user speaking over the model. Where the user
+clearly speaks, the guard sends the linear canceller's residual instead (`LinearEcho`: the echo
+only linearly reduced, the voice whole) -- only where that residual holds clearly more than the
+echo it leaves, so that the model's own voice does not come back through it.
+
 Frames are handled a chunk at a time (numpy over the chunk's frames), without delay: the gains
 are applied to each frame's own spectrum, ramped in from the previous frame's.
 """
@@ -39,14 +44,20 @@ COUPLING_STEP_DB = 0.1  # per frame, the coupling of a band moves down this much
 COUPLING_QUANTILE = 0.75  # ...and up as much more as makes it this quantile of the ratios
 ACTIVE_POWER = 160 * 100.0**2  # a band of reference below -50 dBFS (power per bin of a frame) teaches nothing
 SOONER_FRAMES = 1  # the echo may come up to this many frames sooner than its delay (a move not found yet)
-LINEAR_QUANTILE = 0.5  # what the linear canceller leaves of the echo it estimates: this quantile...
-ECHOING_DB = 10.0  # ...where the estimate is this far above the noise
-LINEAR_USER_DB = 6.0  # a band whose linear residual is this far above that holds a user...
-NOISE_QUANTILE = 0.1  # ...and this far above the noise floor (this quantile of the microphone's power)
+# Where the user clearly speaks, the linear canceller's residual (linear_echo.py) is sent instead of
+# AEC3's output, whose suppressor takes the user's voice down too. A band is the user's if the residual
+# holds LINEAR_USER_DB more than the echo it leaves (its echo estimate times the median ratio of residual
+# to estimate, learnt where the estimate stands ECHOING_DB out of the noise) and NOISE_MARGIN_DB more than
+# the noise floor (the NOISE_QUANTILE of the microphone's power), in a frame with LINEAR_BANDS such bands
+# in which the guard too hears a user, for USER_FRAMES frames running, not within LINEAR_PAUSE_S of an alert.
+LINEAR_QUANTILE = 0.5
+ECHOING_DB = 10.0
+LINEAR_USER_DB = 6.0
+NOISE_QUANTILE = 0.1
 NOISE_MARGIN_DB = 16.0
 LINEAR_BANDS = 6
-USER_FRAMES = 2
-LINEAR_PAUSE_S = 0.3  # after the path moved (an alert), the linear canceller's residual waits this long  # ...in a frame with this many such bands, in which the user clearly speaks
+USER_FRAMES = 2  # a loud, distorted passage of the speaker, or a move, can look like a user for a frame
+LINEAR_PAUSE_S = 0.3  # the linear canceller is wrong until the move is found and its taps follow
 REFERENCE_S = 0.5  # reference kept (the echo's delay must fit in it)
 # the 81 bins (100 Hz apart) of a 10 ms frame in bands about a third of an octave wide above 400 Hz
 EDGES = (0, 2, 3, 4, 5, 7, 9, 11, 14, 18, 22, 28, 35, 44, 55, 68, 81)
@@ -67,8 +78,8 @@ class ResidualGuard:
         self._gains = np.ones(self.bands)
         self._taken = np.zeros(self.bands)  # 1 in the bands last sent from the linear canceller
         self._linear_db = np.zeros(self.bands)  # the linear canceller's residual against its echo estimate
-        self._noise_db: np.ndarray | None = None
-        self._user_run = 0  # frames in a row in which the user clearly spoke  # the microphone's noise floor per band
+        self._noise_db: np.ndarray | None = None  # the microphone's noise floor per band
+        self._user_run = 0  # frames in a row in which the user clearly spoke
         self._decay = 10 ** (-TAIL_DB_PER_S / 100 / 10)  # per frame
         self.alert_frames = 0
         self.held_frames = 0  # frames in which the guard lowered a band
@@ -127,12 +138,11 @@ class ResidualGuard:
             taken = self._user_bands(near_power, linear_power, estimate_power)
             taken &= self._held(speaking & (taken.sum(axis=1) >= LINEAR_BANDS))[:, None]
             taken &= ~speakers & (linear_power > out_power)
-            taken[: alert - int((ALERT_S - LINEAR_PAUSE_S) * 100)] = False  # the linear filter is off after a move
+            taken[: alert - int((ALERT_S - LINEAR_PAUSE_S) * 100)] = False
         return self._apply(out, (spectrum, linear_spectrum), np.sqrt(gains), taken.astype(np.float64))
 
     def _held(self, user: np.ndarray) -> np.ndarray:
-        """Per frame: the user has clearly spoken in it and the `USER_FRAMES - 1` before (a loud,
-        distorted passage of the speaker or a move can look like a user for a frame)."""
+        """Per frame: the user has clearly spoken in it and the `USER_FRAMES - 1` before."""
         run = np.empty(len(user), dtype=np.int64)
         for i, now in enumerate(user):
             self._user_run = self._user_run + 1 if now else 0
@@ -140,9 +150,7 @@ class ResidualGuard:
         return run >= USER_FRAMES
 
     def _user_bands(self, near_power: np.ndarray, linear_power: np.ndarray, estimate_power: np.ndarray) -> np.ndarray:
-        """The bands whose linear residual holds clearly more than the residual echo expected of
-        it: the echo it estimated, times what it typically leaves (learnt, the median ratio of
-        residual to estimate where the estimate stands out of the noise)."""
+        """The bands whose linear residual holds clearly more than the echo it leaves, and than the noise."""
         near_db = 10 * np.log10(np.maximum(near_power, 1e-9))
         if self._noise_db is None:
             self._noise_db = near_db.min(axis=0)

@@ -30,7 +30,7 @@ FIRST_FRAMES = 300  # ...for this many frames with some reference
 REGULARISATION = 0.03  # of the mean power over the bins: quiet bins of the reference adapt slower
 LEAK_SMOOTHING = 0.02  # per active frame, how fast the leakage estimate follows
 LEAK_MAX = 0.5
-ACTIVE_POWER = 1e4  # a reference frame this quiet (RMS below ~-70 dBFS per bin) teaches nothing
+ACTIVE_POWER = 1e4  # a reference this quiet (mean power per bin; about -53 dBFS RMS) teaches nothing
 BACKTRACK = 4.0  # the background does this much worse (in the statistic of mdf.c): back to the foreground
 
 
@@ -121,8 +121,11 @@ class LinearEcho:
         worse = -gap * abs(gap) > BACKTRACK * sff * dbf or np.any(
             -self._avg * np.abs(self._avg) > BACKTRACK * self._var
         )
+        if better:
+            self._filters[0] = self._filters[1]
+        elif worse:
+            self._filters[1] = self._filters[0]
         if better or worse:
-            self._filters[int(worse)] = self._filters[int(better)]  # 0 <- 1, or 1 <- 0
             self._avg[:] = self._var[:] = 0.0
 
     def _step(self, residual_power: np.ndarray, estimate_power: np.ndarray) -> np.ndarray:
