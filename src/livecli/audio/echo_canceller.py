@@ -271,7 +271,8 @@ class EchoCanceller:
         held = self.guard.held_frames
         near = data[: done * self.frame].reshape(done, self.frame)
         linear = self.linear.process(far[:done], near)
-        guarded = self.guard.process(far[:done], near, out[:done], self.tracker.delay, linear)
+        usable = linear if self.linear.learnt else None
+        guarded = self.guard.process(far[:done], near, out[:done], self.tracker.delay, usable)
         self.stats.guarded_frames += self.guard.held_frames - held
         return guarded.tobytes()
 

@@ -31,6 +31,7 @@ REGULARISATION = 0.03  # of the mean power over the bins: quiet bins of the refe
 LEAK_SMOOTHING = 0.02  # per active frame, how fast the leakage estimate follows
 LEAK_MAX = 0.5
 ACTIVE_POWER = 1e4  # a reference this quiet (mean power per bin; about -53 dBFS RMS) teaches nothing
+LEARNT_FRAMES = 150  # frames with some reference before its residual can be trusted (about 15 dB of ERLE)
 BACKTRACK = 4.0  # the background does this much worse (in the statistic of mdf.c): back to the foreground
 
 
@@ -65,6 +66,11 @@ class LinearEcho:
         self._out = flat[:, flat.shape[1] - self._out.shape[1] :]
         residual, estimate = flat[:, : near.size].reshape(out.shape)
         return residual, estimate
+
+    @property
+    def learnt(self) -> bool:
+        """Whether it has heard enough of the speaker: before, its residual is the raw echo."""
+        return self._active >= LEARNT_FRAMES
 
     def shift(self, samples: int) -> None:
         """The echo now comes `samples` later behind the reference (the tracker saw its delay
