@@ -3,7 +3,6 @@ then exported and played back through the PulseAudio rig.
 """
 
 import json
-import signal
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import soxr
 from livecli.store import SessionStore
 from livecli.store.timeline import RATE, Timeline
 from tests.support.fake_live import FakeLiveServer
+from tests.support.livecli_process import start_livecli, stop_livecli
 from tests.support.pulse_rig import pulse_rig_fixture
 from tests.test_replay import locate, read_wav
 from tests.test_store_helpers import conversation, noise
@@ -41,14 +41,7 @@ def test_a_recorded_talk_session_lists_exports_and_replays_what_was_said(pulse_r
     )
     with server:
         env = pulse_rig.subprocess_env(server.subprocess_env(isolated_env))
-        talk = subprocess.Popen(
-            [sys.executable, "-m", "livecli", "talk", "--plain", "--echo", "off"],
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        talk = start_livecli(env, "talk", "--plain", "--echo", "off")
         try:
             assert server.wait_for(lambda: len(server.audio_in) >= 10, timeout=20), "no microphone audio arrived"
             pulse_rig.speak("What is the weather like today?")
@@ -59,8 +52,7 @@ def test_a_recorded_talk_session_lists_exports_and_replays_what_was_said(pulse_r
             assert server.wait_event("turn_complete", count=2, timeout=20)
             time.sleep(1.0)
         finally:
-            talk.send_signal(signal.SIGINT)
-            out, err = talk.communicate(timeout=15)
+            out, err = stop_livecli(talk)
         sent_chunks = list(server.audio_in)
         first_replies = [e.t for e in server.events("model_audio_first")]
         interrupted_at = server.events("interrupted")[0].t
