@@ -11,14 +11,13 @@ answered and heard, and Ctrl-C must still end talk with 0.
 """
 
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 
 import pytest
 
 from tests.support.fake_live import FakeLiveServer
+from tests.support.livecli_process import start_livecli, stop_livecli
 from tests.support.pulse_rig import PulseRig, pulse_rig_fixture, tone_segments
 
 pytestmark = pytest.mark.e2e
@@ -44,23 +43,12 @@ def base_env(isolated_env, tmp_path):
 
 
 def start_talk(env, *args):
-    return subprocess.Popen(
-        [sys.executable, "-m", "livecli", "talk", "--plain", "--echo", "off", *args],  # null sinks: no acoustic echo
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return start_livecli(env, "talk", "--plain", "--echo", "off", *args)  # null sinks: no acoustic echo
 
 
 def end_talk(talk):
-    talk.send_signal(signal.SIGINT)
-    try:
-        out, err = talk.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        talk.kill()
-        out, err = talk.communicate()
+    out, err = stop_livecli(talk, timeout=20)
+    if talk.returncode == -signal.SIGKILL:  # stop_livecli had to kill it
         pytest.fail(f"talk did not end on Ctrl-C: {err}")
     return talk.returncode, out, err
 

@@ -20,6 +20,7 @@ import time
 import numpy as np
 import pytest
 
+from tests.support.livecli_process import start_livecli
 from tests.support.pulse_rig import dominant_frequency, pulse_rig_fixture, tone_segments
 
 pytestmark = pytest.mark.e2e
@@ -56,17 +57,6 @@ def livecli(env, *args, stdin=subprocess.DEVNULL, input=None):
         timeout=60,
         stdin=None if input is not None else stdin,
         input=input,
-    )
-
-
-def start_livecli(env, *args):
-    return subprocess.Popen(
-        [sys.executable, "-m", "livecli", *args],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
     )
 
 
@@ -138,7 +128,7 @@ def test_no_sound_server_is_one_line_with_a_way_out(isolated_env):
 
 def test_devices_test_records_meters_plays_back_and_says_ok(env, pulse_rig):
     speaker = pulse_rig.record_speaker()
-    run = start_livecli(env, "devices", "test", "--seconds", "2", "--tone")
+    run = start_livecli(env, "devices", "test", "--seconds", "2", "--tone", stdin=subprocess.DEVNULL)
     time.sleep(2.5)  # the 1 s tone plays first, then recording starts
     pulse_rig.play("mic", sine(0.8, 0.25, 1000.0), 48000)
     out, err = run.communicate(timeout=30)
@@ -172,7 +162,7 @@ def test_devices_test_records_meters_plays_back_and_says_ok(env, pulse_rig):
     ],
 )
 def test_devices_test_verdicts_on_real_signals(env, pulse_rig, amplitude, verdict):
-    run = start_livecli(env, "devices", "test", "--seconds", "1.5")
+    run = start_livecli(env, "devices", "test", "--seconds", "1.5", stdin=subprocess.DEVNULL)
     time.sleep(1.2)
     if amplitude:
         pulse_rig.play("mic", sine(0.8, amplitude, 700.0), 48000)

@@ -6,7 +6,6 @@ recorded, and the fake Live server reached by the unmodified SDK over TLS.
 import json
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import numpy as np
 import pytest
 
 from tests.support.fake_live import FakeLiveServer
+from tests.support.livecli_process import start_livecli, stop_livecli
 from tests.support.pulse_rig import pulse_rig_fixture, tone_segments
 
 pytestmark = pytest.mark.e2e
@@ -27,17 +27,19 @@ def pulse_rig():
 
 
 def start_talk(env, *args):
-    return subprocess.Popen(
-        [sys.executable, "-m", "livecli", "talk", "--plain", "--echo", "off", *args],  # null sinks: no acoustic echo
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return start_livecli(env, "talk", "--plain", "--echo", "off", *args)  # null sinks: no acoustic echo
+
+
+def interrupt(talk, timeout=15):
+    """Ctrl-C; a talk that does not end on it fails the test."""
+    out, err = stop_livecli(talk, timeout)
+    if talk.returncode == -signal.SIGKILL:  # stop_livecli had to kill it
+        pytest.fail(f"livecli did not exit: {err}")
+    return talk.returncode, out, err
 
 
 def finish(process, timeout=15):
+    """For a talk that ends by itself (an error, or the end of its input): no Ctrl-C."""
     try:
         out, err = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -84,8 +86,7 @@ def test_conversation_with_barge_in_through_real_devices(pulse_rig, isolated_env
             time.sleep(1.0)
             chunks = list(server.audio_in)
         finally:
-            talk.send_signal(signal.SIGINT)
-            code, out, err = finish(talk)
+            code, out, err = interrupt(talk)
             recording = recorder.stop()
 
     assert code == 0, err
@@ -184,8 +185,7 @@ def test_ctrl_c_while_connecting_ends_at_once(pulse_rig, isolated_env, silent_se
     talk = start_talk(env)
     time.sleep(3)  # started, devices open, stuck in the TLS handshake
     asked = time.monotonic()
-    talk.send_signal(signal.SIGINT)
-    code, out, err = finish(talk, timeout=10)
+    code, out, err = interrupt(talk, timeout=10)
     assert code == 0, err
     assert time.monotonic() - asked < 2
     assert err == ""

@@ -11,7 +11,6 @@ talk has the `--echo` option.
 
 import importlib.util
 import json
-import signal
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from livecli.audio.echo import HalfDuplexGate, NoEcho, make_echo
 from livecli.audio.echo_canceller import EchoCanceller
 from tests.support.echo_signals import USER_DBFS
 from tests.support.fake_live import FakeLiveServer
+from tests.support.livecli_process import start_livecli, stop_livecli
 from tests.support.pulse_rig import pulse_rig_fixture
 
 pytestmark = [
@@ -166,26 +166,6 @@ def talk_has_echo_option() -> bool:
 needs_talk_echo = pytest.mark.skipif(not talk_has_echo_option(), reason="talk has no --echo option yet")
 
 
-def start_talk(env, *args):
-    return subprocess.Popen(
-        [sys.executable, "-m", "livecli", "talk", "--plain", *args],
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def stop_talk(talk):
-    talk.send_signal(signal.SIGINT)
-    try:
-        return talk.communicate(timeout=15)
-    except subprocess.TimeoutExpired:
-        talk.kill()
-        return talk.communicate()
-
-
 def user_barges_in(rig, server) -> float:
     """The user says "Stop please." over the model; ms from the voice's first sound until the
     service says the model was interrupted."""
@@ -215,7 +195,7 @@ def test_talk_model_talking_through_the_loopback(echo_path, isolated_env, mode):
     )
     with server:
         env = echo_path.subprocess_env(server.subprocess_env(isolated_env))
-        talk = start_talk(env, "--echo", mode)
+        talk = start_livecli(env, "talk", "--plain", "--echo", mode)
         try:
             assert server.wait_for(lambda: len(server.audio_in) >= 10, timeout=20), "no microphone audio arrived"
             echo_path.speak("Tell me a long story.")
@@ -233,7 +213,7 @@ def test_talk_model_talking_through_the_loopback(echo_path, isolated_env, mode):
             report("talk_echo_aec", {"self_interruptions_per_min": 0.0, "barge_in_ms": round(barge_in_ms)})
             assert barge_in_ms <= 1000  # the issue's bound; the figure itself is reported, not asserted
         finally:
-            stop_talk(talk)
+            stop_livecli(talk)
 
 
 @needs_talk_echo
@@ -252,7 +232,7 @@ def test_talk_on_a_moving_echo_path_never_hears_itself_and_a_user_still_barges_i
     module = echo_rig.add_echo_path(pulse_rig)
     with server:
         env = pulse_rig.subprocess_env(server.subprocess_env(isolated_env))
-        talk = start_talk(env)
+        talk = start_livecli(env, "talk", "--plain")
         try:
             assert server.wait_for(lambda: len(server.audio_in) >= 10, timeout=20), "no microphone audio arrived"
             pulse_rig.speak("Tell me a long story.")
@@ -272,6 +252,6 @@ def test_talk_on_a_moving_echo_path_never_hears_itself_and_a_user_still_barges_i
             report("talk_echo_moving", {"moves": moves, "self_interruptions": 0, "barge_in_ms": round(barge_in_ms)})
             assert barge_in_ms <= 1000
         finally:
-            out, err = stop_talk(talk)
+            out, err = stop_livecli(talk)
             pulse_rig.unload_module(module)
     assert "Traceback" not in err, err

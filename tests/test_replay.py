@@ -19,6 +19,7 @@ from livecli.store.timeline import RATE, Timeline
 from livecli.ui import rich_view
 from livecli.ui.plain import PlainView
 from livecli.ui.replay_view import RichReplayView, render_progress
+from tests.support.livecli_process import start_livecli
 from tests.test_store_helpers import Scripted, conversation, noise
 
 TURNS = [
@@ -240,14 +241,7 @@ def test_replay_speed_0_prints_the_turns_in_order(run_cli, db_dir):
 @pytest.mark.slow
 def test_replay_without_audio_keeps_the_sessions_pace(db_dir, isolated_env):
     conversation(db_dir)
-    replay = subprocess.Popen(
-        [sys.executable, "-m", "livecli", "replay", "--no-audio", "--speed", "4"],
-        env=isolated_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
+    replay = start_livecli(isolated_env, "replay", "--no-audio", "--speed", "4", stdin=subprocess.DEVNULL)
     seen = [(time.monotonic(), line.rstrip("\n")) for line in replay.stdout]
     assert replay.wait(10) == 0, replay.stderr.read()
     assert [line for _, line in seen] == PRINTED

@@ -1,15 +1,13 @@
 """`livecli talk`'s command line as a user types it, end to end: real PortAudio devices
 on the PulseAudio rig, the fake Live server, and sessions stored before."""
 
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from livecli import records
 from tests.support.fake_live import FakeLiveServer
+from tests.support.livecli_process import start_livecli, stop_livecli
 from tests.support.pulse_rig import pulse_rig_fixture
 from tests.test_store_helpers import Scripted
 
@@ -43,23 +41,11 @@ def test_continue_takes_the_latest_session_or_the_one_given(pulse_rig, isolated_
     with FakeLiveServer(unknown_handle="fresh") as server:
         env = pulse_rig.subprocess_env(server.subprocess_env(isolated_env))
         argv = [arg.format(older=older) for arg in args]
-        talk = subprocess.Popen(
-            [sys.executable, "-m", "livecli", "talk", *argv],
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        talk = start_livecli(env, "talk", *argv)
         try:
             asked = server.wait_for(lambda: server.events("resume_unknown"), timeout=20)
         finally:
-            talk.send_signal(signal.SIGINT)
-            try:
-                out, err = talk.communicate(timeout=15)
-            except subprocess.TimeoutExpired:
-                talk.kill()
-                out, err = talk.communicate()
+            out, err = stop_livecli(talk)
         assert asked, err
         assert server.events("resume_unknown")[0].data["handle"] == f"handle-{continued}"
     assert talk.returncode == 0, err

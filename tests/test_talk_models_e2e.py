@@ -4,13 +4,10 @@ other) and `talk --think` (a filler, work in the background, then the answer).""
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
-
 import pytest
 
 from tests.support.fake_live import FakeLiveServer
+from tests.support.livecli_process import start_livecli, stop_livecli
 from tests.support.pulse_rig import pulse_rig_fixture, tone_segments
 
 pytestmark = pytest.mark.e2e
@@ -26,22 +23,14 @@ def test_you_speak_and_hear_the_translation_both_sides_labelled(pulse_rig, isola
     with server:
         env = pulse_rig.subprocess_env(server.subprocess_env(isolated_env))
         recorder = pulse_rig.record_speaker()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "livecli", "translate", "--to", "fr", "--from", "en", "--plain", "--echo", "off"],
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        process = start_livecli(env, "translate", "--to", "fr", "--from", "en", "--plain", "--echo", "off")
         try:
             assert server.wait_for(lambda: len(server.audio_in) >= 5, timeout=20), "no microphone audio arrived"
             pulse_rig.speak("Good morning.")
             assert server.wait_event("turn_complete", timeout=15), "no translation came"
             server.wait_for(lambda: False, timeout=1.5)  # let it play
         finally:
-            process.send_signal(signal.SIGINT)
-            out, err = process.communicate(timeout=15)
+            out, err = stop_livecli(process)
             recording = recorder.stop()
     assert process.returncode == 0, err
     setup = server.setups[0]
@@ -72,22 +61,14 @@ def test_think_works_in_the_background_and_speaks_again(pulse_rig, isolated_env)
     )
     with server:
         env = pulse_rig.subprocess_env(server.subprocess_env(isolated_env))
-        process = subprocess.Popen(
-            [sys.executable, "-m", "livecli", "talk", "--think", "--think-level", "high", "--plain", "--echo", "off"],
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        process = start_livecli(env, "talk", "--think", "--think-level", "high", "--plain", "--echo", "off")
         try:
             assert server.wait_for(lambda: len(server.audio_in) >= 5, timeout=20), "no microphone audio arrived"
             pulse_rig.speak("Plan my trip.")
             assert server.wait_event("turn_complete", count=2, timeout=20), "no follow-up came"
             server.wait_for(lambda: False, timeout=1.5)  # let it play
         finally:
-            process.send_signal(signal.SIGINT)
-            out, err = process.communicate(timeout=15)
+            out, err = stop_livecli(process)
     assert process.returncode == 0, err
     setup = server.setups[0]
     assert setup["model"] == "models/gemini-3.8-live-extended-thinking"

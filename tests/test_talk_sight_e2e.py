@@ -5,8 +5,6 @@ picture it is sent; the pictures are decoded and compared, and the session recor
 from __future__ import annotations
 
 import io
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,6 +13,7 @@ from PIL import Image, ImageColor
 
 from livecli.store import SessionStore
 from tests.support.fake_live import FakeLiveServer
+from tests.support.livecli_process import start_livecli
 from tests.support.pulse_rig import pulse_rig_fixture
 from tests.support.xvfb import screen_fixture
 
@@ -44,14 +43,7 @@ def pictures(server):
 
 
 def talk(env, *args):
-    return subprocess.Popen(
-        [sys.executable, "-m", "livecli", "talk", "--plain", "--echo", "off", *args],
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return start_livecli(env, "talk", "--plain", "--echo", "off", *args)
 
 
 def test_a_shared_screen_reaches_the_model_only_when_it_changes(pulse_rig, screen, isolated_env, run_cli, tmp_path):
