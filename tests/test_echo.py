@@ -264,7 +264,8 @@ def test_a_user_speaking_over_the_moving_room_is_heard_at_once(model_talks):
     for start, voice in scene.voices:
         heard = voice_over(out.sent, voice, start)
         assert heard.heard and heard.heard_after_ms <= 200, heard
-        assert heard.kept_db > -8, heard  # AEC3's own double-talk suppression: see benchmarks/README.md
+        # AEC3's suppressor alone takes up to 7.6 dB here; the linear canceller's residual gives most back
+        assert heard.kept_db > -6, heard
     assert model_alone(out.raw, out.sent, scene.alone).self_interruptions == 0
 
 

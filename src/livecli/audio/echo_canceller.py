@@ -35,9 +35,10 @@ import dataclasses
 
 import numpy as np
 
-from livecli.audio.aec_backends import Backend, load_backend
+from livecli.audio.aec_backends import AEC3_DELAY_MS, Backend, load_backend
 from livecli.audio.echo_guard import ResidualGuard
 from livecli.audio.echo_path import PathTracker
+from livecli.audio.linear_echo import LinearEcho
 from livecli.audio.resample import StreamResampler
 from livecli.formats import INPUT_RATE
 
@@ -147,6 +148,7 @@ class EchoCanceller:
         self.stats = EchoStats()
         self.tracker = PathTracker(rate)
         self.guard = ResidualGuard(rate)
+        self.linear = LinearEcho(rate, delay=rate * AEC3_DELAY_MS // 1000)
         self._incoming: collections.deque[tuple[bytes, float, int, int, bool]] = collections.deque()
         self._far_time = _Timeline(rate)
         self._near_time = _Timeline(rate)
@@ -268,7 +270,9 @@ class EchoCanceller:
             return b""
         held = self.guard.held_frames
         near = data[: done * self.frame].reshape(done, self.frame)
-        guarded = self.guard.process(far[:done], near, out[:done], self.tracker.delay)
+        linear = self.linear.process(far[:done], near)
+        usable = linear if self.linear.learnt else None
+        guarded = self.guard.process(far[:done], near, out[:done], self.tracker.delay, usable)
         self.stats.guarded_frames += self.guard.held_frames - held
         return guarded.tobytes()
 
@@ -291,6 +295,7 @@ class EchoCanceller:
         if end - size < max(0, self._written - len(self._history)) or end <= read:
             return
         reference = self._history[np.arange(end - size, end) % len(self._history)]
+        delay = self.tracker.delay
         moved = self.tracker.check(mic[: end - read], reference)
         if self.tracker.suspect:
             self.guard.alert()
@@ -301,6 +306,8 @@ class EchoCanceller:
                 self._bias -= moved
             self.tracker.shifted(moved)
             self.guard.alert()
+        elif delay is not None and self.tracker.delay is not None and self.tracker.delay != delay:
+            self.linear.shift(self.tracker.delay - delay)  # AEC3 follows a drift itself
 
     def _plan(self) -> int | None:
         """Where the reference for the next microphone frame starts (absolute index), with at
