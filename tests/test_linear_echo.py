@@ -57,6 +57,22 @@ def test_a_delay_change_of_a_few_samples_is_followed_when_told(far):
     assert erle_db(moved[moved_at:], after_untold, end_s=2) < 12  # what a re-alignment a little off costs
 
 
+def test_a_delay_reading_that_flickers_costs_nothing(far):
+    """On a pure loopback the tracker's delay can flicker between two readings 12-23 samples
+    apart for a tenth of a second or more (the path never moved): the canceller keeps cancelling,
+    where shifting its taps on each reading once sent the model's voice back (CI, 2026-12-02)."""
+    echo = room_echo(far) + noise(len(far))
+    mic = clip_int16(echo)
+    linear, at, until = LinearEcho(), 8 * RATE, 9 * RATE
+    run(linear, far[:at], mic[:at])
+    linear.shift(-12)  # a reading 12 samples sooner...
+    during = run(linear, far[at:until], mic[at:until])
+    linear.shift(12)  # ...and back
+    after = run(linear, far[until:], mic[until:])
+    assert erle_db(echo[at:until], during) > 18
+    assert erle_db(echo[until:], after) > 18
+
+
 def test_its_output_lags_as_much_as_asked():
     mic = speech_like(1.0, seed=3)
     silent = np.zeros_like(mic)

@@ -17,7 +17,11 @@ changes nothing, and a frame it leaves alone is passed bit for bit.
 AEC3's own suppressor, though, takes 5-13 dB off a user speaking over the model. Where the user
 clearly speaks, the guard sends the linear canceller's residual instead (`LinearEcho`: the echo
 only linearly reduced, the voice whole) -- only where that residual holds clearly more than the
-echo it leaves, so that the model's own voice does not come back through it.
+echo it leaves, and only while that canceller is seen to cancel (its ERLE where AEC3 hears the
+echo alone), so that the model's own voice does not come back through it.
+
+A speaker that keeps glitching (a machine short of time) makes the reference unreliable about
+what played when: for a while the echo is then looked for anywhere near its delay.
 
 Frames are handled a chunk at a time (numpy over the chunk's frames), without delay: the gains
 are applied to each frame's own spectrum, ramped in from the previous frame's.
@@ -32,6 +36,7 @@ from livecli.formats import INPUT_RATE
 MARGIN_DB = 2.0  # a band whose microphone power is within this of the predicted echo is the speaker's
 ALERT_MARGIN_DB = 8.0  # ...within this, for ALERT_S after the path moved or a stream glitched
 ALERT_S = 1.0
+ALERT_SPREAD_FRAMES = 10  # ...and the echo may come from anywhere this many frames either side of its delay
 USER_DB = 6.0  # a band whose microphone power is this far above the predicted echo is a user's...
 USER_BANDS = 5  # ...and a frame with this many such bands holds a user speaking
 SPEAKING_MARGIN_DB = 0.0  # ...whose other bands are the speaker's only if no louder than predicted
@@ -49,14 +54,24 @@ SOONER_FRAMES = 1  # the echo may come up to this many frames sooner than its de
 # holds LINEAR_USER_DB more than the echo it leaves (its echo estimate times the median ratio of residual
 # to estimate, learnt where the estimate stands ECHOING_DB out of the noise) and NOISE_MARGIN_DB more than
 # the noise floor (the NOISE_QUANTILE of the microphone's power), in a frame with LINEAR_BANDS such bands
-# in which the guard too hears a user, for USER_FRAMES frames running, not within LINEAR_PAUSE_S of an alert.
+# and LINEAR_SPEAKING_BANDS in which the guard too hears a user (fewer than the USER_BANDS that widen its
+# own margin: three such frames running are proof enough), not within LINEAR_PAUSE_S of an alert.
 LINEAR_QUANTILE = 0.5
 ECHOING_DB = 10.0
 LINEAR_USER_DB = 6.0
 NOISE_QUANTILE = 0.1
 NOISE_MARGIN_DB = 16.0
-LINEAR_BANDS = 6
-USER_FRAMES = 2  # a loud, distorted passage of the speaker, or a move, can look like a user for a frame
+LINEAR_BANDS = 4
+LINEAR_SPEAKING_BANDS = 3
+USER_FRAMES = 3  # a loud, distorted passage of the speaker, or a move, can look like a user for a frame or two
+# ...and only while the linear canceller is seen to cancel: its ERLE, measured on the frames where AEC3 takes
+# AEC3_CANCELS_DB off a microphone louder than MEASURED_RMS (the echo alone: nobody else is there), averaged
+# over about 1 / TRUST_SMOOTHING such frames, at least TRUSTED_ERLE_DB. A filter still learning, or thrown
+# off by a path change the tracker did not see, leaves the echo in its residual: that must not be sent.
+AEC3_CANCELS_DB = 20.0
+MEASURED_RMS = 100.0
+TRUST_SMOOTHING = 0.05
+TRUSTED_ERLE_DB = 6.0
 LINEAR_PAUSE_S = 0.3  # the linear canceller is wrong until the move is found and its taps follow
 REFERENCE_S = 0.5  # reference kept (the echo's delay must fit in it)
 # the 81 bins (100 Hz apart) of a 10 ms frame in bands about a third of an octave wide above 400 Hz
@@ -80,14 +95,20 @@ class ResidualGuard:
         self._linear_db = np.zeros(self.bands)  # the linear canceller's residual against its echo estimate
         self._noise_db: np.ndarray | None = None  # the microphone's noise floor per band
         self._user_run = 0  # frames in a row in which the user clearly spoke
+        self._linear_erle_db = 0.0  # the linear canceller's ERLE where AEC3 hears the echo alone
+        self._spread_frames = 0  # frames left in which the echo is looked for around its delay
         self._decay = 10 ** (-TAIL_DB_PER_S / 100 / 10)  # per frame
         self.alert_frames = 0
         self.held_frames = 0  # frames in which the guard lowered a band
         self.linear_frames = 0  # frames in which some band came from the linear canceller
 
-    def alert(self) -> None:
-        """The path moved or a stream glitched: for a while, hold back more."""
+    def alert(self, *, starving: bool = False) -> None:
+        """The path moved or a stream glitched: for a while, hold back more. `starving`: the
+        speaker keeps glitching, and the sound server plays the bursts it gets on its own
+        schedule, so the reference no longer says what played when: meanwhile the echo is
+        looked for `ALERT_SPREAD_FRAMES` either side of its delay."""
         self.alert_frames = int(ALERT_S * 100)
+        self._spread_frames = self.alert_frames if starving else self._spread_frames
 
     def _band_power(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         spectrum = np.fft.rfft(frames.astype(np.float64), axis=1)
@@ -106,6 +127,8 @@ class ResidualGuard:
         `linear`: the linear canceller's residual and echo estimate, aligned with `out`: the
         residual is sent in the bands where the user clearly speaks."""
         count = len(out)
+        if linear is None:  # not run: its taps must prove themselves again
+            self._linear_erle_db = 0.0
         _, far_power = self._band_power(far)
         held = self._envelope[-1]
         for i, power in enumerate(far_power):  # the reference's envelope: a peak hold decaying like the room
@@ -118,9 +141,14 @@ class ResidualGuard:
         self._learn(near_power, echo)
         if self._coupling_db is None:
             return out
+        if self._spread_frames:
+            spread = min(count, self._spread_frames)
+            echo[:spread] = self._echo_envelope(count, delay, ALERT_SPREAD_FRAMES)[:spread]
+            self._spread_frames -= spread
         predicted = echo * 10 ** (self._coupling_db / 10)
         # a frame in which the user clearly speaks in several bands gets the benefit of the doubt
-        speaking = (near_power > predicted * 10 ** (USER_DB / 10)).sum(axis=1) >= USER_BANDS
+        user_bands = (near_power > predicted * 10 ** (USER_DB / 10)).sum(axis=1)
+        speaking = user_bands >= USER_BANDS
         margin = np.where(speaking, SPEAKING_MARGIN_DB, MARGIN_DB)
         margin[: self.alert_frames] = ALERT_MARGIN_DB
         attenuation = np.full(count, ATTENUATION_DB)
@@ -136,8 +164,8 @@ class ResidualGuard:
             linear_spectrum, linear_power = self._band_power(linear[0])
             _, estimate_power = self._band_power(linear[1])
             taken = self._user_bands(near_power, linear_power, estimate_power)
-            taken &= self._held(speaking & (taken.sum(axis=1) >= LINEAR_BANDS))[:, None]
-            taken &= ~speakers & (linear_power > out_power)
+            taken &= self._held((user_bands >= LINEAR_SPEAKING_BANDS) & (taken.sum(axis=1) >= LINEAR_BANDS))[:, None]
+            taken &= ~speakers & (linear_power > out_power) & self._trusted(out, *linear)[:, None]
             taken[: alert - int((ALERT_S - LINEAR_PAUSE_S) * 100)] = False
         return self._apply(out, (spectrum, linear_spectrum), np.sqrt(gains), taken.astype(np.float64))
 
@@ -148,6 +176,21 @@ class ResidualGuard:
             self._user_run = self._user_run + 1 if now else 0
             run[i] = self._user_run
         return run >= USER_FRAMES
+
+    def _trusted(self, out: np.ndarray, residual: np.ndarray, estimate: np.ndarray) -> np.ndarray:
+        """Per frame: whether the linear canceller has lately been seen to cancel the echo (its
+        residual plus its estimate is the microphone, as late as AEC3's output)."""
+        heard, out_power, residual_power = (
+            np.mean(x**2, axis=1) for x in (residual + estimate, out.astype(np.float64), residual)
+        )
+        echo_alone = (heard > MEASURED_RMS**2) & (out_power < heard * 10 ** (-AEC3_CANCELS_DB / 10))
+        erle = 10 * np.log10(np.maximum(heard, 1.0) / (residual_power + 1.0))
+        trusted = np.empty(len(out), dtype=bool)
+        for i in range(len(out)):
+            if echo_alone[i]:
+                self._linear_erle_db += TRUST_SMOOTHING * (erle[i] - self._linear_erle_db)
+            trusted[i] = self._linear_erle_db >= TRUSTED_ERLE_DB
+        return trusted
 
     def _user_bands(self, near_power: np.ndarray, linear_power: np.ndarray, estimate_power: np.ndarray) -> np.ndarray:
         """The bands whose linear residual holds clearly more than the echo it leaves, and than the noise."""
@@ -162,12 +205,13 @@ class ResidualGuard:
         residual = estimate_power * 10 ** ((self._linear_db + LINEAR_USER_DB) / 10)
         return linear_power > np.maximum(residual, noise * 10 ** (NOISE_MARGIN_DB / 10))
 
-    def _echo_envelope(self, count: int, delay: int) -> np.ndarray:
+    def _echo_envelope(self, count: int, delay: int, spread: int = 0) -> np.ndarray:
         """Per band, for each of the last `count` frames: the loudest reference power that can
-        be echoing in it -- around the echo's delay, or before, decaying like the room's tail."""
+        be echoing in it -- around the echo's delay (`spread` frames more either side), or before,
+        decaying like the room's tail."""
         lag = min(len(self._envelope) - count, -(-delay // self.frame))
         rows = len(self._envelope) - count + np.arange(count) - lag  # the first reference frame it straddles
-        window = rows[:, None] + np.arange(SOONER_FRAMES + 2)
+        window = rows[:, None] + np.arange(-spread, SOONER_FRAMES + 2 + spread)
         return self._envelope[np.clip(window, 0, len(self._envelope) - 1)].max(axis=1)
 
     def _learn(self, near_power: np.ndarray, echo: np.ndarray) -> None:

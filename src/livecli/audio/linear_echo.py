@@ -31,7 +31,6 @@ REGULARISATION = 0.03  # of the mean power over the bins: quiet bins of the refe
 LEAK_SMOOTHING = 0.02  # per active frame, how fast the leakage estimate follows
 LEAK_MAX = 0.5
 ACTIVE_POWER = 1e4  # a reference this quiet (mean power per bin; about -53 dBFS RMS) teaches nothing
-LEARNT_FRAMES = 150  # frames with some reference before its residual can be trusted (about 15 dB of ERLE)
 BACKTRACK = 4.0  # the background does this much worse (in the statistic of mdf.c): back to the foreground
 
 
@@ -57,6 +56,14 @@ class LinearEcho:
         self._var = np.zeros(2)  # ...and of the foreground's residual times their difference
         self._out = np.zeros((2, delay))  # AEC3's output lags its input: the last `delay` samples wait
 
+    def rest(self) -> None:
+        """It is not fed for a while (the machine is short of time): what it holds of the
+        reference and its delayed output would meet other audio when it is fed again. Its taps
+        stay; the guard trusts them again only once it sees them cancel."""
+        self._spectra[:] = 0.0
+        self._far[:] = 0.0
+        self._out[:] = 0.0
+
     def process(self, far: np.ndarray, near: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(the residual, the echo estimate it subtracted), each `(frames, frame)`."""
         out = np.empty((2, *near.shape))
@@ -67,23 +74,21 @@ class LinearEcho:
         residual, estimate = flat[:, : near.size].reshape(out.shape)
         return residual, estimate
 
-    @property
-    def learnt(self) -> bool:
-        """Whether it has heard enough of the speaker: before, its residual is the raw echo."""
-        return self._active >= LEARNT_FRAMES
-
     def shift(self, samples: int) -> None:
         """The echo now comes `samples` later behind the reference (the tracker saw its delay
-        drift, or a re-alignment land a few samples off): move the filters' taps by as much
-        instead of learning them again."""
+        drift, or a re-alignment land a few samples off): the background's taps move by as much
+        instead of learning them again. The foreground keeps cancelling as it was until the
+        background proves the better (`_choose`): a delay that flickers between two readings,
+        as the tracker's can on a pure loopback, then costs nothing."""
         n = self.frame
-        taps = np.fft.irfft(self._filters, 2 * n, axis=2)[:, :, :n].reshape(2, -1)
+        taps = np.fft.irfft(self._filters[1], 2 * n, axis=1)[:, :n].ravel()
         moved = np.zeros_like(taps)
         if samples >= 0:
-            moved[:, samples:] = taps[:, : taps.shape[1] - samples]
+            moved[samples:] = taps[: len(taps) - samples]
         else:
-            moved[:, :samples] = taps[:, -samples:]
-        self._filters = np.fft.rfft(moved.reshape(2, self.partitions, n), 2 * n, axis=2)
+            moved[:samples] = taps[-samples:]
+        self._filters[1] = np.fft.rfft(moved.reshape(self.partitions, n), 2 * n, axis=1)
+        self._avg[:] = self._var[:] = 0.0
 
     def _frame(self, far: np.ndarray, near: np.ndarray) -> np.ndarray:
         """(the foreground's residual, its estimate) for one frame; the background learns."""
