@@ -26,6 +26,7 @@ is heard (from the voice alone's first frame over the threshold), and its level 
 the voice alone; and the control's CPU per second of audio (share of one core).
 
     .venv/bin/python benchmarks/echo_rig.py [--paths simple,room,file] [--seconds 60] [--room-seconds 180]
+        [--keep FOLDER [--reuse]]
 """
 
 from __future__ import annotations
@@ -167,10 +168,20 @@ class Take:
 
 
 def record(
-    rig: PulseRig, play: np.ndarray, out: Path, *, voices: list[Voice] = (), echo: np.ndarray | None = None
+    rig: PulseRig,
+    play: np.ndarray,
+    out: Path,
+    *,
+    voices: list[Voice] = (),
+    echo: np.ndarray | None = None,
+    reuse: bool = False,
 ) -> Take:
     """Run the recording subprocess; `voices` are spoken into the mic sink at their `at_s` after
-    the model's first sample, `echo` (24 kHz int16) is played into it from that sample on."""
+    the model's first sample, `echo` (24 kHz int16) is played into it from that sample on. With
+    `reuse`, a take kept in `out` before is loaded instead (two versions compared on the same take)."""
+    kept = out.with_suffix(".json")
+    if reuse and out.exists() and kept.exists():
+        return Take(echo_recorder.load(out), **json.loads(kept.read_text()))
     raw = out.with_suffix(".raw")
     play.astype("<i2").tofile(raw)
     env = rig.subprocess_env(dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "src"), str(REPO)])))
@@ -206,6 +217,7 @@ def record(
             process.communicate()
     if process.returncode != 0:
         raise RuntimeError(f"recorder failed ({process.returncode}): {err}")
+    kept.write_text(json.dumps({"playing_at": playing_at, "voice_onsets": onsets}))
     return Take(echo_recorder.load(out), playing_at, onsets)
 
 
@@ -306,12 +318,12 @@ def path_figures(recording: Recording) -> dict:
 # -- the paths ------------------------------------------------------------------------------------
 
 
-def run_simple(rig: PulseRig, seconds: float, folder: Path, which) -> dict:
+def run_simple(rig: PulseRig, seconds: float, folder: Path, which, reuse: bool = False) -> dict:
     module = add_echo_path(rig)
     try:
         voices = user_voices()
-        echo = record(rig, model_voice(seconds), folder / "simple_echo.npz")
-        talk = record(rig, model_voice(DOUBLE_TALK_S), folder / "simple_talk.npz", voices=voices)
+        echo = record(rig, model_voice(seconds), folder / "simple_echo.npz", reuse=reuse)
+        talk = record(rig, model_voice(DOUBLE_TALK_S), folder / "simple_talk.npz", voices=voices, reuse=reuse)
     finally:
         rig.unload_module(module)
     placed = voices_in_take(talk, voices)
@@ -324,13 +336,20 @@ def run_simple(rig: PulseRig, seconds: float, folder: Path, which) -> dict:
     return found
 
 
-def run_room(rig: PulseRig, seconds: float, folder: Path, which) -> dict:
+def run_room(rig: PulseRig, seconds: float, folder: Path, which, reuse: bool = False) -> dict:
     """The room through the rig: its echo played into `mic`, moving unseen."""
     voices = user_voices(USER_DBFS)
     play = model_voice(seconds)
-    echo = record(rig, play, folder / "room_echo.npz", echo=room_echo_pcm(play))
+    echo = record(rig, play, folder / "room_echo.npz", echo=room_echo_pcm(play), reuse=reuse)
     play_talk = model_voice(DOUBLE_TALK_S)
-    talk = record(rig, play_talk, folder / "room_talk.npz", voices=voices, echo=room_echo_pcm(play_talk, moving=False))
+    talk = record(
+        rig,
+        play_talk,
+        folder / "room_talk.npz",
+        voices=voices,
+        echo=room_echo_pcm(play_talk, moving=False),
+        reuse=reuse,
+    )
     placed = voices_in_take(talk, voices)
     t0 = replay(echo.recording, NoEcho()).chunk_times[0]
     moves = tuple(echo.playing_at + ROOM_DELAY_S - t0 + t for t in move_times(seconds))
@@ -370,6 +389,7 @@ def main(argv=None) -> int:
     parser.add_argument("--room-seconds", type=float, default=180.0, help="the room's echo scene (rig and file)")
     parser.add_argument("--controls", help="comma-separated control names (default: all)")
     parser.add_argument("--keep", help="keep the recordings in this folder")
+    parser.add_argument("--reuse", action="store_true", help="replay the takes kept in --keep's folder, if there")
     parser.add_argument("--json-only", action="store_true")
     args = parser.parse_args(argv)
     folder = Path(args.keep or tempfile.mkdtemp(prefix="echo-rig-"))
@@ -380,9 +400,9 @@ def main(argv=None) -> int:
     if "simple" in paths or "room" in paths:
         with PulseRig() as rig:
             if "simple" in paths:
-                results["simple"] = run_simple(rig, args.seconds, folder, which)
+                results["simple"] = run_simple(rig, args.seconds, folder, which, args.reuse)
             if "room" in paths:
-                results["room"] = run_room(rig, args.room_seconds, folder, which)
+                results["room"] = run_room(rig, args.room_seconds, folder, which, args.reuse)
     if "file" in paths:
         results["file"] = run_file(args.room_seconds, which)
     if not args.json_only:
