@@ -55,7 +55,7 @@ SOONER_FRAMES = 1  # the echo may come up to this many frames sooner than its de
 # to estimate, learnt where the estimate stands ECHOING_DB out of the noise) and NOISE_MARGIN_DB more than
 # the noise floor (the NOISE_QUANTILE of the microphone's power), in a frame with LINEAR_BANDS such bands
 # and LINEAR_SPEAKING_BANDS in which the guard too hears a user (fewer than the USER_BANDS that widen its
-# own margin: three such frames running are proof enough), not within LINEAR_PAUSE_S of an alert.
+# own margin: four such frames running are proof enough), not within LINEAR_PAUSE_S of an alert.
 LINEAR_QUANTILE = 0.5
 ECHOING_DB = 10.0
 LINEAR_USER_DB = 6.0
@@ -63,7 +63,7 @@ NOISE_QUANTILE = 0.1
 NOISE_MARGIN_DB = 16.0
 LINEAR_BANDS = 4
 LINEAR_SPEAKING_BANDS = 3
-USER_FRAMES = 3  # a loud, distorted passage of the speaker, or a move, can look like a user for a frame or two
+USER_FRAMES = 4  # a loud, distorted passage, or a move not found yet, can look like a user for a few frames
 # ...and only while the linear canceller is seen to cancel: its ERLE, measured on the frames where AEC3 takes
 # AEC3_CANCELS_DB off a microphone louder than MEASURED_RMS (the echo alone: nobody else is there), averaged
 # over about 1 / TRUST_SMOOTHING such frames, at least TRUSTED_ERLE_DB. A filter still learning, or thrown
@@ -109,6 +109,7 @@ class ResidualGuard:
         looked for `ALERT_SPREAD_FRAMES` either side of its delay."""
         self.alert_frames = int(ALERT_S * 100)
         self._spread_frames = self.alert_frames if starving else self._spread_frames
+        self._linear_erle_db = 0.0  # the linear canceller's taps may be wrong now: they prove themselves again
 
     def _band_power(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         spectrum = np.fft.rfft(frames.astype(np.float64), axis=1)
