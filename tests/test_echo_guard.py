@@ -1,6 +1,5 @@
 """The residual-echo guard on its own: what it must never send, whatever else goes wrong --
-the linear canceller's residual when that canceller is not cancelling, and the echo of a
-speaker starving in bursts, whose reference no longer says what played when."""
+here the echo of a speaker starving in bursts, whose reference no longer says what played when."""
 
 import numpy as np
 import pytest
@@ -9,7 +8,7 @@ from livecli.audio.echo_figures import VAD_THRESHOLD, frame_rms
 from livecli.audio.echo_guard import ResidualGuard
 from livecli.audio.echo_probe import speech_like
 from livecli.audio.pcm import clip_int16
-from tests.support.echo_signals import USER_DBFS, noise, room_echo
+from tests.support.echo_signals import noise, room_echo
 
 RATE = 16000
 CHUNK = 10  # frames of 10 ms per call, as the canceller feeds it
@@ -19,27 +18,6 @@ DELAY = 16  # the room's direct sound behind the reference (samples)
 @pytest.fixture(scope="module")
 def far():
     return speech_like(14, seed=11)
-
-
-def test_a_linear_canceller_that_does_not_cancel_is_never_sent(far):
-    """Thrown off by a path change nobody saw, the linear canceller's residual is the echo: the
-    guard, which sends it where a user speaks over the model, must not send it then, however
-    much a user it hears (CI, 2026-12-02: the model heard itself through such a residual)."""
-    echo = room_echo(far) + noise(len(far))
-    voice = speech_like(2.5, seed=5, level_dbfs=USER_DBFS)
-    mic = echo.copy()
-    mic[10 * RATE : 10 * RATE + len(voice)] += voice
-    frames = len(far) // 160
-    near = clip_int16(mic)[: frames * 160].reshape(frames, 160)
-    f = far[: frames * 160].reshape(frames, 160)
-    aec3 = clip_int16(mic - echo)[: frames * 160].reshape(frames, 160) // 4  # AEC3: no echo, the voice -12 dB
-    residual, estimate = near.astype(np.float64), np.zeros(near.shape)  # it cancels nothing
-    alone, trusting = ResidualGuard(), ResidualGuard()
-    for i in range(0, frames, CHUNK):
-        part = slice(i, i + CHUNK)
-        without = alone.process(f[part], near[part], aec3[part], DELAY)
-        sent = trusting.process(f[part], near[part], aec3[part], DELAY, (residual[part], estimate[part]))
-        assert np.array_equal(sent, without), f"the echo went out at {i / 100:.1f} s"
 
 
 def test_a_speaker_starving_in_bursts_does_not_let_its_echo_through(far):

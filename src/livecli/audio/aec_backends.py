@@ -15,7 +15,6 @@ import numpy as np
 from livecli.formats import INPUT_RATE
 
 INSTALL_HINT = "pipx inject livecli pywebrtc-audio"
-AEC3_DELAY_MS = 8  # AEC3 works in 4 ms blocks: its output lags its input by this much (measured)
 
 
 class EchoUnavailable(RuntimeError):

@@ -35,18 +35,14 @@ import dataclasses
 
 import numpy as np
 
-from livecli.audio.aec_backends import AEC3_DELAY_MS, Backend, load_backend
+from livecli.audio.aec_backends import Backend, load_backend
 from livecli.audio.echo_guard import ResidualGuard
 from livecli.audio.echo_path import PathTracker
-from livecli.audio.linear_echo import LinearEcho
 from livecli.audio.resample import StreamResampler
 from livecli.formats import INPUT_RATE
 
 FRAME_MS = 10
-# A speaker glitching GLITCHES times within GLITCHES_S is starving (see `_speaker_glitched`): the linear
-# canceller rests LINEAR_REST_S. A glitch now and then (a stream starting, a page fault) is not.
-GLITCHES, GLITCHES_S = 3, 2.0
-LINEAR_REST_S = 5
+GLITCHES, GLITCHES_S = 3, 2.0  # a speaker glitching this many times this fast is starving (`_speaker_glitched`)
 LEAD_MS = 20  # the reference reaches AEC3 this much ahead of the timestamps' alignment
 HOLD_MS = 40  # a microphone frame whose reference is due within this long waits for it...
 HOLD_FRAMES = 3  # ...if it is among the last this many frames of the chunk
@@ -122,7 +118,6 @@ class EchoStats:
     steps: int = 0  # re-alignments after a step in the timestamps (a block lost or repeated)
     moves: int = 0  # re-alignments after the echo moved with nothing reporting it
     guarded_frames: int = 0  # frames the residual-echo guard lowered
-    linear_rested_frames: int = 0  # frames the linear canceller was not run (the speaker had glitched)
     reopened: int = 0  # a device changed format or its timeline jumped (reopened, long loss)
 
 
@@ -153,8 +148,6 @@ class EchoCanceller:
         self.stats = EchoStats()
         self.tracker = PathTracker(rate)
         self.guard = ResidualGuard(rate)
-        self.linear = LinearEcho(rate, delay=rate * AEC3_DELAY_MS // 1000)
-        self._linear_rests = 0  # frames left in which the linear canceller is not run
         self._glitches: collections.deque[int] = collections.deque(maxlen=GLITCHES)  # when (frames processed)
         self._incoming: collections.deque[tuple[bytes, float, int, int, bool]] = collections.deque()
         self._far_time = _Timeline(rate)
@@ -277,13 +270,7 @@ class EchoCanceller:
             return b""
         held = self.guard.held_frames
         near = data[: done * self.frame].reshape(done, self.frame)
-        linear = None
-        if self._linear_rests:
-            self._linear_rests = max(0, self._linear_rests - done)
-            self.stats.linear_rested_frames += done
-        else:
-            linear = self.linear.process(far[:done], near)
-        guarded = self.guard.process(far[:done], near, out[:done], self.tracker.delay, linear)
+        guarded = self.guard.process(far[:done], near, out[:done], self.tracker.delay)
         self.stats.guarded_frames += self.guard.held_frames - held
         return guarded.tobytes()
 
@@ -296,19 +283,12 @@ class EchoCanceller:
         self._speaker_glitched()
 
     def _speaker_glitched(self) -> None:
-        """The speaker under- or overflowed: the guard holds back more. Again and again (the
-        machine is short of time, the sound server plays the starving stream's bursts on its
-        own schedule): the guard looks for the echo around its delay, and the linear canceller
-        (the costliest stage that can be spared: only double talk loses by it) rests, so the
-        speaker's callbacks get the time."""
+        """The speaker under- or overflowed: the guard holds back more; again and again (the
+        machine is short of time, the sound server plays the starving stream's bursts on its own
+        schedule), it also looks for the echo all around its delay."""
         self._glitches.append(self.stats.frames)
         starving = len(self._glitches) == GLITCHES and self.stats.frames - self._glitches[0] <= GLITCHES_S * 100
         self.guard.alert(starving=starving)
-        if not starving:
-            return
-        if not self._linear_rests:
-            self.linear.rest()
-        self._linear_rests = LINEAR_REST_S * 100
 
     def _track(self, mic: np.ndarray) -> None:
         """Before AEC3 sees `mic`: has the echo moved against the reference it will be fed with?
@@ -321,7 +301,6 @@ class EchoCanceller:
         if end - size < max(0, self._written - len(self._history)) or end <= read:
             return
         reference = self._history[np.arange(end - size, end) % len(self._history)]
-        delay = self.tracker.delay
         moved = self.tracker.check(mic[: end - read], reference)
         if self.tracker.suspect:
             self.guard.alert()
@@ -332,8 +311,6 @@ class EchoCanceller:
                 self._bias -= moved
             self.tracker.shifted(moved)
             self.guard.alert()
-        elif delay is not None and self.tracker.delay is not None and self.tracker.delay != delay:
-            self.linear.shift(self.tracker.delay - delay)  # AEC3 follows a drift itself
 
     def _plan(self) -> int | None:
         """Where the reference for the next microphone frame starts (absolute index), with at
