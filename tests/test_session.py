@@ -188,12 +188,14 @@ def test_an_idle_session_stands_by_and_the_next_words_resume_it(monkeypatch):
         user_transcripts=["what time is it", "and the date"], reply_text="It is noon.", reply_seconds=0.5, speed=speed
     ) as server:
         server.patch_env(monkeypatch)
-        # A question and its answer, 1.5 s of silence (idle after 1 s), then a second question.
-        mic = FileMicrophone(np.concatenate([tone(0.8), silence(2.8), tone(0.8), silence(2.5)]), speed=speed)
+        # A question and its answer, silence (idle 1 s after the answer; the idle check runs every 0.1 s of real
+        # time, 0.4 s of this story: 2.8 s of silence left a CI run standing by after the second question began),
+        # then a second question.
+        mic = FileMicrophone(np.concatenate([tone(0.8), silence(3.6), tone(0.8), silence(2.5)]), speed=speed)
         speaker = CollectingSpeaker(speed=speed)
         kept = KeptRecords()
         asyncio.run(
-            run_session(make_session(Settings(), mic, speaker, kept, idle_s=1.0, speed=speed), 6.5, speed=speed)
+            run_session(make_session(Settings(), mic, speaker, kept, idle_s=1.0, speed=speed), 7.3, speed=speed)
         )
 
     assert len(server.setups) == 2  # closed while idle, opened again by speech
