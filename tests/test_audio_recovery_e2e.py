@@ -10,14 +10,13 @@ dies and comes back (the streams end with an error). Each time the next spoken t
 answered and heard, and Ctrl-C must still end talk with 0.
 """
 
-import signal
 import tempfile
 import time
 
 import pytest
 
 from tests.support.fake_live import FakeLiveServer
-from tests.support.livecli_process import start_livecli, stop_livecli
+from tests.support.livecli_process import interrupt_livecli, start_livecli
 from tests.support.pulse_rig import PulseRig, pulse_rig_fixture, tone_segments
 
 pytestmark = pytest.mark.e2e
@@ -44,13 +43,6 @@ def base_env(isolated_env, tmp_path):
 
 def start_talk(env, *args):
     return start_livecli(env, "talk", "--plain", "--echo", "off", *args)  # null sinks: no acoustic echo
-
-
-def end_talk(talk):
-    out, err = stop_livecli(talk, timeout=20)
-    if talk.returncode == -signal.SIGKILL:  # stop_livecli had to kill it
-        pytest.fail(f"talk did not end on Ctrl-C: {err}")
-    return talk.returncode, out, err
 
 
 def heard(recording, rate, since_s):
@@ -96,7 +88,7 @@ def test_removing_the_sinks_under_talk_keeps_the_conversation(pulse_rig, base_en
             assert len(server.audio_in) > chunks_before + 10
             assert talk.poll() is None, talk.stderr.read()
         finally:
-            code, out, err = end_talk(talk)
+            code, out, err = interrupt_livecli(talk, timeout=20)
             second_answer = speaker.stop() if speaker else None
     assert code == 0, err
     assert "Traceback" not in err
@@ -129,7 +121,7 @@ def test_stalled_devices_are_replaced_by_the_system_default(pulse_rig, base_env)
         finally:
             for sink in ("extraspk", "extramic"):
                 pulse_rig.pactl("suspend-sink", sink, "0", check=False)
-            code, out, err = end_talk(talk)
+            code, out, err = interrupt_livecli(talk, timeout=20)
             answer = speaker.stop() if speaker else None
     assert code == 0, err
     assert "Traceback" not in err
@@ -159,7 +151,7 @@ def test_a_sound_server_restart_ends_the_streams_and_talk_reopens_them(base_env)
                 assert server.wait_event("turn_complete", count=1, timeout=15)
                 time.sleep(0.5)
             finally:
-                code, out, err = end_talk(talk)
+                code, out, err = interrupt_livecli(talk, timeout=20)
                 answer = speaker.stop() if speaker else None
     finally:
         rig.stop()

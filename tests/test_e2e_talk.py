@@ -4,7 +4,6 @@ recorded, and the fake Live server reached by the unmodified SDK over TLS.
 """
 
 import json
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -13,7 +12,7 @@ import numpy as np
 import pytest
 
 from tests.support.fake_live import FakeLiveServer
-from tests.support.livecli_process import start_livecli, stop_livecli
+from tests.support.livecli_process import interrupt_livecli, start_livecli
 from tests.support.pulse_rig import pulse_rig_fixture, tone_segments
 
 pytestmark = pytest.mark.e2e
@@ -28,14 +27,6 @@ def pulse_rig():
 
 def start_talk(env, *args):
     return start_livecli(env, "talk", "--plain", "--echo", "off", *args)  # null sinks: no acoustic echo
-
-
-def interrupt(talk, timeout=15):
-    """Ctrl-C; a talk that does not end on it fails the test."""
-    out, err = stop_livecli(talk, timeout)
-    if talk.returncode == -signal.SIGKILL:  # stop_livecli had to kill it
-        pytest.fail(f"livecli did not exit: {err}")
-    return talk.returncode, out, err
 
 
 def finish(process, timeout=15):
@@ -86,7 +77,7 @@ def test_conversation_with_barge_in_through_real_devices(pulse_rig, isolated_env
             time.sleep(1.0)
             chunks = list(server.audio_in)
         finally:
-            code, out, err = interrupt(talk)
+            code, out, err = interrupt_livecli(talk)
             recording = recorder.stop()
 
     assert code == 0, err
@@ -185,7 +176,7 @@ def test_ctrl_c_while_connecting_ends_at_once(pulse_rig, isolated_env, silent_se
     talk = start_talk(env)
     time.sleep(3)  # started, devices open, stuck in the TLS handshake
     asked = time.monotonic()
-    code, out, err = interrupt(talk, timeout=10)
+    code, out, err = interrupt_livecli(talk, timeout=10)
     assert code == 0, err
     assert time.monotonic() - asked < 2
     assert err == ""

@@ -11,6 +11,8 @@ import signal
 import subprocess
 import sys
 
+import pytest
+
 
 def start_livecli(env: dict, *args: str, stdin=subprocess.PIPE) -> subprocess.Popen:
     """`python -m livecli *args` with `env`, stdout and stderr as text pipes.
@@ -40,3 +42,11 @@ def stop_livecli(process: subprocess.Popen, timeout: float = 15) -> tuple[str, s
     except subprocess.TimeoutExpired:
         process.kill()
         return process.communicate()
+
+
+def interrupt_livecli(process: subprocess.Popen, timeout: float = 15) -> tuple[int, str, str]:
+    """Ctrl-C, and a CLI that does not end on it fails the test; (returncode, stdout, stderr)."""
+    out, err = stop_livecli(process, timeout)
+    if process.returncode == -signal.SIGKILL:  # stop_livecli had to kill it
+        pytest.fail(f"livecli did not end on Ctrl-C: {err}")
+    return process.returncode, out, err

@@ -71,7 +71,8 @@ class ResidualGuard:
         schedule, so the reference no longer says what played when: meanwhile the echo is
         looked for `ALERT_SPREAD_FRAMES` either side of its delay."""
         self.alert_frames = int(ALERT_S * 100)
-        self._spread_frames = self.alert_frames if starving else self._spread_frames
+        if starving:
+            self._spread_frames = self.alert_frames
 
     def _band_power(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         spectrum = np.fft.rfft(frames.astype(np.float64), axis=1)
