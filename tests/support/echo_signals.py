@@ -235,19 +235,20 @@ def room_scene(
     moves: str | None = None,
     voices: tuple[tuple[float, np.ndarray], ...] = (),
     echo_path: bool = True,
+    move_ms: float = MOVE_MS,
     rate: int = INPUT_RATE,
     seed: int = 3,
 ) -> Scene:
     """The model saying `far` (int16 at `rate`) in the room, the user saying each of `voices`
     ((at_s, int16)) over it, noise at ROOM_NOISE_DBFS; the path moving every MOVE_EVERY_S by
     `moves="xrun"` (livecli's own streams: alternately an underrun and an overflow) or
-    `moves="path"` (elsewhere, unseen); `echo_path=False`: headphones."""
+    `moves="path"` (elsewhere, unseen; by `move_ms`); `echo_path=False`: headphones."""
     seconds = len(far) / rate
     xruns = Xruns.alternating(seconds) if moves == "xrun" else Xruns()
     played = xruns.played(far, rate)
     mic = room_echo(played, rate) if echo_path else np.zeros(len(played))
     if moves == "path":
-        mic = path_moves(mic, move_times(seconds), rate)
+        mic = path_moves(mic, move_times(seconds), rate, ms=move_ms)
     mic = mic + noise(len(mic), seed=seed)
     for at, voice in voices:
         start = int(at * rate)

@@ -12,11 +12,13 @@ echo of a room is found within a chunk, whatever its level, and a user speaking 
 does not move the peak. A peak at a new delay, clearly, is a move -- and so are weak peaks
 (a reverberant room through real devices gives 0.2-0.3) agreeing on one new delay for three
 windows while the old one is gone: the canceller shifts its reference by as much, so AEC3
-sees the path it had converged on before it begins to follow the new one.
+sees the path it had converged on before it begins to follow the new one. That holds for a
+step of half a millisecond too (a sound server correcting drift steps by about that much): left
+to follow it itself, AEC3 lost the echo, at once or seconds later. Only a sample or two is drift.
 
 The same peaks tell whether the microphone hears the speaker (`heard`): a correlation
 with what was played, loud enough to matter, in enough of the windows where the speaker
-played something.
+played something a correlation can place -- speech, not a tone or a chord.
 """
 
 from __future__ import annotations
@@ -33,12 +35,14 @@ MAX_DELAY_S = 0.25  # the echo is looked for up to this long after the reference
 PEAK = 0.3  # a GCC-PHAT peak this high is surely the echo (without one: below 0.15)
 CLEAR = 0.45  # a move to a peak below this must show in two windows running
 FOUND = 0.2  # ...this high, an echo is there
-MOVE_S = 0.003  # a peak this far from the settled delay is a move; closer, the delay drifts
+MOVE_S = 0.003  # a peak this far from the settled delay is a move (or a repeated sound)...
+STEP_S = 0.0005  # ...closer, this far a small step of the path (`_step`); closer still, drift
 MAX_MOVE_S = 0.05  # ...farther than this is not a block lost or repeated (jumps show in the timestamps)
 GONE = 0.25  # ...if the correlation at the settled delay fell below this share of the peak
 FADING = 0.5  # ...or below this share in two windows running (a repeated sound seldom is twice)
 AGREEING = 3  # a room's reverberation keeps peaks weak: this many windows at one new lag, the echo gone
-REFERENCE_DBFS = -50.0  # a window whose reference is quieter tells nothing
+REFERENCE_DBFS = -50.0  # a window whose reference is quieter tells nothing...
+RICH_BINS = 12  # ...and so does one whose power fills fewer bins than this (speech: 20 and more)
 AUDIBLE_DBFS = -50.0  # an echo quieter than this at the microphone does not matter
 EVIDENCE = 30  # windows with reference (3 s of the model speaking) weighed for `heard`
 HEARD_SHARE = 0.25  # of them in which the echo was found and loud enough
@@ -72,7 +76,10 @@ class PathTracker:
         reference = np.asarray(reference, dtype=np.float64)
         if np.sqrt(np.mean(reference[-self.window - self.reach // 2 :] ** 2)) < amplitude(REFERENCE_DBFS):
             return 0
-        corr = self._correlate(reference)
+        far = np.fft.rfft(reference[-(self.window + self.reach) :], self.size)
+        if _bins_filled(far) < RICH_BINS:
+            return 0
+        corr = self._correlate(far)
         lag = int(np.argmax(corr))
         peak = float(corr[lag])
         loud = np.sqrt(np.mean(self._mic**2)) >= amplitude(AUDIBLE_DBFS)
@@ -92,10 +99,12 @@ class PathTracker:
             self._agreeing = (lag, agreeing[1] + 1 if same else 1) if weakly_moved else None
             if self._agreeing is not None and self._agreeing[1] >= AGREEING:
                 return self._move_to(lag)
+        if self.delay is not None and STEP_S * self.rate <= abs(lag - self.delay) <= close and peak >= FOUND:
+            return self._step(corr, lag, peak)
         if peak < PEAK:
             return 0
         if self.delay is None or abs(lag - self.delay) <= close:
-            self.delay = lag  # found, or drifted a little: AEC3 follows drift itself
+            self.delay = lag  # found, or drifted a sample or two: AEC3 follows drift itself
             return 0
         if abs(lag - self.delay) > MAX_MOVE_S * self.rate:
             return 0
@@ -106,6 +115,16 @@ class PathTracker:
             self._candidate = lag  # not clear yet: the next window will tell
             return 0
         return self._move_to(lag)
+
+    def _step(self, corr: np.ndarray, lag: int, peak: float) -> int:
+        """The peak a little off the settled delay: a small step of the path, once the echo has
+        left its delay; while it is at both, the window may straddle a step (the next one tells)."""
+        assert self.delay is not None
+        there = corr[max(0, self.delay - 1) : self.delay + 2].max(initial=0.0) / peak
+        if there < (FADING if peak >= PEAK else GONE):
+            return self._move_to(lag)
+        self.suspect = True
+        return 0
 
     def _move_to(self, lag: int) -> int:
         assert self.delay is not None
@@ -119,9 +138,8 @@ class PathTracker:
         if self.delay is not None:
             self.delay -= samples
 
-    def _correlate(self, reference: np.ndarray) -> np.ndarray:
-        """GCC-PHAT of the microphone window behind `reference`'s last samples, by lag."""
-        far = np.fft.rfft(reference[-(self.window + self.reach) :], self.size)
+    def _correlate(self, far: np.ndarray) -> np.ndarray:
+        """GCC-PHAT of the microphone window behind the reference (`far`: its spectrum), by lag."""
         near = np.fft.rfft(self._mic, self.size)
         cross = far * np.conj(near)
         magnitude = np.abs(cross)
@@ -147,3 +165,11 @@ class PathTracker:
         self._agreeing = None
         self._found.clear()
         self._heard_once = False
+
+
+def _bins_filled(spectrum: np.ndarray) -> float:
+    """How many bins the power of `spectrum` fills (its participation ratio): 1 for a pure tone,
+    a few for a chord, 20 and more for speech. A phase transform weighs every bin alike, so the
+    echo of a tone or a chord never shows as a peak: such a window is no evidence of anything."""
+    power = np.abs(spectrum) ** 2
+    return float(power.sum() ** 2 / max(float((power**2).sum()), 1e-30))
