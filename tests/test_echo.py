@@ -307,9 +307,9 @@ def test_auto_cancels_only_what_the_microphone_hears(model_talks, echo_path):
 @needs_aec
 @pytest.mark.parametrize("pitches_hz", [(440.0,), (261.6, 329.6, 392.0)], ids=["tone", "chord"])
 def test_auto_keeps_cancelling_a_tone_whose_echo_it_cannot_place(pitches_hz):
-    """The model playing a tone or a chord (a chime, a jingle): its spectrum fills a few bins, and
-    a phase transform shows no peak for its echo. `auto` took that as headphones, sent the
-    microphone untouched and the model interrupted itself; such windows are no evidence."""
+    """The model playing a tone or a chord (a chime, a jingle): a phase transform shows no peak
+    for its echo. `auto` took that as headphones, sent the microphone untouched and the model
+    interrupted itself; but the microphone is loud, and that is no sign of headphones."""
     t = np.arange(8 * RATE) / RATE
     far = sum(np.sin(2 * np.pi * pitch * t) for pitch in pitches_hz) * 8000 / len(pitches_hz)
     scene = room_scene(far.astype(np.int16))
@@ -317,6 +317,34 @@ def test_auto_keeps_cancelling_a_tone_whose_echo_it_cannot_place(pitches_hz):
     out = replay(scene.recording, control)
     assert control.mode == "aec" and "checking" in control.reason
     assert model_alone(out.raw, out.sent, scene.alone).self_interruptions == 0
+
+
+@needs_aec
+def test_auto_keeps_cancelling_an_echo_it_can_no_longer_place(model_talks):
+    """A machine short of time: the speaker starves and the sound server plays what it gets on
+    its own schedule (here 100 ms blocks in another order), so what livecli played no longer
+    correlates with its echo. The microphone is as loud as ever: that is no sign of headphones
+    (`auto` took it as one, in CI's rig under two CPU hogs, and the model heard itself)."""
+    far = model_talks[: 12 * RATE]
+    blocks = far[4 * RATE :].reshape(-1, RATE // 10)
+    played = np.concatenate([far[: 4 * RATE], blocks[np.random.default_rng(1).permutation(len(blocks))].ravel()])
+    mic = room_echo(played) + noise(len(played), seed=3)
+    control = make_echo("auto").control
+    replay(synthetic_recording(far, mic, RATE, seed=3), control)
+    assert control.mode == "aec" and control.reason == echo.HEARD
+
+
+def test_a_lost_stretch_of_audio_keeps_the_echo_where_it_was_until_it_shows_again(far):
+    """The speaker ran dry for 300 ms (a device reopened looks the same): whether the microphone
+    hears the speaker is checked anew, but the guard keeps the echo's delay meanwhile (it used to
+    forget it, and hold nothing back until the tracker found the echo again)."""
+    canceller = EchoCanceller()
+    replay(synthetic_recording(far[: 4 * RATE], simulate_echo(far[: 4 * RATE]), RATE), canceller)
+    delay = canceller.tracker.delay
+    canceller.far_end(far[4 * RATE : 4 * RATE + 1600].tobytes(), 1004.3)  # 300 ms after the last block
+    canceller.near_end(bytes(3200), 1004.0)
+    assert canceller.stats.reopened == 1 and canceller.tracker.heard is None
+    assert delay is not None and canceller.tracker.delay == delay
 
 
 @needs_aec

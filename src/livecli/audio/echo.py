@@ -159,7 +159,6 @@ class AutoEcho:
         raw = self._untouched(pcm, len(clean))
         if self.canceller.stats.reopened != self._reopened:  # the devices changed: check again
             self._reopened = self.canceller.stats.reopened
-            self.canceller.tracker.forget()
             self._choose("aec", CHECKING_AGAIN)
         heard = self.canceller.tracker.heard
         if heard and self.mode != "aec":

@@ -179,14 +179,16 @@ class EchoCanceller:
             if channels > 1:
                 samples = samples.reshape(-1, channels).mean(axis=1).astype(np.int16)
             if (rate, channels) != self._far_format:
-                self.stats.reopened += self._far_format is not None
+                if self._far_format is not None:
+                    self._lost_track()
                 self._far_format = (rate, channels)
                 self._resampler = StreamResampler(rate, self.rate, quality=REFERENCE_QUALITY)
                 self._far_time = _Timeline(self.rate)
                 self._far_time.count = self._written
             length = samples.size * self.rate / rate
             gap, step = self._far_time.observe(played_at, length)
-            self.stats.reopened += gap > 0 and not step
+            if gap > 0 and not step:
+                self._lost_track()
             if step > 0:  # the device ran dry for a block: it played silence there
                 gap = step
                 self._stepped(0)
@@ -244,7 +246,7 @@ class EchoCanceller:
         gap, step = self._near_time.observe(captured_at - len(self._pending) / self.rate, len(samples))
         if gap > 0:  # microphone audio was lost: its timeline moves on without it
             self._near_time.origin += gap
-            self.stats.reopened += 1
+            self._lost_track()
         if step:  # a block lost (or repeated) somewhere in the chunk: the tracker finds where
             self._near_time.origin += step
             if self._bias is not None:  # the read position stays until then
@@ -273,6 +275,12 @@ class EchoCanceller:
         guarded = self.guard.process(far[:done], near, out[:done], self.tracker.delay)
         self.stats.guarded_frames += self.guard.held_frames - held
         return guarded.tobytes()
+
+    def _lost_track(self) -> None:
+        """A device changed format or a timeline jumped (reopened, or audio lost for a while):
+        where the echo is, and whether there is one, is found anew."""
+        self.stats.reopened += 1
+        self.tracker.forget()
 
     def _stepped(self, samples: int) -> None:
         """A step in the speaker's timestamps: the reference read moves `samples` on (the target

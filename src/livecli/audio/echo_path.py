@@ -18,7 +18,9 @@ to follow it itself, AEC3 lost the echo, at once or seconds later. Only a sample
 
 The same peaks tell whether the microphone hears the speaker (`heard`): a correlation
 with what was played, loud enough to matter, in enough of the windows where the speaker
-played something a correlation can place -- speech, not a tone or a chord.
+played something. A window whose microphone is loud but shows no echo is no evidence either
+way: a tone or a chord has no peak to show, and a starving speaker's sound server plays what
+it gets on its own schedule -- only a quiet microphone says there is no echo (headphones).
 """
 
 from __future__ import annotations
@@ -41,8 +43,7 @@ MAX_MOVE_S = 0.05  # ...farther than this is not a block lost or repeated (jumps
 GONE = 0.25  # ...if the correlation at the settled delay fell below this share of the peak
 FADING = 0.5  # ...or below this share in two windows running (a repeated sound seldom is twice)
 AGREEING = 3  # a room's reverberation keeps peaks weak: this many windows at one new lag, the echo gone
-REFERENCE_DBFS = -50.0  # a window whose reference is quieter tells nothing...
-RICH_BINS = 12  # ...and so does one whose power fills fewer bins than this (speech: 20 and more)
+REFERENCE_DBFS = -50.0  # a window whose reference is quieter tells nothing
 AUDIBLE_DBFS = -50.0  # an echo quieter than this at the microphone does not matter
 EVIDENCE = 30  # windows with reference (3 s of the model speaking) weighed for `heard`
 HEARD_SHARE = 0.25  # of them in which the echo was found and loud enough
@@ -66,6 +67,7 @@ class PathTracker:
         self._agreeing: tuple[int, int] | None = None  # a new delay weakly seen, in how many windows
         self.suspect = False  # the last window hinted at a move (a peak elsewhere, the echo fading)
         self._heard_once = False
+        self._stale = False  # the devices changed: the next clear peak settles the delay
 
     def check(self, mic: np.ndarray, reference: np.ndarray) -> int:
         """`mic`: the newest samples (any length); `reference`: `reach + window` samples fed
@@ -76,14 +78,13 @@ class PathTracker:
         reference = np.asarray(reference, dtype=np.float64)
         if np.sqrt(np.mean(reference[-self.window - self.reach // 2 :] ** 2)) < amplitude(REFERENCE_DBFS):
             return 0
-        far = np.fft.rfft(reference[-(self.window + self.reach) :], self.size)
-        if _bins_filled(far) < RICH_BINS:
-            return 0
-        corr = self._correlate(far)
+        corr = self._correlate(np.fft.rfft(reference[-(self.window + self.reach) :], self.size))
         lag = int(np.argmax(corr))
         peak = float(corr[lag])
         loud = np.sqrt(np.mean(self._mic**2)) >= amplitude(AUDIBLE_DBFS)
-        self._found.append(bool(peak >= FOUND and loud))
+        found = peak >= FOUND and loud
+        if found or not loud:  # a loud microphone with no echo placed in it is no evidence either way
+            self._found.append(found)
         candidate, self._candidate = self._candidate, None
         self.suspect = False
         close = MOVE_S * self.rate
@@ -103,8 +104,9 @@ class PathTracker:
             return self._step(corr, lag, peak)
         if peak < PEAK:
             return 0
-        if self.delay is None or abs(lag - self.delay) <= close:
-            self.delay = lag  # found, or drifted a sample or two: AEC3 follows drift itself
+        if self.delay is None or self._stale or abs(lag - self.delay) <= close:
+            self.delay = lag  # found (anew), or drifted a sample or two: AEC3 follows drift itself
+            self._stale = False
             return 0
         if abs(lag - self.delay) > MAX_MOVE_S * self.rate:
             return 0
@@ -160,16 +162,11 @@ class PathTracker:
         return None
 
     def forget(self) -> None:
-        """The devices changed: what was found no longer holds."""
-        self.delay = None
+        """The devices changed, or a stream lost audio for a while (a starving machine looks
+        the same): whether the microphone hears the speaker is found anew, and the next clear peak
+        settles the delay wherever it is. Until then the delay found so far stands: the guard keeps
+        holding back the echo there."""
+        self._stale = True
         self._agreeing = None
         self._found.clear()
         self._heard_once = False
-
-
-def _bins_filled(spectrum: np.ndarray) -> float:
-    """How many bins the power of `spectrum` fills (its participation ratio): 1 for a pure tone,
-    a few for a chord, 20 and more for speech. A phase transform weighs every bin alike, so the
-    echo of a tone or a chord never shows as a peak: such a window is no evidence of anything."""
-    power = np.abs(spectrum) ** 2
-    return float(power.sum() ** 2 / max(float((power**2).sum()), 1e-30))
