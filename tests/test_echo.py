@@ -324,7 +324,7 @@ def test_auto_keeps_cancelling_an_echo_it_can_no_longer_place(model_talks):
     """A machine short of time: the speaker starves and the sound server plays what it gets on
     its own schedule (here 100 ms blocks in another order), so what livecli played no longer
     correlates with its echo. The microphone is as loud as ever: that is no sign of headphones
-    (`auto` took it as one, in CI's rig under two CPU hogs, and the model heard itself)."""
+    (`auto` took it as one in the rig test under two CPU hogs, and the model heard itself)."""
     far = model_talks[: 12 * RATE]
     blocks = far[4 * RATE :].reshape(-1, RATE // 10)
     played = np.concatenate([far[: 4 * RATE], blocks[np.random.default_rng(1).permutation(len(blocks))].ravel()])
