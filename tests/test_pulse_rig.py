@@ -266,7 +266,10 @@ def test_extra_sink_resampling_and_removal(pulse_rig):
         x = rec.stop()
         ((start, end),) = tone_segments(x, 48000, 3000.0)
         assert end - start == pytest.approx(0.3, abs=0.01)
-        assert dominant_frequency(x[int(start * 48000) : int(end * 48000)], 48000) == pytest.approx(3000, abs=3)
+        # The middle of the tone (its fades off): a wrong rate anywhere on the way would move it by
+        # 9% (2,756 or 3,265 Hz); an underrun on a busy machine biases the estimate by a few hertz.
+        middle = x[int((start + 0.05) * 48000) : int((end - 0.05) * 48000)]
+        assert dominant_frequency(middle, 48000) == pytest.approx(3000, abs=10)
     finally:
         pulse_rig.unload_module(idx)
     assert "odd44k" not in pulse_rig.sink_names()
