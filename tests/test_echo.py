@@ -334,6 +334,7 @@ def test_auto_keeps_cancelling_an_echo_it_can_no_longer_place(model_talks):
     assert control.mode == "aec" and control.reason == echo.HEARD
 
 
+@needs_aec
 def test_a_lost_stretch_of_audio_keeps_the_echo_where_it_was_until_it_shows_again(far):
     """The speaker ran dry for 300 ms (a device reopened looks the same): whether the microphone
     hears the speaker is checked anew, but the guard keeps the echo's delay meanwhile (it used to

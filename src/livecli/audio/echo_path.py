@@ -78,7 +78,7 @@ class PathTracker:
         reference = np.asarray(reference, dtype=np.float64)
         if np.sqrt(np.mean(reference[-self.window - self.reach // 2 :] ** 2)) < amplitude(REFERENCE_DBFS):
             return 0
-        corr = self._correlate(np.fft.rfft(reference[-(self.window + self.reach) :], self.size))
+        corr = self._correlate(reference)
         lag = int(np.argmax(corr))
         peak = float(corr[lag])
         loud = np.sqrt(np.mean(self._mic**2)) >= amplitude(AUDIBLE_DBFS)
@@ -140,8 +140,9 @@ class PathTracker:
         if self.delay is not None:
             self.delay -= samples
 
-    def _correlate(self, far: np.ndarray) -> np.ndarray:
-        """GCC-PHAT of the microphone window behind the reference (`far`: its spectrum), by lag."""
+    def _correlate(self, reference: np.ndarray) -> np.ndarray:
+        """GCC-PHAT of the microphone window behind `reference`'s last samples, by lag."""
+        far = np.fft.rfft(reference[-(self.window + self.reach) :], self.size)
         near = np.fft.rfft(self._mic, self.size)
         cross = far * np.conj(near)
         magnitude = np.abs(cross)
