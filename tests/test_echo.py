@@ -349,6 +349,20 @@ def test_a_lost_stretch_of_audio_keeps_the_echo_where_it_was_until_it_shows_agai
 
 
 @needs_aec
+def test_an_echo_found_again_nearby_after_a_lost_stretch_is_followed_at_once(far):
+    """The speaker ran dry for 300 ms and the echo came back 22 ms sooner (a sound server's
+    loopback made anew does this): the reference is shifted to where AEC3 had converged, as for
+    any move. Settling on the new delay silently left AEC3 to find it itself, and it let the echo
+    through 1.5 s later (CI's moving-loopback talk test heard it at RMS 757; here 422)."""
+    xruns = Xruns(underruns=(4.0,), ms=300)
+    mic = path_moves(simulate_echo(xruns.played(far)[: 10 * RATE]), [4.15], ms=-22)
+    canceller = EchoCanceller()
+    sent = replay(synthetic_recording(far[: 10 * RATE], mic, RATE, xruns=xruns), canceller).sent
+    assert canceller.stats.reopened == 1 and canceller.stats.moves == 1
+    assert frame_rms(after(sent, 4.3)).max() < 200
+
+
+@needs_aec
 def test_auto_checks_again_when_the_devices_change(model_talks):
     scene = room_scene(model_talks[: 6 * RATE], echo_path=False)
     control = make_echo("auto").control

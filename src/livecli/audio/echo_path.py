@@ -104,6 +104,9 @@ class PathTracker:
             return self._step(corr, lag, peak)
         if peak < PEAK:
             return 0
+        if self._stale and self.delay is not None and STEP_S <= abs(lag - self.delay) / self.rate <= MAX_MOVE_S:
+            self._stale = False  # found again nearby, after a gap: the path AEC3 had converged on, moved
+            return self._move_to(lag)
         if self.delay is None or self._stale or abs(lag - self.delay) <= close:
             self.delay = lag  # found (anew), or drifted a sample or two: AEC3 follows drift itself
             self._stale = False
@@ -165,8 +168,9 @@ class PathTracker:
     def forget(self) -> None:
         """The devices changed, or a stream lost audio for a while (a starving machine looks
         the same): whether the microphone hears the speaker is found anew, and the next clear peak
-        settles the delay wherever it is. Until then the delay found so far stands: the guard keeps
-        holding back the echo there."""
+        settles the delay: as a move if it is within `MAX_MOVE_S` (a sound server's loopback made
+        anew brings the echo back 20 ms off), wherever it is otherwise. Until then the delay found
+        so far stands: the guard keeps holding back the echo there."""
         self._stale = True
         self._agreeing = None
         self._found.clear()
