@@ -39,6 +39,10 @@ _spec.loader.exec_module(echo_rig)
 
 MODEL_TALKS_S = 60.0
 ROOM_TALKS_S = 48.0  # five moves
+# A take in which the speaker ran dry this often was starved by the machine (a shared host under
+# load: 8 and 29 underruns in two failed CI takes, 0-1 in clean ones). Livecli on a starving machine
+# is measured in benchmarks/README.md and not met; a starved take says nothing about the moving path.
+STARVED_UNDERRUNS = 5
 
 
 @pytest.fixture(scope="module")
@@ -57,12 +61,22 @@ def report(name, figures):
     print(f"\nFIGURES {name} {json.dumps(figures)}")
 
 
+def record_unstarved(rig, play, out, **options):
+    """`echo_rig.record`, taken once more if the machine starved the speaker (reported)."""
+    take = echo_rig.record(rig, play, out, **options)
+    underruns = sum(take.recording.far.xrun)
+    if underruns < STARVED_UNDERRUNS:
+        return take
+    report("starved_take", {"take": out.name, "speaker_underruns": underruns})
+    return echo_rig.record(rig, play, out.with_name(f"retaken_{out.name}"), **options)
+
+
 def test_a_minute_of_the_model_talking_through_a_loopback(echo_path, tmp_path):
     """No self-interruption with AEC (there are several a minute without), ERLE >= 25 dB
     within 2 s, and a user speaking over the model is still heard at once."""
     voices = echo_rig.user_voices()
-    echo = echo_rig.record(echo_path, echo_rig.model_voice(MODEL_TALKS_S), tmp_path / "echo.npz")
-    talk = echo_rig.record(
+    echo = record_unstarved(echo_path, echo_rig.model_voice(MODEL_TALKS_S), tmp_path / "echo.npz")
+    talk = record_unstarved(
         echo_path, echo_rig.model_voice(echo_rig.DOUBLE_TALK_S), tmp_path / "talk.npz", voices=voices
     )
     placed = echo_rig.voices_in_take(talk, voices)
@@ -97,10 +111,10 @@ def test_the_room_moving_never_interrupts_and_a_user_is_still_heard(pulse_rig, t
     48 s while the path moves five times (unseen by livecli); not once would the service hear
     speech. Then a user speaks over the model three times: each is heard at once."""
     play = echo_rig.model_voice(ROOM_TALKS_S)
-    echo = echo_rig.record(pulse_rig, play, tmp_path / "room.npz", echo=echo_rig.room_echo_pcm(play))
+    echo = record_unstarved(pulse_rig, play, tmp_path / "room.npz", echo=echo_rig.room_echo_pcm(play))
     voices = echo_rig.user_voices(USER_DBFS)
     talk_play = echo_rig.model_voice(echo_rig.DOUBLE_TALK_S)
-    talk = echo_rig.record(
+    talk = record_unstarved(
         pulse_rig, talk_play, tmp_path / "room_talk.npz", voices=voices, echo=echo_rig.room_echo_pcm(talk_play)
     )
     placed = echo_rig.voices_in_take(talk, voices)
