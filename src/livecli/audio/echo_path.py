@@ -40,6 +40,10 @@ FOUND = 0.2  # ...this high, an echo is there
 MOVE_S = 0.003  # a peak this far from the settled delay is a move (or a repeated sound)...
 STEP_S = 0.0005  # ...closer, this far a small step of the path (`_step`); closer still, drift
 MAX_MOVE_S = 0.05  # ...farther than this is not a block lost or repeated (jumps show in the timestamps)
+# ...but sooner, a clear peak is followed this far: a starving PulseAudio stream's echo was seen jumping
+# 50.1 and 50.5 ms sooner, with nothing in the timestamps. (Following a later jump that far can put the
+# echo's return out of sight, before the reference fed: a sooner one cannot.)
+MAX_SOONER_S = 0.06
 GONE = 0.25  # ...if the correlation at the settled delay fell below this share of the peak
 FADING = 0.5  # ...or below this share in two windows running (a repeated sound seldom is twice)
 AGREEING = 3  # a room's reverberation keeps peaks weak: this many windows at one new lag, the echo gone
@@ -111,7 +115,7 @@ class PathTracker:
             self.delay = lag  # found (anew), or drifted a sample or two: AEC3 follows drift itself
             self._stale = False
             return 0
-        if abs(lag - self.delay) > MAX_MOVE_S * self.rate:
+        if not -MAX_SOONER_S * self.rate <= lag - self.delay <= MAX_MOVE_S * self.rate:
             return 0
         if left >= FADING:  # still there: a repeated sound, not a move
             return 0
